@@ -1,0 +1,269 @@
+//! JetStream provisioning: create or update `HERALD_EVENTS`, `HERALD_DELIVERIES`
+//! and the durable pull consumers `fanout` and `deliver`, idempotently.
+//!
+//! Every node calls [`provision`] at start. Only differences from the wanted
+//! configuration are sent to the server, so a second call is a no-op and
+//! reports `Unchanged` for everything.
+
+use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy};
+use async_nats::jetstream::context::ConsumerInfoErrorKind;
+use async_nats::jetstream::stream::{self, DiscardPolicy, RetentionPolicy, StorageType};
+use async_nats::jetstream::Context;
+use std::time::Duration;
+
+use crate::config::{StorageKind, StreamSettings};
+use crate::subjects::*;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProvisionError {
+    #[error("JetStream request about {what} failed: {message}")]
+    Request { what: String, message: String },
+    #[error(
+        "stream {stream} uses {actual:?} storage but {wanted:?} is configured; \
+         storage cannot change in place (delete the stream or change HERALD_STREAM_STORAGE)"
+    )]
+    StorageMismatch {
+        stream: String,
+        actual: StorageType,
+        wanted: StorageType,
+    },
+}
+
+fn request_error(what: &str, e: impl std::fmt::Display) -> ProvisionError {
+    ProvisionError::Request {
+        what: what.to_string(),
+        message: e.to_string(),
+    }
+}
+
+/// What provisioning did to one stream or consumer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Created,
+    Updated,
+    Unchanged,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProvisionReport {
+    pub events_stream: Change,
+    pub deliveries_stream: Change,
+    pub fanout_consumer: Change,
+    pub deliver_consumer: Change,
+}
+
+impl ProvisionReport {
+    pub fn is_noop(&self) -> bool {
+        [
+            self.events_stream,
+            self.deliveries_stream,
+            self.fanout_consumer,
+            self.deliver_consumer,
+        ]
+        .iter()
+        .all(|c| *c == Change::Unchanged)
+    }
+}
+
+fn storage(kind: StorageKind) -> StorageType {
+    match kind {
+        StorageKind::File => StorageType::File,
+        StorageKind::Memory => StorageType::Memory,
+    }
+}
+
+/// `HERALD_EVENTS`: every accepted event, kept for `max_age` so operators can
+/// inspect and replay; `fanout` tracks progress.
+pub fn events_stream_config(s: &StreamSettings) -> stream::Config {
+    stream::Config {
+        name: EVENTS_STREAM.to_string(),
+        description: Some("Herald: accepted events, by tenant and type".into()),
+        subjects: vec![EVENTS_SUBJECTS.to_string()],
+        retention: RetentionPolicy::Limits,
+        discard: DiscardPolicy::Old,
+        storage: storage(s.storage),
+        num_replicas: s.replicas,
+        max_age: s.max_age,
+        duplicate_window: s.duplicate_window,
+        ..Default::default()
+    }
+}
+
+/// `HERALD_DELIVERIES`: one job per (event, endpoint); a work queue, so a job
+/// leaves the stream once `deliver` acks it.
+pub fn deliveries_stream_config(s: &StreamSettings) -> stream::Config {
+    stream::Config {
+        name: DELIVERIES_STREAM.to_string(),
+        description: Some("Herald: delivery jobs, by endpoint".into()),
+        subjects: vec![DELIVERIES_SUBJECTS.to_string()],
+        retention: RetentionPolicy::WorkQueue,
+        discard: DiscardPolicy::Old,
+        storage: storage(s.storage),
+        num_replicas: s.replicas,
+        max_age: s.max_age,
+        duplicate_window: s.duplicate_window,
+        ..Default::default()
+    }
+}
+
+fn consumer_config(name: &str, filter: &str, max_ack_pending: i64, ack_wait: Duration) -> pull::Config {
+    pull::Config {
+        durable_name: Some(name.to_string()),
+        description: Some(format!("Herald: {name}")),
+        deliver_policy: DeliverPolicy::All,
+        ack_policy: AckPolicy::Explicit,
+        ack_wait,
+        // Redeliveries after a crash or a lost ack never give up; retries of
+        // failed HTTP attempts are scheduled by the dispatcher, not by NATS.
+        max_deliver: -1,
+        filter_subject: filter.to_string(),
+        max_ack_pending,
+        max_waiting: 512,
+        ..Default::default()
+    }
+}
+
+pub fn fanout_consumer_config(s: &StreamSettings) -> pull::Config {
+    consumer_config(FANOUT_CONSUMER, EVENTS_SUBJECTS, s.fanout_max_ack_pending, s.ack_wait)
+}
+
+pub fn deliver_consumer_config(s: &StreamSettings) -> pull::Config {
+    consumer_config(
+        DELIVER_CONSUMER,
+        DELIVERIES_SUBJECTS,
+        s.deliver_max_ack_pending,
+        s.ack_wait,
+    )
+}
+
+/// The fields Herald sets; a stream differing in any of them is updated.
+fn stream_differs(have: &stream::Config, want: &stream::Config) -> bool {
+    have.subjects != want.subjects
+        || have.num_replicas != want.num_replicas
+        || have.max_age != want.max_age
+        || have.duplicate_window != want.duplicate_window
+        || have.retention != want.retention
+        || have.discard != want.discard
+        || have.description != want.description
+}
+
+async fn ensure_stream(js: &Context, want: stream::Config) -> Result<Change, ProvisionError> {
+    let name = want.name.clone();
+    match js.get_stream(&name).await {
+        Ok(s) => {
+            let have = &s.cached_info().config;
+            if have.storage != want.storage {
+                return Err(ProvisionError::StorageMismatch {
+                    stream: name,
+                    actual: have.storage,
+                    wanted: want.storage,
+                });
+            }
+            if !stream_differs(have, &want) {
+                return Ok(Change::Unchanged);
+            }
+            js.update_stream(&want)
+                .await
+                .map_err(|e| request_error(&name, e))?;
+            tracing::info!(stream = %name, "Updated stream.");
+            Ok(Change::Updated)
+        }
+        Err(e) => {
+            let not_found = matches!(
+                e.kind(),
+                async_nats::jetstream::context::GetStreamErrorKind::JetStream(ref j)
+                    if j.error_code() == async_nats::jetstream::ErrorCode::STREAM_NOT_FOUND
+            );
+            if !not_found {
+                return Err(request_error(&name, e));
+            }
+            js.create_stream(want)
+                .await
+                .map_err(|e| request_error(&name, e))?;
+            tracing::info!(stream = %name, "Created stream.");
+            Ok(Change::Created)
+        }
+    }
+}
+
+fn consumer_differs(have: &async_nats::jetstream::consumer::Config, want: &pull::Config) -> bool {
+    have.ack_wait != want.ack_wait
+        || have.max_ack_pending != want.max_ack_pending
+        || have.max_deliver != want.max_deliver
+        || have.filter_subject != want.filter_subject
+        || have.max_waiting != want.max_waiting
+        || have.description != want.description
+}
+
+async fn ensure_consumer(
+    js: &Context,
+    stream_name: &str,
+    want: pull::Config,
+) -> Result<Change, ProvisionError> {
+    let name = want.durable_name.clone().unwrap_or_default();
+    let what = format!("{stream_name}/{name}");
+    let stream = js
+        .get_stream(stream_name)
+        .await
+        .map_err(|e| request_error(&what, e))?;
+    match stream.consumer_info(&name).await {
+        Ok(info) => {
+            if !consumer_differs(&info.config, &want) {
+                return Ok(Change::Unchanged);
+            }
+            stream
+                .update_consumer(want)
+                .await
+                .map_err(|e| request_error(&what, e))?;
+            tracing::info!(consumer = %what, "Updated consumer.");
+            Ok(Change::Updated)
+        }
+        Err(e) if matches!(e.kind(), ConsumerInfoErrorKind::NotFound) => {
+            stream
+                .create_consumer(want)
+                .await
+                .map_err(|e| request_error(&what, e))?;
+            tracing::info!(consumer = %what, "Created consumer.");
+            Ok(Change::Created)
+        }
+        Err(e) => Err(request_error(&what, e)),
+    }
+}
+
+/// Create or update both streams and both consumers.
+pub async fn provision(js: &Context, s: &StreamSettings) -> Result<ProvisionReport, ProvisionError> {
+    let events_stream = ensure_stream(js, events_stream_config(s)).await?;
+    let deliveries_stream = ensure_stream(js, deliveries_stream_config(s)).await?;
+    let fanout_consumer = ensure_consumer(js, EVENTS_STREAM, fanout_consumer_config(s)).await?;
+    let deliver_consumer =
+        ensure_consumer(js, DELIVERIES_STREAM, deliver_consumer_config(s)).await?;
+    Ok(ProvisionReport {
+        events_stream,
+        deliveries_stream,
+        fanout_consumer,
+        deliver_consumer,
+    })
+}
+
+/// Provision, retrying with backoff while NATS is unreachable or the cluster
+/// has no JetStream leader yet, until `deadline` has passed.
+pub async fn provision_with_retry(
+    js: &Context,
+    s: &StreamSettings,
+    deadline: Duration,
+) -> Result<ProvisionReport, ProvisionError> {
+    let start = tokio::time::Instant::now();
+    let mut delay = Duration::from_millis(100);
+    loop {
+        match provision(js, s).await {
+            Ok(r) => return Ok(r),
+            Err(e @ ProvisionError::StorageMismatch { .. }) => return Err(e),
+            Err(e) if start.elapsed() + delay > deadline => return Err(e),
+            Err(error) => {
+                tracing::warn!(%error, "JetStream not ready; retrying provisioning.");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(2));
+            }
+        }
+    }
+}

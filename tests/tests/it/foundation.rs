@@ -1,0 +1,1 @@
+//! foundation integration tests.
