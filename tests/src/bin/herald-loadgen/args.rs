@@ -1,0 +1,70 @@
+//! Command-line flags.
+
+use clap::Parser;
+
+#[derive(Debug, Parser, Clone)]
+#[command(
+    name = "herald-loadgen",
+    about = "Load generator and end-to-end checker for Herald"
+)]
+pub struct Args {
+    /// Ingest base URL.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub ingest: String,
+    /// Bearer token (admin or tenant key).
+    #[arg(
+        long,
+        env = "HERALD_ADMIN_TOKEN",
+        default_value = "herald-local-admin-token"
+    )]
+    pub token: String,
+    /// Healthy endpoints subscribed to the run's event type (K).
+    #[arg(long, default_value_t = 1)]
+    pub endpoints: usize,
+    /// Extra endpoints that always answer 500 (they pile up retries).
+    #[arg(long, default_value_t = 0)]
+    pub dead_endpoints: usize,
+    /// Events to send (N).
+    #[arg(long, default_value_t = 10_000)]
+    pub events: usize,
+    /// Concurrent HTTP clients (C).
+    #[arg(long, default_value_t = 64)]
+    pub concurrency: usize,
+    /// Fixed rate in events/s; 0 sends as fast as possible.
+    #[arg(long, default_value_t = 0.0)]
+    pub rate: f64,
+    /// Events per request; 1 uses POST /events, more uses POST /events/batch.
+    #[arg(long, default_value_t = 1)]
+    pub batch: usize,
+    /// Approximate payload size in bytes (P).
+    #[arg(long, default_value_t = 200)]
+    pub payload_bytes: usize,
+    /// Receiver response latency in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub receiver_latency_ms: u64,
+    /// Fraction of requests the healthy receivers fail with 500 (0..1).
+    #[arg(long, default_value_t = 0.0)]
+    pub failure_ratio: f64,
+    /// Per-endpoint rate limit to register on the healthy endpoints.
+    #[arg(long)]
+    pub rate_limit: Option<u32>,
+    /// Give up waiting for deliveries after this many seconds without progress.
+    #[arg(long, default_value_t = 30)]
+    pub idle_timeout_secs: u64,
+    /// Process names whose CPU and peak RSS are reported (from /proc).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "herald-ingest,herald-dispatch,nats-server,postgres"
+    )]
+    pub process_names: Vec<String>,
+    /// Write the summary as JSON to this file.
+    #[arg(long)]
+    pub json: Option<std::path::PathBuf>,
+    /// Leave the endpoints registered after the run.
+    #[arg(long)]
+    pub keep_endpoints: bool,
+    /// A label for the report.
+    #[arg(long, default_value = "run")]
+    pub label: String,
+}
