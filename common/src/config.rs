@@ -232,7 +232,8 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             return Ok(Duration::from_millis(n));
         }
     }
-    humantime::parse_duration(s).map_err(|e| format!("not a duration ({e}); use e.g. 250ms, 5s, 5m, 2h, 1d"))
+    humantime::parse_duration(s)
+        .map_err(|e| format!("not a duration ({e}); use e.g. 250ms, 5s, 5m, 2h, 1d"))
 }
 
 /// Parse a comma-separated retry schedule such as `5s,5m,30m`.
@@ -381,10 +382,7 @@ impl Config {
             }
         };
 
-        let default_id = format!(
-            "dispatcher-{}",
-            std::process::id()
-        );
+        let default_id = format!("dispatcher-{}", std::process::id());
         let config = Config {
             mode,
             database_pool_size: r.positive("HERALD_DATABASE_POOL_SIZE", 16usize, "a pool size"),
@@ -408,7 +406,11 @@ impl Config {
             retry_jitter,
             retry_poll_interval: r.duration("HERALD_RETRY_POLL_INTERVAL", "1s"),
             max_body_bytes: r.positive("HERALD_MAX_BODY_BYTES", 256 * 1024usize, "a size in bytes"),
-            max_batch_events: r.positive("HERALD_MAX_BATCH_EVENTS", 1000usize, "a positive integer"),
+            max_batch_events: r.positive(
+                "HERALD_MAX_BATCH_EVENTS",
+                1000usize,
+                "a positive integer",
+            ),
             allow_private_urls: r.boolean("HERALD_ALLOW_PRIVATE_URLS", false),
             url_allowlist: r
                 .raw("HERALD_URL_ALLOWLIST")
@@ -429,7 +431,11 @@ impl Config {
             outbox_interval: r.duration("HERALD_OUTBOX_INTERVAL", "1s"),
             delivery_timeout: r.duration("HERALD_DELIVERY_TIMEOUT", "10s"),
             connect_timeout: r.duration("HERALD_CONNECT_TIMEOUT", "10s"),
-            response_body_limit: r.parse("HERALD_RESPONSE_BODY_LIMIT", 1024usize, "a size in bytes"),
+            response_body_limit: r.parse(
+                "HERALD_RESPONSE_BODY_LIMIT",
+                1024usize,
+                "a size in bytes",
+            ),
             endpoint_max_in_flight: r.positive(
                 "HERALD_ENDPOINT_MAX_IN_FLIGHT",
                 16usize,
@@ -518,8 +524,9 @@ mod tests {
 
     #[test]
     fn secrets_do_not_print() {
-        let c = Config::from_source(&MapEnv::new().with("HERALD_ADMIN_TOKEN", "a-very-secret-token"))
-            .expect("valid");
+        let c =
+            Config::from_source(&MapEnv::new().with("HERALD_ADMIN_TOKEN", "a-very-secret-token"))
+                .expect("valid");
         let debug = format!("{c:?}");
         assert!(!debug.contains("a-very-secret-token"));
     }

@@ -137,7 +137,9 @@ mod tests {
     #[test]
     fn generated_secrets_have_the_standard_shape() {
         let s = generate_webhook_secret();
-        let raw = STANDARD.decode(s.strip_prefix("whsec_").expect("prefix")).expect("b64");
+        let raw = STANDARD
+            .decode(s.strip_prefix("whsec_").expect("prefix"))
+            .expect("b64");
         assert_eq!(raw.len(), 24);
         assert_ne!(generate_webhook_secret(), s);
         assert!(generate_api_key().starts_with("hk_"));

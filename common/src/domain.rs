@@ -7,7 +7,9 @@ use std::fmt;
 pub enum DomainError {
     #[error("tenant id must be 1-63 characters of a-z, 0-9, '_' or '-', starting with a letter or digit")]
     TenantId,
-    #[error("event type must be 1-128 characters: dot-separated words of A-Z, a-z, 0-9, '_' or '-'")]
+    #[error(
+        "event type must be 1-128 characters: dot-separated words of A-Z, a-z, 0-9, '_' or '-'"
+    )]
     EventType,
     #[error("url is not valid: {0}")]
     Url(String),
@@ -27,9 +29,7 @@ impl TenantId {
         let ok = !s.is_empty()
             && s.len() <= 63
             && s.bytes().enumerate().all(|(i, b)| {
-                b.is_ascii_lowercase()
-                    || b.is_ascii_digit()
-                    || (i > 0 && (b == b'_' || b == b'-'))
+                b.is_ascii_lowercase() || b.is_ascii_digit() || (i > 0 && (b == b'_' || b == b'-'))
             });
         if ok {
             Ok(Self(s.to_string()))
@@ -188,7 +188,15 @@ mod tests {
     fn event_types_are_dot_separated_words() {
         assert!(EventType::parse("order.created").is_ok());
         assert!(EventType::parse("user.signed_up").is_ok());
-        for bad in ["", "order..created", ".order", "order.*", "order.>", "a b", "é"] {
+        for bad in [
+            "",
+            "order..created",
+            ".order",
+            "order.*",
+            "order.>",
+            "a b",
+            "é",
+        ] {
             assert_eq!(EventType::parse(bad), Err(DomainError::EventType), "{bad}");
         }
     }

@@ -106,7 +106,12 @@ pub fn deliveries_stream_config(s: &StreamSettings) -> stream::Config {
     }
 }
 
-fn consumer_config(name: &str, filter: &str, max_ack_pending: i64, ack_wait: Duration) -> pull::Config {
+fn consumer_config(
+    name: &str,
+    filter: &str,
+    max_ack_pending: i64,
+    ack_wait: Duration,
+) -> pull::Config {
     pull::Config {
         durable_name: Some(name.to_string()),
         description: Some(format!("Herald: {name}")),
@@ -124,7 +129,12 @@ fn consumer_config(name: &str, filter: &str, max_ack_pending: i64, ack_wait: Dur
 }
 
 pub fn fanout_consumer_config(s: &StreamSettings) -> pull::Config {
-    consumer_config(FANOUT_CONSUMER, EVENTS_SUBJECTS, s.fanout_max_ack_pending, s.ack_wait)
+    consumer_config(
+        FANOUT_CONSUMER,
+        EVENTS_SUBJECTS,
+        s.fanout_max_ack_pending,
+        s.ack_wait,
+    )
 }
 
 pub fn deliver_consumer_config(s: &StreamSettings) -> pull::Config {
@@ -231,7 +241,10 @@ async fn ensure_consumer(
 }
 
 /// Create or update both streams and both consumers.
-pub async fn provision(js: &Context, s: &StreamSettings) -> Result<ProvisionReport, ProvisionError> {
+pub async fn provision(
+    js: &Context,
+    s: &StreamSettings,
+) -> Result<ProvisionReport, ProvisionError> {
     let events_stream = ensure_stream(js, events_stream_config(s)).await?;
     let deliveries_stream = ensure_stream(js, deliveries_stream_config(s)).await?;
     let fanout_consumer = ensure_consumer(js, EVENTS_STREAM, fanout_consumer_config(s)).await?;

@@ -212,7 +212,14 @@ mod tests {
             Err(VerifyError::NoMatch)
         );
         assert_eq!(
-            verify(secret, id, &t, sig, body.as_bytes(), ts + TOLERANCE_SECONDS + 1),
+            verify(
+                secret,
+                id,
+                &t,
+                sig,
+                body.as_bytes(),
+                ts + TOLERANCE_SECONDS + 1
+            ),
             Err(VerifyError::TimestampOutOfTolerance)
         );
         assert_eq!(
@@ -229,8 +236,14 @@ mod tests {
     fn rotated_secrets_produce_one_signature_each_and_either_verifies() {
         let header = sign("msg_1", 100, b"{}", &[key("new-secret"), key("old-secret")]);
         assert_eq!(header.split(' ').count(), 2);
-        assert_eq!(verify("new-secret", "msg_1", "100", &header, b"{}", 100), Ok(()));
-        assert_eq!(verify("old-secret", "msg_1", "100", &header, b"{}", 100), Ok(()));
+        assert_eq!(
+            verify("new-secret", "msg_1", "100", &header, b"{}", 100),
+            Ok(())
+        );
+        assert_eq!(
+            verify("old-secret", "msg_1", "100", &header, b"{}", 100),
+            Ok(())
+        );
     }
 
     #[test]

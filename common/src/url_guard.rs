@@ -112,7 +112,9 @@ impl UrlGuard {
             } else if !e.is_empty() && !e.contains('/') {
                 entries.push(AllowEntry::Host(e.to_ascii_lowercase()));
             } else {
-                return Err(format!("HERALD_URL_ALLOWLIST entry {e:?} is not a CIDR or host"));
+                return Err(format!(
+                    "HERALD_URL_ALLOWLIST entry {e:?} is not a CIDR or host"
+                ));
             }
         }
         Ok(Self {
@@ -220,13 +222,19 @@ mod tests {
     fn allow_private_and_allowlists_open_the_guard() {
         let strict = UrlGuard::new(false, &[]).expect("guard");
         assert!(strict.check_addrs("x", &[sa("127.0.0.1")]).is_err());
-        assert!(strict.check_addrs("x", &[sa("8.8.8.8"), sa("10.0.0.1")]).is_err());
+        assert!(strict
+            .check_addrs("x", &[sa("8.8.8.8"), sa("10.0.0.1")])
+            .is_err());
         assert!(strict.check_addrs("x", &[sa("8.8.8.8")]).is_ok());
-        assert!(UrlGuard::permissive().check_addrs("x", &[sa("127.0.0.1")]).is_ok());
-        let listed = UrlGuard::new(false, &["10.0.0.0/8".into(), "internal.example".into()])
-            .expect("guard");
+        assert!(UrlGuard::permissive()
+            .check_addrs("x", &[sa("127.0.0.1")])
+            .is_ok());
+        let listed =
+            UrlGuard::new(false, &["10.0.0.0/8".into(), "internal.example".into()]).expect("guard");
         assert!(listed.check_addrs("x", &[sa("10.9.9.9")]).is_ok());
-        assert!(listed.check_addrs("internal.example", &[sa("192.168.0.1")]).is_ok());
+        assert!(listed
+            .check_addrs("internal.example", &[sa("192.168.0.1")])
+            .is_ok());
         assert!(listed.check_addrs("x", &[sa("192.168.0.1")]).is_err());
         assert!(UrlGuard::new(false, &["10.0.0.0/99".into()]).is_err());
     }
@@ -237,7 +245,10 @@ mod tests {
         let url = url::Url::parse("http://127.0.0.1:9/x").expect("url");
         assert!(matches!(
             strict.resolve(&url).await,
-            Err(GuardError::Blocked { class: "loopback", .. })
+            Err(GuardError::Blocked {
+                class: "loopback",
+                ..
+            })
         ));
         let url = url::Url::parse("http://[::1]:9/x").expect("url");
         assert!(strict.resolve(&url).await.is_err());
