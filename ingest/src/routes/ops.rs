@@ -1,0 +1,89 @@
+//! Operational routes: `/healthz`, `/readyz`, `/metrics`, `/openapi.json`
+//! and the dashboard at `/`. None needs a token (the dashboard asks for one
+//! and calls the API with it).
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+use utoipa::{OpenApi, ToSchema};
+
+use crate::error::{ApiError, ErrorBody};
+use crate::openapi::ApiDoc;
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    pub status: String,
+}
+
+/// The process is up.
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, body = Health)))]
+pub async fn healthz() -> Json<Health> {
+    Json(Health {
+        status: "ok".into(),
+    })
+}
+
+async fn postgres_ok(state: &AppState) -> bool {
+    let check = async {
+        let client = state.db.get().await.ok()?;
+        client.simple_query("SELECT 1").await.ok()
+    };
+    matches!(
+        tokio::time::timeout(Duration::from_secs(2), check).await,
+        Ok(Some(_))
+    )
+}
+
+/// Ready to accept events: Postgres answers and NATS is connected with the
+/// streams provisioned; otherwise `503` naming what is down.
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses((status = 200, body = Health), (status = 503, body = ErrorBody)))]
+pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
+    let mut down = Vec::new();
+    if !postgres_ok(&state).await {
+        down.push("postgres");
+    }
+    if !state.nats_ready() {
+        down.push("nats");
+    }
+    if down.is_empty() {
+        return Ok(Json(Health {
+            status: "ready".into(),
+        }));
+    }
+    Err(ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "unavailable",
+        format!("not ready: {} unreachable", down.join(" and ")),
+    ))
+}
+
+/// Prometheus metrics.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
+pub async fn metrics() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        herald_common::metrics::prometheus().render(),
+    )
+        .into_response()
+}
+
+/// This document.
+#[utoipa::path(get, path = "/openapi.json", tag = "operations",
+    responses((status = 200, description = "the OpenAPI 3.1 document", content_type = "application/json")))]
+pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+/// The dashboard: one self-contained HTML page.
+#[utoipa::path(get, path = "/", tag = "operations",
+    responses((status = 200, description = "HTML dashboard", content_type = "text/html")))]
+pub async fn dashboard() -> Html<&'static str> {
+    Html(include_str!("../dashboard.html"))
+}

@@ -1,0 +1,249 @@
+//! `/tenants` and their API keys (admin only).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::{DateTime, Utc};
+use herald_common::crypto::{generate_api_key, hash_api_key};
+use herald_common::domain::TenantId;
+use serde::{Deserialize, Serialize};
+use tokio_postgres::error::SqlState;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{parse_id, ApiJson, OptionalJson, RawPath};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTenant {
+    /// Slug: 1-63 of a-z, 0-9, `_`, `-`, starting with a letter or digit.
+    #[schema(example = "acme")]
+    pub id: String,
+    pub name: Option<String>,
+    /// Endpoint limit for this tenant (default `HERALD_MAX_ENDPOINTS_PER_TENANT`).
+    pub max_endpoints: Option<i32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TenantOut {
+    pub id: String,
+    pub name: String,
+    pub max_endpoints: Option<i32>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateApiKey {
+    /// A label to recognise the key by.
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiKeyOut {
+    pub id: Uuid,
+    pub tenant_id: String,
+    pub name: String,
+    /// The first characters of the key, to recognise it.
+    pub key_prefix: String,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiKeyCreated {
+    #[serde(flatten)]
+    pub api_key: ApiKeyOut,
+    /// The key itself (`hk_...`), shown only here.
+    pub key: String,
+}
+
+fn tenant_id(raw: &str) -> Result<TenantId, ApiError> {
+    TenantId::parse(raw).map_err(|e| ApiError::bad_request("invalid_tenant", e.to_string()))
+}
+
+fn row_to_tenant(r: &tokio_postgres::Row) -> TenantOut {
+    TenantOut {
+        id: r.get(0),
+        name: r.get(1),
+        max_endpoints: r.get(2),
+        created_at: r.get(3),
+    }
+}
+
+/// Create a tenant.
+#[utoipa::path(post, path = "/tenants", tag = "tenants", request_body = CreateTenant,
+    security(("bearer" = [])),
+    responses((status = 201, body = TenantOut), (status = 400, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<CreateTenant>,
+) -> Result<(StatusCode, Json<TenantOut>), ApiError> {
+    caller.require_admin()?;
+    let id = tenant_id(&body.id)?;
+    if body.max_endpoints.is_some_and(|m| m < 0) {
+        return Err(ApiError::bad_request(
+            "out_of_range",
+            "max_endpoints must be 0 or more",
+        ));
+    }
+    let name = body.name.unwrap_or_else(|| id.as_str().to_string());
+    if name.chars().count() > 200 {
+        return Err(ApiError::bad_request(
+            "invalid_name",
+            "the name may be at most 200 characters",
+        ));
+    }
+    let client = state.db.get().await?;
+    let row = client
+        .query_one(
+            "INSERT INTO tenants (id, name, max_endpoints) VALUES ($1, $2, $3) \
+             RETURNING id, name, max_endpoints, created_at",
+            &[&id.as_str(), &name, &body.max_endpoints],
+        )
+        .await
+        .map_err(|e| match e.code() {
+            Some(c) if *c == SqlState::UNIQUE_VIOLATION => ApiError::conflict(
+                "tenant_exists",
+                format!("the tenant {:?} already exists", id.as_str()),
+            ),
+            _ => e.into(),
+        })?;
+    state.tenants.0.insert(id.as_str());
+    Ok((StatusCode::CREATED, Json(row_to_tenant(&row))))
+}
+
+/// Every tenant (admin) or the caller's own (tenant key).
+#[utoipa::path(get, path = "/tenants", tag = "tenants", security(("bearer" = [])),
+    responses((status = 200, body = Vec<TenantOut>)))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<TenantOut>>, ApiError> {
+    let client = state.db.get().await?;
+    let rows = client
+        .query(
+            "SELECT id, name, max_endpoints, created_at FROM tenants \
+             WHERE $1::text IS NULL OR id = $1 ORDER BY id LIMIT 10000",
+            &[&caller.scope_param()],
+        )
+        .await?;
+    Ok(Json(rows.iter().map(row_to_tenant).collect()))
+}
+
+async fn ensure_tenant(state: &AppState, id: &TenantId) -> Result<(), ApiError> {
+    if state.tenants.exists(&state.db, id).await? {
+        Ok(())
+    } else {
+        Err(ApiError::not_found("tenant"))
+    }
+}
+
+/// Create an API key for a tenant; the key is shown only in this response.
+#[utoipa::path(post, path = "/tenants/{id}/api-keys", tag = "tenants",
+    request_body(content = Option<CreateApiKey>, description = "optional"),
+    security(("bearer" = [])), params(("id" = String, Path, description = "tenant id")),
+    responses((status = 201, body = ApiKeyCreated), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn create_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawPath(raw): RawPath<String>,
+    OptionalJson(body): OptionalJson<CreateApiKey>,
+) -> Result<(StatusCode, Json<ApiKeyCreated>), ApiError> {
+    caller.require_admin()?;
+    let tenant = tenant_id(&raw)?;
+    ensure_tenant(&state, &tenant).await?;
+    let name = body.and_then(|b| b.name).unwrap_or_default();
+    if name.chars().count() > 200 {
+        return Err(ApiError::bad_request(
+            "invalid_name",
+            "the name may be at most 200 characters",
+        ));
+    }
+    let key = generate_api_key();
+    let prefix: String = key.chars().take(10).collect();
+    let id = Uuid::now_v7();
+    let client = state.db.get().await?;
+    let row = client
+        .query_one(
+            "INSERT INTO api_keys (id, tenant_id, name, key_hash, key_prefix) VALUES ($1, $2, $3, $4, $5) \
+             RETURNING created_at",
+            &[&id, &tenant.as_str(), &name, &hash_api_key(&key), &prefix],
+        )
+        .await?;
+    let api_key = ApiKeyOut {
+        id,
+        tenant_id: tenant.as_str().to_string(),
+        name,
+        key_prefix: prefix,
+        created_at: row.get(0),
+        revoked_at: None,
+    };
+    Ok((StatusCode::CREATED, Json(ApiKeyCreated { api_key, key })))
+}
+
+/// A tenant's API keys (never the keys themselves).
+#[utoipa::path(get, path = "/tenants/{id}/api-keys", tag = "tenants", security(("bearer" = [])),
+    params(("id" = String, Path, description = "tenant id")),
+    responses((status = 200, body = Vec<ApiKeyOut>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn list_keys(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawPath(raw): RawPath<String>,
+) -> Result<Json<Vec<ApiKeyOut>>, ApiError> {
+    caller.require_admin()?;
+    let tenant = tenant_id(&raw)?;
+    ensure_tenant(&state, &tenant).await?;
+    let client = state.db.get().await?;
+    let rows = client
+        .query(
+            "SELECT id, tenant_id, name, key_prefix, created_at, revoked_at FROM api_keys \
+             WHERE tenant_id = $1 ORDER BY created_at LIMIT 10000",
+            &[&tenant.as_str()],
+        )
+        .await?;
+    Ok(Json(
+        rows.iter()
+            .map(|r| ApiKeyOut {
+                id: r.get(0),
+                tenant_id: r.get(1),
+                name: r.get(2),
+                key_prefix: r.get(3),
+                created_at: r.get(4),
+                revoked_at: r.get(5),
+            })
+            .collect(),
+    ))
+}
+
+/// Revoke an API key; it stops working at once on this node and within
+/// seconds on every other.
+#[utoipa::path(delete, path = "/tenants/{id}/api-keys/{key_id}", tag = "tenants", security(("bearer" = [])),
+    params(("id" = String, Path, description = "tenant id"), ("key_id" = Uuid, Path, description = "key id")),
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn revoke_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawPath((raw_tenant, raw_key)): RawPath<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    caller.require_admin()?;
+    let tenant = tenant_id(&raw_tenant)?;
+    let key_id = parse_id(&raw_key)?;
+    let client = state.db.get().await?;
+    let n = client
+        .execute(
+            "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 AND tenant_id = $2",
+            &[&key_id, &tenant.as_str()],
+        )
+        .await?;
+    if n == 0 {
+        return Err(ApiError::not_found("api key"));
+    }
+    state.keys.revoke(key_id);
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,67 @@
+//! What every handler shares.
+
+use std::ops::Deref;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use async_nats::jetstream;
+use deadpool_postgres::Pool;
+use herald_common::config::Config;
+use herald_common::messages::{ChangeOp, WebhookChange};
+use herald_common::subjects::WEBHOOK_CHANGES;
+use herald_common::url_guard::UrlGuard;
+use uuid::Uuid;
+
+use crate::cache::{ApiKeys, EventTypes, Tenants};
+use crate::writer::EventWriter;
+
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub config: Config,
+    pub db: Pool,
+    pub nats: async_nats::Client,
+    pub js: jetstream::Context,
+    pub guard: UrlGuard,
+    pub writer: EventWriter,
+    pub event_types: EventTypes,
+    pub tenants: Tenants,
+    pub keys: ApiKeys,
+    /// Set once the streams and consumers are known to exist.
+    pub provisioned: AtomicBool,
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    pub fn new(inner: Inner) -> Self {
+        Self(Arc::new(inner))
+    }
+
+    pub fn nats_ready(&self) -> bool {
+        self.provisioned.load(Ordering::Relaxed)
+            && self.nats.connection_state() == async_nats::connection::State::Connected
+    }
+
+    /// Tell dispatchers an endpoint changed (best effort: they also refresh
+    /// periodically, so a notice lost while NATS is down only delays it).
+    pub async fn announce_webhook_change(&self, webhook_id: Uuid, tenant_id: &str, op: ChangeOp) {
+        let change = WebhookChange {
+            webhook_id,
+            tenant_id: tenant_id.to_string(),
+            op,
+        };
+        let Ok(body) = serde_json::to_vec(&change) else {
+            return;
+        };
+        if let Err(error) = self.nats.publish(WEBHOOK_CHANGES, body.into()).await {
+            tracing::warn!(%error, %webhook_id, "Could not announce an endpoint change.");
+        }
+    }
+}
