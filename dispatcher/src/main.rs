@@ -1,1 +1,40 @@
-fn main() {}
+//! `herald-dispatcher`: read the config, bind the metrics listener, run until
+//! SIGINT/SIGTERM. Everything else lives in the library's `run`.
+
+use herald_common::config::Config;
+use herald_common::{shutdown, telemetry};
+use std::process::ExitCode;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(errors) => {
+            eprintln!("{errors}");
+            return ExitCode::from(64);
+        }
+    };
+    telemetry::init(&config);
+    let listener = match tokio::net::TcpListener::bind(config.metrics_listen).await {
+        Ok(l) => l,
+        Err(error) => {
+            tracing::error!(%error, addr = %config.metrics_listen, "Cannot bind the metrics listener.");
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing::info!(
+        addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(),
+        dispatcher_id = %config.dispatcher_id,
+        "herald-dispatcher starting."
+    );
+    match herald_dispatcher::run(config, listener, shutdown::on_signal()).await {
+        Ok(()) => {
+            tracing::info!("herald-dispatcher stopped.");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            tracing::error!(%error, "herald-dispatcher failed.");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,245 @@
+//! Per-endpoint admission: the in-flight cap, the rate limit, and *parking*.
+//!
+//! Every job pulled from `deliver` sits in the consumer's ack-pending window
+//! until it is acked, and that window (`max_ack_pending`) is shared by every
+//! endpoint. So a job may wait here for its endpoint only briefly: at most
+//! [`ADMISSION_WAIT`] for a rate-limit slot or an in-flight permit, and only
+//! while fewer than `max_in_flight` other jobs of the same endpoint are
+//! waiting. Otherwise it is **parked**: the delivery gets a `next_retry_at`
+//! (no attempt is recorded), the job is acked, and the retry scheduler
+//! re-publishes it when it is due. A slow or rate-limited endpoint therefore
+//! holds at most `max_in_flight` running plus `max_in_flight` waiting jobs of
+//! this dispatcher's window, whatever its backlog.
+//!
+//! Parked jobs are spread out: each gets the next slot of a per-endpoint
+//! virtual queue spaced by the endpoint's observed service rate (moving
+//! average of attempt durations ÷ `max_in_flight`), so a hanging endpoint's
+//! backlog comes back at the pace it can be served instead of all at once.
+//! The in-flight cap is per dispatcher; the rate limit is shared by all of
+//! them (see [`crate::rate_limit`]).
+
+use crate::endpoints_cache::Endpoint;
+use crate::rate_limit;
+use chrono::{DateTime, Utc};
+use deadpool_postgres::Pool;
+use herald_common::shutdown::CancellationToken;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
+use uuid::Uuid;
+
+/// The longest a job waits in the ack window for its endpoint before parking.
+pub const ADMISSION_WAIT: Duration = Duration::from_secs(1);
+/// A parked job comes back no sooner than this.
+const MIN_PARK: Duration = Duration::from_secs(1);
+/// Service-time estimate for an endpoint with no attempts yet.
+const INITIAL_SERVICE_TIME: Duration = Duration::from_millis(100);
+
+/// The next parking slot of an endpoint's virtual queue: no earlier than
+/// `now + MIN_PARK`, and `service_time / max_in_flight` after the previous
+/// one. Returns `(slot, next)`.
+pub fn park_slot(
+    now: Instant,
+    next: Option<Instant>,
+    service_time: Duration,
+    max_in_flight: usize,
+) -> (Instant, Instant) {
+    let earliest = now + MIN_PARK;
+    let slot = next.map_or(earliest, |n| n.max(earliest));
+    let spacing = service_time / u32::try_from(max_in_flight.max(1)).unwrap_or(u32::MAX);
+    (slot, slot + spacing)
+}
+
+/// One endpoint's gate in this dispatcher.
+pub struct Gate {
+    max_in_flight: usize,
+    permits: Arc<Semaphore>,
+    waiting: AtomicUsize,
+    queue: Mutex<(Option<Instant>, Duration)>,
+}
+
+impl Gate {
+    fn new(max_in_flight: usize) -> Self {
+        Self {
+            max_in_flight,
+            permits: Arc::new(Semaphore::new(max_in_flight)),
+            waiting: AtomicUsize::new(0),
+            queue: Mutex::new((None, INITIAL_SERVICE_TIME)),
+        }
+    }
+
+    fn park_until(&self) -> DateTime<Utc> {
+        let now = Instant::now();
+        let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        let (slot, next) = park_slot(now, q.0, q.1, self.max_in_flight);
+        q.0 = Some(next);
+        Utc::now() + (slot - now)
+    }
+
+    /// Feed an attempt's duration into the service-time average.
+    pub fn observe(&self, took: Duration) {
+        let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        q.1 = q.1.mul_f64(0.8) + took.mul_f64(0.2);
+    }
+}
+
+/// Holds an endpoint's in-flight permit for the duration of one attempt.
+pub struct Admitted {
+    pub gate: Arc<Gate>,
+    _permit: OwnedSemaphorePermit,
+}
+
+pub enum Admission {
+    Go(Admitted),
+    /// Defer without an attempt; `rate_slot` is a reserved rate-limit slot
+    /// that the job keeps when it comes back.
+    Park {
+        until: DateTime<Utc>,
+        rate_slot: Option<DateTime<Utc>>,
+    },
+    /// Shutdown began while waiting.
+    Stopped,
+    /// The endpoint no longer exists.
+    Gone,
+}
+
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+pub struct Gates {
+    gates: Mutex<HashMap<Uuid, Arc<Gate>>>,
+    default_max_in_flight: usize,
+    pool: Pool,
+}
+
+impl Gates {
+    pub fn new(default_max_in_flight: usize, pool: Pool) -> Self {
+        Self {
+            gates: Mutex::new(HashMap::new()),
+            default_max_in_flight,
+            pool,
+        }
+    }
+
+    fn gate(&self, endpoint: &Endpoint) -> Arc<Gate> {
+        let max = endpoint
+            .max_in_flight
+            .unwrap_or(self.default_max_in_flight)
+            .max(1);
+        let mut gates = self.gates.lock().unwrap_or_else(|p| p.into_inner());
+        let gate = gates
+            .entry(endpoint.id)
+            .or_insert_with(|| Arc::new(Gate::new(max)));
+        if gate.max_in_flight != max {
+            *gate = Arc::new(Gate::new(max));
+        }
+        gate.clone()
+    }
+
+    /// Admit a job for `endpoint` now (after a short wait) or park it.
+    /// `reserved` is a rate-limit slot the job already holds.
+    pub async fn admit(
+        &self,
+        endpoint: &Endpoint,
+        reserved: Option<DateTime<Utc>>,
+        shutdown: &CancellationToken,
+    ) -> Result<Admission, crate::DbError> {
+        let gate = self.gate(endpoint);
+        if gate.waiting.load(Ordering::SeqCst) >= gate.max_in_flight {
+            return Ok(Admission::Park {
+                until: gate.park_until(),
+                rate_slot: reserved,
+            });
+        }
+        let mut wait = Duration::ZERO;
+        if let Some(slot) = reserved {
+            wait = (slot - Utc::now())
+                .to_std()
+                .unwrap_or_default()
+                .min(ADMISSION_WAIT);
+        } else if let Some(rate) = endpoint.rate_limit_per_second {
+            let Some(slot) = rate_limit::reserve(&self.pool, endpoint.id, rate).await? else {
+                return Ok(Admission::Gone);
+            };
+            if slot.wait > ADMISSION_WAIT {
+                return Ok(Admission::Park {
+                    until: slot.at,
+                    rate_slot: Some(slot.at),
+                });
+            }
+            wait = slot.wait;
+        }
+
+        gate.waiting.fetch_add(1, Ordering::SeqCst);
+        let _waiting = Waiting(&gate.waiting);
+        tokio::select! {
+            _ = shutdown.cancelled() => return Ok(Admission::Stopped),
+            _ = tokio::time::sleep(wait) => {}
+        }
+        let acquire = tokio::time::timeout(ADMISSION_WAIT, gate.permits.clone().acquire_owned());
+        tokio::select! {
+            _ = shutdown.cancelled() => Ok(Admission::Stopped),
+            permit = acquire => match permit {
+                Ok(Ok(permit)) => Ok(Admission::Go(Admitted { gate: gate.clone(), _permit: permit })),
+                // Waited too long (or the gate was replaced): park.
+                _ => Ok(Admission::Park { until: gate.park_until(), rate_slot: None }),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parked_jobs_are_spaced_by_the_service_rate() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        // (next, service time, max in flight) -> (slot, next)
+        let cases = [
+            (
+                None,
+                ms(100),
+                16,
+                t0 + MIN_PARK,
+                t0 + MIN_PARK + ms(100) / 16,
+            ),
+            (Some(t0), ms(100), 1, t0 + MIN_PARK, t0 + MIN_PARK + ms(100)),
+            (
+                Some(t0 + ms(5000)),
+                ms(10_000),
+                10,
+                t0 + ms(5000),
+                t0 + ms(6000),
+            ),
+            (Some(t0 + ms(5000)), ms(10), 0, t0 + ms(5000), t0 + ms(5010)),
+        ];
+        for (next, service, max, slot, new_next) in cases {
+            assert_eq!(park_slot(t0, next, service, max), (slot, new_next));
+        }
+    }
+
+    #[test]
+    fn a_thousand_parks_behind_a_hanging_endpoint_spread_over_its_service_time() {
+        let t0 = Instant::now();
+        let mut next = None;
+        let mut last = t0;
+        for _ in 0..1000 {
+            let (slot, n) = park_slot(t0, next, Duration::from_secs(10), 16);
+            assert!(slot >= last);
+            last = slot;
+            next = Some(n);
+        }
+        // 999 gaps of 10 s / 16 after the first slot.
+        assert_eq!(last - t0, MIN_PARK + Duration::from_millis(625) * 999);
+    }
+}

@@ -1,0 +1,157 @@
+//! The attempt log: every attempt, and the delivery's new status, reach
+//! Postgres before the job is acked.
+//!
+//! Concurrent deliveries hand their records to one writer task through a
+//! bounded channel; the writer takes everything that is waiting (up to
+//! [`MAX_BATCH`]) and writes it in **one transaction** of a few multi-row
+//! statements (`UNNEST` arrays): the attempts, the delivery updates, parked
+//! deliveries, the endpoints' `failing_since`, and endpoints disabled by a
+//! `410`. Only after the commit does each delivery task hear "recorded" and
+//! ack its job. While Postgres is down the writer holds the batch and retries;
+//! the channel fills and delivery tasks wait, so nothing unrecorded is acked.
+
+mod flush;
+
+use chrono::{DateTime, Utc};
+use deadpool_postgres::Pool;
+use herald_common::domain::DeliveryStatus;
+use herald_common::metrics::ATTEMPT_LOG_FLUSH_SECONDS;
+use herald_common::shutdown::CancellationToken;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+/// The most records written in one transaction.
+pub const MAX_BATCH: usize = 512;
+const CHANNEL: usize = 4096;
+
+/// One HTTP attempt and what it did to the delivery.
+#[derive(Debug, Clone)]
+pub struct AttemptRecord {
+    pub delivery_id: Uuid,
+    pub webhook_id: Uuid,
+    pub tenant_id: String,
+    /// 1 for the first attempt.
+    pub attempt: i32,
+    pub started_at: DateTime<Utc>,
+    pub duration: Duration,
+    pub status_code: Option<u16>,
+    pub error: Option<String>,
+    pub response_body: Option<String>,
+    /// The delivery's status after this attempt.
+    pub status: DeliveryStatus,
+    pub next_retry_at: Option<DateTime<Utc>>,
+    /// Disable the endpoint with this reason (a `410 Gone`).
+    pub disable_reason: Option<String>,
+}
+
+impl AttemptRecord {
+    fn succeeded(&self) -> bool {
+        self.status == DeliveryStatus::Delivered
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Record {
+    Attempt(Box<AttemptRecord>),
+    /// Defer a delivery without an attempt (see `admission`).
+    Park {
+        delivery_id: Uuid,
+        until: DateTime<Utc>,
+        rate_slot: Option<DateTime<Utc>>,
+    },
+    /// End a delivery without an attempt (its endpoint is disabled).
+    Fail {
+        delivery_id: Uuid,
+        reason: String,
+    },
+}
+
+type Pending = (Record, oneshot::Sender<()>);
+
+/// The handle delivery tasks use. Dropping every handle ends the writer after
+/// it has flushed what it holds.
+#[derive(Clone)]
+pub struct AttemptLog {
+    tx: mpsc::Sender<Pending>,
+}
+
+impl AttemptLog {
+    /// Hand a record to the writer and wait until it is committed. `false`
+    /// if it could not be recorded (shutdown gave up on Postgres): do not ack.
+    pub async fn record(&self, record: Record) -> bool {
+        let (done, recorded) = oneshot::channel();
+        if self.tx.send((record, done)).await.is_err() {
+            return false;
+        }
+        recorded.await.is_ok()
+    }
+}
+
+/// What the writer needs besides its channel.
+pub struct Writer {
+    pub pool: Pool,
+    pub nats: async_nats::Client,
+    pub dispatcher_id: String,
+    /// Cancelled when shutdown stops waiting for Postgres: a batch that
+    /// still cannot be written is dropped (its jobs are not acked, so
+    /// JetStream redelivers them).
+    pub give_up: CancellationToken,
+}
+
+pub fn spawn(writer: Writer) -> (AttemptLog, tokio::task::JoinHandle<()>) {
+    let (tx, rx) = mpsc::channel(CHANNEL);
+    let handle = tokio::spawn(writer.run(rx));
+    (AttemptLog { tx }, handle)
+}
+
+impl Writer {
+    async fn run(self, mut rx: mpsc::Receiver<Pending>) {
+        while let Some(first) = rx.recv().await {
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(p) => batch.push(p),
+                    Err(_) => break,
+                }
+            }
+            self.write(batch).await;
+        }
+        tracing::debug!("Attempt log closed.");
+    }
+
+    async fn write(&self, batch: Vec<Pending>) {
+        let (records, waiters): (Vec<Record>, Vec<oneshot::Sender<()>>) = batch.into_iter().unzip();
+        let mut backoff = Duration::from_millis(50);
+        loop {
+            let started = Instant::now();
+            match flush::flush(&self.pool, &self.dispatcher_id, &records).await {
+                Ok(disabled) => {
+                    metrics::histogram!(ATTEMPT_LOG_FLUSH_SECONDS)
+                        .record(started.elapsed().as_secs_f64());
+                    tracing::debug!(records = records.len(), "Attempt log flushed.");
+                    for w in waiters {
+                        let _ = w.send(());
+                    }
+                    for (id, tenant) in disabled {
+                        tracing::warn!(webhook_id = %id, "Endpoint disabled.");
+                        crate::control::announce(&self.nats, id, &tenant).await;
+                    }
+                    return;
+                }
+                Err(error) => {
+                    if self.give_up.is_cancelled() {
+                        tracing::error!(%error, records = records.len(), "Giving up on the attempt log at shutdown; the jobs stay unacked.");
+                        return;
+                    }
+                    tracing::warn!(%error, records = records.len(), "Attempt log flush failed; retrying.");
+                    tokio::select! {
+                        _ = tokio::time::sleep(backoff) => {}
+                        _ = self.give_up.cancelled() => {}
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(2));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,264 @@
+//! Fan-out: events from the `fanout` consumer become delivery jobs.
+//!
+//! Events are pulled in batches; each batch is resolved against the in-memory
+//! [`EndpointsCache`] (no query per event), its delivery rows are created in
+//! one round trip (`INSERT ... SELECT FROM UNNEST ... ON CONFLICT DO NOTHING`,
+//! re-using the existing row of a redelivered event), one job per (event,
+//! endpoint) is published asynchronously with `Nats-Msg-Id: <event>.<webhook>`,
+//! and an event is acked only after JetStream has stored every one of its jobs.
+
+use crate::endpoints_cache::EndpointsCache;
+use async_nats::jetstream::consumer::PullConsumer;
+use async_nats::jetstream::{AckKind, Message};
+use deadpool_postgres::Pool;
+use futures::StreamExt;
+use herald_common::messages::{DeliveryJob, EventMessage};
+use herald_common::metrics::FANOUT_EVENTS_TOTAL;
+use herald_common::shutdown::CancellationToken;
+use herald_common::subjects::{delivery_msg_id, delivery_subject};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tracing::Instrument;
+use uuid::Uuid;
+
+/// How long a pull request waits on the server for events.
+const PULL_EXPIRES: Duration = Duration::from_secs(1);
+/// Within a pull, events arriving this close together are handled together.
+const LINGER: Duration = Duration::from_millis(2);
+const RETRY_LATER: Duration = Duration::from_secs(1);
+
+const CREATE_DELIVERIES: &str = "
+    WITH input AS (
+        SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[])
+            AS t(id, event_id, webhook_id, tenant_id)
+    ), ins AS (
+        INSERT INTO deliveries (id, event_id, webhook_id, tenant_id)
+        SELECT i.id, i.event_id, i.webhook_id, i.tenant_id FROM input i
+        WHERE EXISTS (SELECT 1 FROM events e WHERE e.id = i.event_id)
+          AND EXISTS (SELECT 1 FROM webhooks w WHERE w.id = i.webhook_id)
+        ON CONFLICT (event_id, webhook_id) DO NOTHING
+        RETURNING id, event_id, webhook_id
+    )
+    SELECT id, event_id, webhook_id, true AS publish FROM ins
+    UNION ALL
+    SELECT d.id, d.event_id, d.webhook_id, (d.status = 'pending' AND d.next_retry_at IS NULL)
+    FROM deliveries d JOIN input i ON d.event_id = i.event_id AND d.webhook_id = i.webhook_id";
+
+// Rows inserted by a concurrent transaction are invisible to the statement
+// above; this second look (a new snapshot) finds them.
+const EXISTING: &str = "
+    SELECT d.id, d.event_id, d.webhook_id, (d.status = 'pending' AND d.next_retry_at IS NULL)
+    FROM deliveries d
+    JOIN UNNEST($1::uuid[], $2::uuid[]) AS i(event_id, webhook_id)
+      ON d.event_id = i.event_id AND d.webhook_id = i.webhook_id";
+
+pub struct Fanout {
+    pub js: async_nats::jetstream::Context,
+    pub pool: Pool,
+    pub cache: Arc<EndpointsCache>,
+    pub batch: usize,
+}
+
+/// (event id, webhook id) -> (delivery id, publish a job?)
+type Rows = HashMap<(Uuid, Uuid), (Uuid, bool)>;
+
+impl Fanout {
+    pub async fn run(self, consumer: PullConsumer, shutdown: CancellationToken) {
+        while !shutdown.is_cancelled() {
+            let pull = consumer
+                .batch()
+                .max_messages(self.batch)
+                .expires(PULL_EXPIRES)
+                .messages();
+            let mut batch = match pull.await {
+                Ok(b) => b,
+                Err(error) => {
+                    tracing::warn!(%error, "Could not pull events.");
+                    tokio::select! { _ = shutdown.cancelled() => break, _ = tokio::time::sleep(RETRY_LATER) => continue }
+                }
+            };
+            // Consume the pull to its end (nothing it delivers may be left
+            // behind), handling events in groups as they arrive.
+            let mut group: Vec<Message> = Vec::new();
+            loop {
+                let next = if group.is_empty() {
+                    batch.next().await
+                } else {
+                    match tokio::time::timeout(LINGER, batch.next()).await {
+                        Ok(next) => next,
+                        Err(_) => {
+                            self.process(std::mem::take(&mut group)).await;
+                            continue;
+                        }
+                    }
+                };
+                match next {
+                    Some(Ok(msg)) => {
+                        group.push(msg);
+                        if group.len() >= self.batch {
+                            self.process(std::mem::take(&mut group)).await;
+                        }
+                    }
+                    Some(Err(error)) => {
+                        tracing::debug!(%error, "Pull ended with a status.");
+                        break;
+                    }
+                    None => break,
+                }
+            }
+            if !group.is_empty() {
+                self.process(group).await;
+            }
+        }
+        tracing::debug!("Fan-out stopped.");
+    }
+
+    /// Fan out one group of events.
+    pub async fn process(&self, messages: Vec<Message>) {
+        let span = tracing::debug_span!("fanout", events = messages.len());
+        self.process_inner(messages).instrument(span).await;
+    }
+
+    async fn process_inner(&self, messages: Vec<Message>) {
+        let mut events: Vec<(Message, EventMessage)> = Vec::with_capacity(messages.len());
+        for msg in messages {
+            match serde_json::from_slice::<EventMessage>(&msg.payload) {
+                Ok(ev) => events.push((msg, ev)),
+                Err(error) => {
+                    tracing::error!(%error, subject = %msg.subject, "Dropping a malformed event message.");
+                    ack(&msg, AckKind::Term).await;
+                }
+            }
+        }
+        // (event index, webhook id) for every subscribed endpoint.
+        let mut pairs: Vec<(usize, Uuid)> = Vec::new();
+        for (i, (_, ev)) in events.iter().enumerate() {
+            for e in self.cache.subscribers(&ev.tenant_id, &ev.event_type) {
+                pairs.push((i, e.id));
+            }
+        }
+        let rows = if pairs.is_empty() {
+            Ok(Rows::new())
+        } else {
+            self.create_deliveries(&events, &pairs).await
+        };
+        let rows = match rows {
+            Ok(r) => r,
+            Err(error) => {
+                tracing::warn!(%error, events = events.len(), "Could not create deliveries; events will be redelivered.");
+                for (msg, _) in &events {
+                    ack(msg, AckKind::Nak(Some(RETRY_LATER))).await;
+                }
+                return;
+            }
+        };
+
+        let mut stored = vec![true; events.len()];
+        let mut acks = Vec::new();
+        for (i, webhook_id) in &pairs {
+            let ev = &events[*i].1;
+            let Some((delivery_id, publish)) = rows.get(&(ev.id, *webhook_id)) else {
+                // The event or endpoint row is gone: nothing to deliver.
+                continue;
+            };
+            if !publish {
+                continue; // already delivered, failed, or waiting for a retry
+            }
+            let job = DeliveryJob {
+                delivery_id: *delivery_id,
+                event_id: ev.id,
+                webhook_id: *webhook_id,
+                tenant_id: ev.tenant_id.clone(),
+                event_type: ev.event_type.clone(),
+                created_at: ev.created_at,
+                attempt: 0,
+                payload: ev.payload.clone(),
+            };
+            let Ok(body) = serde_json::to_vec(&job) else {
+                continue;
+            };
+            let mut headers = async_nats::HeaderMap::new();
+            headers.insert("Nats-Msg-Id", delivery_msg_id(ev.id, *webhook_id).as_str());
+            match self
+                .js
+                .publish_with_headers(delivery_subject(*webhook_id), headers, body.into())
+                .await
+            {
+                Ok(fut) => acks.push((*i, fut)),
+                Err(error) => {
+                    tracing::warn!(%error, event_id = %ev.id, "Could not publish a delivery job.");
+                    stored[*i] = false;
+                }
+            }
+        }
+        let results = futures::future::join_all(
+            acks.into_iter()
+                .map(|(i, fut)| async move { (i, fut.await) }),
+        )
+        .await;
+        for (i, result) in results {
+            if let Err(error) = result {
+                tracing::warn!(%error, event_id = %events[i].1.id, "A delivery job was not stored.");
+                stored[i] = false;
+            }
+        }
+        for ((msg, ev), ok) in events.iter().zip(stored) {
+            if ok {
+                ack(msg, AckKind::Ack).await;
+                metrics::counter!(FANOUT_EVENTS_TOTAL).increment(1);
+            } else {
+                tracing::debug!(event_id = %ev.id, "Event will be fanned out again.");
+                ack(msg, AckKind::Nak(Some(RETRY_LATER))).await;
+            }
+        }
+    }
+
+    async fn create_deliveries(
+        &self,
+        events: &[(Message, EventMessage)],
+        pairs: &[(usize, Uuid)],
+    ) -> Result<Rows, crate::DbError> {
+        let ids: Vec<Uuid> = pairs.iter().map(|_| Uuid::now_v7()).collect();
+        let event_ids: Vec<Uuid> = pairs.iter().map(|(i, _)| events[*i].1.id).collect();
+        let webhook_ids: Vec<Uuid> = pairs.iter().map(|(_, w)| *w).collect();
+        let tenants: Vec<&str> = pairs
+            .iter()
+            .map(|(i, _)| events[*i].1.tenant_id.as_str())
+            .collect();
+        let client = self.pool.get().await?;
+        let stmt = client.prepare_cached(CREATE_DELIVERIES).await?;
+        let mut rows = Rows::with_capacity(pairs.len());
+        for row in client
+            .query(&stmt, &[&ids, &event_ids, &webhook_ids, &tenants])
+            .await?
+        {
+            rows.insert(
+                (row.try_get(1)?, row.try_get(2)?),
+                (row.try_get(0)?, row.try_get(3)?),
+            );
+        }
+        let missing: Vec<(Uuid, Uuid)> = event_ids
+            .iter()
+            .zip(&webhook_ids)
+            .map(|(e, w)| (*e, *w))
+            .filter(|k| !rows.contains_key(k))
+            .collect();
+        if !missing.is_empty() {
+            let (e, w): (Vec<Uuid>, Vec<Uuid>) = missing.into_iter().unzip();
+            for row in client.query(EXISTING, &[&e, &w]).await? {
+                rows.insert(
+                    (row.try_get(1)?, row.try_get(2)?),
+                    (row.try_get(0)?, row.try_get(3)?),
+                );
+            }
+        }
+        Ok(rows)
+    }
+}
+
+async fn ack(msg: &Message, kind: AckKind) {
+    if let Err(error) = msg.ack_with(kind).await {
+        tracing::warn!(%error, "Could not acknowledge an event.");
+    }
+}
