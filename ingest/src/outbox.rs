@@ -25,7 +25,7 @@ pub const BATCH: i64 = 500;
 /// Younger events are left to the fast path.
 const GRACE: Duration = Duration::from_secs(2);
 /// Longest wait between rounds while publishing keeps failing.
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 #[derive(Clone)]
 pub struct Outbox {
@@ -156,7 +156,7 @@ impl Outbox {
     }
 
     /// Run until `shutdown`: every `interval`, update `herald_outbox_pending`
-    /// and drain the outbox; back off (up to 30 s) while publishing fails.
+    /// and drain the outbox; back off (up to 5 s) while publishing fails.
     pub async fn run(self, shutdown: CancellationToken) {
         let mut delay = self.interval;
         loop {

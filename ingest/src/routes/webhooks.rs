@@ -45,6 +45,8 @@ pub struct ListWebhooks {
 }
 
 /// Refuse URLs whose host resolves to a non-public address (unless allowed).
+/// A host that does not resolve (yet) is accepted: it cannot reach anything
+/// now, and the dispatcher checks every address again at send time.
 pub async fn check_url(state: &AppState, url: &WebhookUrl) -> Result<(), ApiError> {
     let lookup = tokio::time::timeout(
         std::time::Duration::from_secs(5),
@@ -52,15 +54,20 @@ pub async fn check_url(state: &AppState, url: &WebhookUrl) -> Result<(), ApiErro
     )
     .await;
     match lookup {
-        Ok(Ok(_)) => Ok(()),
         Ok(Err(e @ GuardError::Blocked { .. })) => {
             Err(ApiError::unprocessable("url_not_allowed", e.to_string()))
         }
-        Ok(Err(e)) => Err(ApiError::unprocessable("url_unresolvable", e.to_string())),
-        Err(_) => Err(ApiError::unprocessable(
-            "url_unresolvable",
-            "resolving the url's host timed out",
-        )),
+        Ok(Err(error)) => {
+            tracing::debug!(%error, "Endpoint host does not resolve; accepted, checked at send time.");
+            Ok(())
+        }
+        Err(_) => {
+            tracing::debug!(
+                "Resolving an endpoint host timed out; accepted, checked at send time."
+            );
+            Ok(())
+        }
+        Ok(Ok(_)) => Ok(()),
     }
 }
 
@@ -69,7 +76,7 @@ pub async fn check_url(state: &AppState, url: &WebhookUrl) -> Result<(), ApiErro
     security(("bearer" = [])),
     responses((status = 201, body = WebhookCreated), (status = 400, body = ErrorBody),
         (status = 409, description = "endpoint limit reached", body = ErrorBody),
-        (status = 422, description = "unregistered event type, refused url or unknown tenant", body = ErrorBody)))]
+        (status = 422, description = "unregistered event type, url resolving to a refused address, or unknown tenant", body = ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,

@@ -1,1 +1,9 @@
-//! ingest integration tests.
+//! ingest integration tests, against a real NATS server and Postgres.
+
+mod api;
+mod auth;
+mod deliveries;
+mod outbox;
+mod secrets;
+mod support;
+mod validation;

@@ -1,0 +1,146 @@
+//! No accepted event is lost: NATS down, ingest killed between commit and
+//! publish; and idempotency under concurrency.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use serde_json::json;
+use uuid::Uuid;
+
+use super::support::*;
+
+#[tokio::test]
+async fn events_accepted_while_nats_is_down_reach_the_stream_exactly_once() {
+    let mut app = app().await;
+    app.nats_server().expect("private nats").stop().await;
+
+    let mut ids = Vec::new();
+    for i in 0..100 {
+        let r = post_event(
+            app.api(),
+            &json!({"type": "order.created", "payload": {"n": i}}),
+        )
+        .await;
+        assert_eq!(r.status, 201, "event {i}: {}", r.text());
+        ids.push(id_of(&r));
+    }
+    assert_eq!(
+        app.anonymous().get("/readyz").await.expect("readyz").status,
+        503
+    );
+    assert_eq!(count(&app, "events WHERE published_at IS NULL").await, 100);
+
+    app.nats_server()
+        .expect("private nats")
+        .restart()
+        .await
+        .expect("restart");
+    expect_stream_messages(&app, 100).await;
+    let in_stream = stream_event_ids(&app).await;
+    assert_eq!(in_stream.len(), 100);
+    let unique: HashSet<Uuid> = in_stream.iter().copied().collect();
+    assert_eq!(unique, ids.iter().copied().collect::<HashSet<_>>());
+    // Relayed in creation order.
+    assert_eq!(in_stream, ids);
+    let drained = herald_tests::wait_until(WAIT, || async {
+        count(&app, "events WHERE published_at IS NULL").await == 0
+    })
+    .await;
+    assert!(drained.is_ok(), "events were not marked published");
+    let ready = herald_tests::wait_until(WAIT, || async {
+        app.anonymous()
+            .get("/readyz")
+            .await
+            .map(|r| r.status == 200)
+            .unwrap_or(false)
+    })
+    .await;
+    assert!(ready.is_ok(), "not ready after NATS came back");
+}
+
+#[tokio::test]
+async fn the_relay_publishes_events_committed_but_never_published() {
+    let app = app().await;
+    // What a crash between commit and publish leaves behind.
+    let mut ids = Vec::new();
+    for i in 0..30 {
+        let id = Uuid::now_v7();
+        app.db()
+            .execute(
+                "INSERT INTO events (id, tenant_id, event_type, payload, created_at) \
+                 VALUES ($1, 'default', 'order.updated', $2, now() - interval '1 minute' + $3 * interval '1 ms')",
+                &[&id, &format!(r#"{{"n": {i}}}"#), &(i as f64)],
+            )
+            .await
+            .expect("insert");
+        ids.push(id);
+    }
+    expect_stream_messages(&app, 30).await;
+    assert_eq!(stream_event_ids(&app).await, ids, "in creation order");
+    let drained = herald_tests::wait_until(WAIT, || async {
+        count(&app, "events WHERE published_at IS NULL").await == 0
+    })
+    .await;
+    assert!(drained.is_ok());
+    let metrics = app
+        .anonymous()
+        .get("/metrics")
+        .await
+        .expect("metrics")
+        .text();
+    assert!(metrics.contains("herald_outbox_pending"), "{metrics}");
+}
+
+#[tokio::test]
+async fn a_repeated_idempotency_key_gives_one_event_and_one_message() {
+    let app = app().await;
+    let body =
+        json!({"type": "order.created", "payload": {"order_id": 1}, "idempotency_key": "order-1"});
+    let responses = futures::future::join_all((0..20).map(|_| post_event(app.api(), &body))).await;
+    let created = responses.iter().filter(|r| r.status == 201).count();
+    let repeats = responses.iter().filter(|r| r.status == 200).count();
+    assert_eq!(
+        (created, repeats),
+        (1, 19),
+        "{:?}",
+        responses.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    let ids: HashSet<Uuid> = responses.iter().map(id_of).collect();
+    assert_eq!(ids.len(), 1, "every answer names the first event");
+    assert_eq!(count(&app, "events").await, 1);
+    expect_stream_messages(&app, 1).await;
+
+    // The header works the same, and a different payload changes nothing.
+    let r = app
+        .api()
+        .send(
+            http::Method::POST,
+            "/events",
+            &[
+                ("content-type", "application/json"),
+                ("idempotency-key", "order-1"),
+            ],
+            json!({"type": "order.created", "payload": {"other": true}}).to_string(),
+        )
+        .await
+        .expect("header");
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(ids.contains(&id_of(&r)));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(count(&app, "events").await, 1);
+    assert_eq!(stream_messages(&app).await, 1);
+}
+
+#[tokio::test]
+async fn concurrent_events_are_all_stored_and_published() {
+    let app = app().await;
+    let responses = futures::future::join_all((0..300).map(|i| {
+        let body = json!({"type": "user.signed_up", "payload": {"n": i}});
+        let api = app.api().clone();
+        async move { post_event(&api, &body).await }
+    }))
+    .await;
+    assert!(responses.iter().all(|r| r.status == 201));
+    assert_eq!(count(&app, "events").await, 300);
+    expect_stream_messages(&app, 300).await;
+}

@@ -1,0 +1,149 @@
+//! Helpers shared by the ingest tests.
+
+use std::time::Duration;
+
+use herald_common::messages::EventMessage;
+use herald_common::subjects::EVENTS_STREAM;
+use herald_tests::{ApiClient, ApiResponse, TestApp, TestAppOptions};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+pub const WAIT: Duration = Duration::from_secs(20);
+
+/// Ingest alone (no dispatcher): events stay in `HERALD_EVENTS` to be counted.
+pub async fn app() -> TestApp {
+    TestApp::spawn(TestAppOptions::new().dispatchers(0)).await
+}
+
+pub async fn app_with(options: TestAppOptions) -> TestApp {
+    TestApp::spawn(options.dispatchers(0)).await
+}
+
+/// The error code of an error response.
+pub fn code(r: &ApiResponse) -> String {
+    r.value()["error"]["code"]
+        .as_str()
+        .unwrap_or("<none>")
+        .to_string()
+}
+
+pub async fn count(app: &TestApp, table: &str) -> i64 {
+    app.db()
+        .query_one(&format!("SELECT count(*) FROM {table}"), &[])
+        .await
+        .expect("count")
+        .get(0)
+}
+
+/// Messages in `HERALD_EVENTS`.
+pub async fn stream_messages(app: &TestApp) -> u64 {
+    let js = app.jetstream();
+    let mut stream = js.get_stream(EVENTS_STREAM).await.expect("stream");
+    stream.info().await.expect("info").state.messages
+}
+
+/// The event id of every message in `HERALD_EVENTS`, in stream order.
+pub async fn stream_event_ids(app: &TestApp) -> Vec<Uuid> {
+    let js = app.jetstream();
+    let mut stream = js.get_stream(EVENTS_STREAM).await.expect("stream");
+    let state = stream.info().await.expect("info").state.clone();
+    let mut ids = Vec::new();
+    for seq in state.first_sequence..=state.last_sequence {
+        if state.messages == 0 {
+            break;
+        }
+        if let Ok(msg) = stream.get_raw_message(seq).await {
+            let ev: EventMessage = serde_json::from_slice(&msg.payload).expect("event message");
+            ids.push(ev.id);
+        }
+    }
+    ids
+}
+
+/// Wait until the stream holds `n` messages (and check it stays there briefly).
+pub async fn expect_stream_messages(app: &TestApp, n: u64) {
+    let waited = herald_tests::wait_until(WAIT, || async { stream_messages(app).await >= n }).await;
+    assert!(
+        waited.is_ok(),
+        "stream has {} messages, expected {n}",
+        stream_messages(app).await
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(stream_messages(app).await, n);
+}
+
+pub fn event(event_type: &str) -> Value {
+    json!({"type": event_type, "payload": {"order_id": 123, "amount": 99.99}})
+}
+
+pub async fn post_event(api: &ApiClient, body: &Value) -> ApiResponse {
+    api.post_json("/events", body).await.expect("POST /events")
+}
+
+pub fn id_of(r: &ApiResponse) -> Uuid {
+    let v = r.value();
+    Uuid::parse_str(v["id"].as_str().unwrap_or_else(|| panic!("no id in {v}"))).expect("uuid")
+}
+
+/// Create a tenant and an API key for it; returns a client using the key.
+pub async fn tenant_with_key(app: &TestApp, tenant: &str) -> (ApiClient, Uuid) {
+    let r = app
+        .api()
+        .post_json("/tenants", &json!({"id": tenant}))
+        .await
+        .expect("tenant");
+    assert_eq!(r.status, 201, "{}", r.text());
+    let r = app
+        .api()
+        .post_json(
+            &format!("/tenants/{tenant}/api-keys"),
+            &json!({"name": "test"}),
+        )
+        .await
+        .expect("key");
+    assert_eq!(r.status, 201, "{}", r.text());
+    let v = r.value();
+    let key = v["key"].as_str().expect("key").to_string();
+    (app.api().with_token(key), id_of(&r))
+}
+
+/// A webhook for `event_types` pointing at a local address; returns its id.
+pub async fn create_webhook(api: &ApiClient, event_types: &[&str]) -> Uuid {
+    let r = api
+        .post_json(
+            "/webhooks",
+            &json!({"url": "http://127.0.0.1:9/hook", "event_types": event_types}),
+        )
+        .await
+        .expect("POST /webhooks");
+    assert_eq!(r.status, 201, "{}", r.text());
+    id_of(&r)
+}
+
+/// Insert a delivery row the way a dispatcher would, with one attempt.
+pub async fn insert_delivery(
+    app: &TestApp,
+    event_id: Uuid,
+    webhook_id: Uuid,
+    tenant: &str,
+    status: &str,
+) -> Uuid {
+    let id = Uuid::now_v7();
+    app.db()
+        .execute(
+            "INSERT INTO deliveries (id, event_id, webhook_id, tenant_id, status, attempts, last_status_code) \
+             VALUES ($1, $2, $3, $4, $5, 1, 500)",
+            &[&id, &event_id, &webhook_id, &tenant, &status],
+        )
+        .await
+        .expect("insert delivery");
+    app.db()
+        .execute(
+            "INSERT INTO delivery_attempts (id, delivery_id, attempt, started_at, duration_ms, status_code, response_body) \
+             VALUES ($1, $2, 0, now(), 12, 500, $3)",
+            &[&Uuid::now_v7(), &id, &"e".repeat(3000)],
+        )
+        .await
+        .expect("insert attempt");
+    id
+}
