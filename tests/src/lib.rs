@@ -1,1 +1,42 @@
-//! Herald test harness.
+//! Herald's test harness (`herald_tests`): everything an integration test
+//! needs to run Herald for real on one machine, each piece cleaned up on
+//! `Drop` (also when the test panics).
+//!
+//! * [`nats`]: `nats-server` on a free port with JetStream in a temp dir,
+//!   or a 3-node cluster; stop, kill and restart on the same port.
+//! * [`postgres`]: a fresh `test_<uuid>` database per test on the server
+//!   named by `HERALD_TEST_DATABASE_URL`, or on a private server started once
+//!   per test process.
+//! * [`app`]: `TestApp`, ingest and dispatchers in-process against both.
+//! * [`process`]: `herald-ingest` / `herald-dispatcher` as child processes,
+//!   for tests that SIGTERM or `kill -9` them.
+//! * [`receiver`]: a recording HTTP endpoint that can fail, hang or answer
+//!   any status; [`http`]: a small client for ingest's API.
+//! * [`wait`]: the one bounded polling helper.
+//!
+//! Logs are silent unless `TEST_LOG` is set (`TEST_LOG=1` or a filter such
+//! as `TEST_LOG=herald_dispatcher=debug`).
+
+pub mod app;
+pub mod http;
+pub mod nats;
+pub mod postgres;
+pub mod process;
+pub mod receiver;
+pub mod wait;
+
+mod app_options;
+mod nats_cluster;
+mod pg_server;
+mod reaper;
+mod receiver_behavior;
+mod support;
+
+pub use app::{TestApp, TestAppOptions};
+pub use http::{ApiClient, ApiResponse};
+pub use nats::{NatsCluster, NatsServer};
+pub use postgres::TestDb;
+pub use process::{Binary, HeraldProcess};
+pub use receiver::{Behavior, ReceivedRequest, TestReceiver};
+pub use support::{free_port, init_test_log, workspace_root};
+pub use wait::{eventually, wait_for, wait_until, WaitTimeout};

@@ -1,0 +1,95 @@
+//! Options of [`TestApp::spawn`](crate::TestApp::spawn) and the baseline
+//! environment every test app starts from.
+
+use std::sync::Arc;
+
+use herald_common::config::{Config, MapEnv};
+
+type Configure = Arc<dyn Fn(&mut Config) + Send + Sync>;
+
+/// `TestAppOptions::new().dispatchers(2).env("HERALD_RETRY_SCHEDULE", "1s")`
+#[derive(Clone)]
+pub struct TestAppOptions {
+    pub(crate) dispatchers: usize,
+    pub(crate) ingest: bool,
+    pub(crate) setup: bool,
+    pub(crate) nats_url: Option<String>,
+    pub(crate) env: Vec<(String, String)>,
+    pub(crate) configure: Vec<Configure>,
+}
+
+impl Default for TestAppOptions {
+    fn default() -> Self {
+        Self {
+            dispatchers: 1,
+            ingest: true,
+            setup: true,
+            nats_url: None,
+            env: Vec::new(),
+            configure: Vec::new(),
+        }
+    }
+}
+
+impl TestAppOptions {
+    /// One ingest, one dispatcher, a private NATS server, migrations and
+    /// streams set up before they start.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How many in-process dispatchers to start (0 is fine).
+    pub fn dispatchers(mut self, n: usize) -> Self {
+        self.dispatchers = n;
+        self
+    }
+
+    /// Do not start ingest (dispatcher-only tests).
+    pub fn without_ingest(mut self) -> Self {
+        self.ingest = false;
+        self
+    }
+
+    /// Do not migrate the database nor provision the streams before starting
+    /// (tests of what ingest or a dispatcher does on an empty system).
+    pub fn without_setup(mut self) -> Self {
+        self.setup = false;
+        self
+    }
+
+    /// Use these NATS servers (e.g. `NatsCluster::urls()`) instead of
+    /// starting a private one.
+    pub fn nats_url(mut self, urls: impl Into<String>) -> Self {
+        self.nats_url = Some(urls.into());
+        self
+    }
+
+    /// Set a `HERALD_*` variable (parsed like the binaries parse it; also
+    /// passed to child processes started with `TestApp::spawn_process`).
+    pub fn env(mut self, key: &str, value: impl Into<String>) -> Self {
+        self.env.push((key.to_string(), value.into()));
+        self
+    }
+
+    /// Change the parsed config directly (in-process nodes only).
+    pub fn configure(mut self, f: impl Fn(&mut Config) + Send + Sync + 'static) -> Self {
+        self.configure.push(Arc::new(f));
+        self
+    }
+}
+
+/// The variables of `Config::for_tests`, plus a smaller pool and a short
+/// shutdown grace so that many apps fit one Postgres and stop quickly.
+pub fn test_env(database_url: &str, nats_url: &str) -> MapEnv {
+    MapEnv::new()
+        .with("HERALD_DATABASE_URL", database_url)
+        .with("HERALD_NATS_URL", nats_url)
+        .with("HERALD_ALLOW_PRIVATE_URLS", "true")
+        .with("HERALD_RETRY_SCHEDULE", "50ms,100ms,200ms")
+        .with("HERALD_RETRY_POLL_INTERVAL", "20ms")
+        .with("HERALD_OUTBOX_INTERVAL", "100ms")
+        .with("HERALD_LISTEN", "127.0.0.1:0")
+        .with("HERALD_METRICS_LISTEN", "127.0.0.1:0")
+        .with("HERALD_DATABASE_POOL_SIZE", "8")
+        .with("HERALD_SHUTDOWN_GRACE", "5s")
+}
