@@ -4,12 +4,13 @@
 //! until it is acked, and that window (`max_ack_pending`) is shared by every
 //! endpoint. So a job may wait here for its endpoint only briefly: at most
 //! [`ADMISSION_WAIT`] for a rate-limit slot or an in-flight permit, and only
-//! while fewer than `max_in_flight` other jobs of the same endpoint are
-//! waiting. Otherwise it is **parked**: the delivery gets a `next_retry_at`
-//! (no attempt is recorded), the job is acked, and the retry scheduler
-//! re-publishes it when it is due. A slow or rate-limited endpoint therefore
-//! holds at most `max_in_flight` running plus `max_in_flight` waiting jobs of
-//! this dispatcher's window, whatever its backlog.
+//! while fewer jobs of the same endpoint are waiting than it can start within
+//! that second ([`waiter_cap`]). Otherwise it is **parked**: the delivery gets
+//! a `next_retry_at` (no attempt is recorded), the job is acked, and the retry
+//! scheduler re-publishes it when it is due. A slow endpoint therefore holds
+//! at most `max_in_flight` running plus `max_in_flight` waiting jobs of this
+//! dispatcher's window, whatever its backlog, while a fast one keeps a queue
+//! of about one second of work.
 //!
 //! Parked jobs are spread out: each gets the next slot of a per-endpoint
 //! virtual queue spaced by the endpoint's observed service rate (moving
@@ -53,6 +54,21 @@ pub fn park_slot(
     (slot, slot + spacing)
 }
 
+/// How many jobs of an endpoint may wait for an in-flight permit: as many as
+/// it can start within [`ADMISSION_WAIT`] at its observed service time, and
+/// at least `max_in_flight`. Beyond that a job parks at once instead of
+/// holding a window slot for a second only to park then.
+pub fn waiter_cap(max_in_flight: usize, service_time: Duration) -> usize {
+    let per_permit = if service_time.is_zero() {
+        MAX_WAITERS_PER_PERMIT
+    } else {
+        (ADMISSION_WAIT.as_secs_f64() / service_time.as_secs_f64()) as usize
+    };
+    max_in_flight.saturating_mul(per_permit.clamp(1, MAX_WAITERS_PER_PERMIT))
+}
+
+const MAX_WAITERS_PER_PERMIT: usize = 100;
+
 /// One endpoint's gate in this dispatcher.
 pub struct Gate {
     max_in_flight: usize,
@@ -77,6 +93,11 @@ impl Gate {
         let (slot, next) = park_slot(now, q.0, q.1, self.max_in_flight);
         q.0 = Some(next);
         Utc::now() + (slot - now)
+    }
+
+    fn waiter_cap(&self) -> usize {
+        let q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        waiter_cap(self.max_in_flight, q.1)
     }
 
     /// Feed an attempt's duration into the service-time average.
@@ -153,7 +174,7 @@ impl Gates {
         shutdown: &CancellationToken,
     ) -> Result<Admission, crate::DbError> {
         let gate = self.gate(endpoint);
-        if gate.waiting.load(Ordering::SeqCst) >= gate.max_in_flight {
+        if gate.waiting.load(Ordering::SeqCst) >= gate.waiter_cap() {
             return Ok(Admission::Park {
                 until: gate.park_until(),
                 rate_slot: reserved,
@@ -225,6 +246,23 @@ mod tests {
         ];
         for (next, service, max, slot, new_next) in cases {
             assert_eq!(park_slot(t0, next, service, max), (slot, new_next));
+        }
+    }
+
+    #[test]
+    fn the_waiting_room_holds_about_a_second_of_work() {
+        let ms = Duration::from_millis;
+        let cases = [
+            (16, ms(10_000), 16), // hanging endpoint: one waiter per permit
+            (16, ms(1000), 16),
+            (16, ms(100), 160),
+            (16, ms(10), 1600),
+            (16, ms(1), 1600), // capped at 100 per permit
+            (4, Duration::ZERO, 400),
+            (1, ms(300), 3),
+        ];
+        for (max, service, cap) in cases {
+            assert_eq!(waiter_cap(max, service), cap, "{max} {service:?}");
         }
     }
 

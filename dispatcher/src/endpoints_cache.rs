@@ -23,7 +23,7 @@ const COLUMNS: &str = "id, tenant_id, url, event_types, secret_ciphertext, \
     payload_format, rate_limit_per_second, max_in_flight, active";
 
 /// One endpoint, parsed and with its secrets decrypted.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Endpoint {
     pub id: Uuid,
     pub tenant_id: String,
@@ -229,6 +229,17 @@ impl EndpointsCache {
         match self.get(id) {
             Some(e) => Ok(Some(e)),
             None => self.refresh(id).await,
+        }
+    }
+
+    /// Mark an endpoint inactive at once (this dispatcher just disabled it;
+    /// the change notice that follows re-reads the row).
+    pub fn deactivate(&self, id: Uuid) {
+        let mut inner = self.write();
+        if let Some(e) = inner.by_id.get(&id) {
+            let mut off = Endpoint::clone(e);
+            off.active = false;
+            inner.insert(Arc::new(off));
         }
     }
 

@@ -8,13 +8,14 @@
 //! job is **acked**; parked jobs (see `admission`) are handled the same way.
 //! Waiting deliveries thus live in Postgres, not in the hot consumer's window.
 //!
-//! Every dispatcher runs this loop; they never publish the same due delivery
+//! Every dispatcher runs this loop; they do not publish the same due delivery
 //! twice because each poll claims rows with `FOR UPDATE SKIP LOCKED` and pushes
-//! their `next_retry_at` forward by a lease before publishing. A job lost
-//! after the claim (a crash between claim and publish) comes back when the
-//! lease ends. Re-published jobs carry `Nats-Msg-Id:
-//! <event>.<webhook>.<attempts>` (`.p<n>` appended after n parkings), so a
-//! re-claim within the duplicate window is dropped by JetStream.
+//! their `next_retry_at` forward by a lease (the ack wait, at most half the
+//! duplicate window) before publishing. A job lost after the claim (a crash
+//! between claim and publish) comes back when the lease ends. Re-published
+//! jobs carry `Nats-Msg-Id: <event>.<webhook>.<attempts>` (`.p<n>` appended
+//! after n parkings), so a re-claim of a job that is still queued is dropped
+//! by JetStream as a duplicate.
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Pool;

@@ -86,6 +86,7 @@ async fn run_nodes(
         pool: pool.clone(),
         nats: nats.clone(),
         dispatcher_id: config.dispatcher_id.clone(),
+        cache: cache.clone(),
         give_up: give_up.clone(),
     });
     let hard_stop = CancellationToken::new();
@@ -128,7 +129,9 @@ async fn run_nodes(
             pool: pool.clone(),
             js: js.clone(),
             poll_interval: config.retry_poll_interval,
-            lease: config.streams.duplicate_window.max(Duration::from_secs(60)),
+            lease: (config.streams.duplicate_window / 2)
+                .min(config.streams.ack_wait)
+                .max(Duration::from_secs(1)),
             batch: config.fetch_batch,
         }
         .run(shutdown.clone()),

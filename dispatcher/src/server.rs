@@ -2,6 +2,7 @@
 
 use crate::endpoints_cache::EndpointsCache;
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use herald_common::shutdown::CancellationToken;
@@ -27,15 +28,22 @@ async fn metrics() -> String {
     herald_common::metrics::prometheus().render()
 }
 
-/// `200` with `{"status":"ok"|"starting","endpoints":n}`; the process is
-/// alive either way.
-async fn healthz(State(health): State<Arc<Health>>) -> Json<serde_json::Value> {
+/// `200 {"status":"ok","endpoints":n}` once the consumers run; `503
+/// {"status":"starting",...}` while NATS, the streams or the endpoint cache
+/// are not ready yet.
+async fn healthz(State(health): State<Arc<Health>>) -> (StatusCode, Json<serde_json::Value>) {
     let ready = health.ready.load(Ordering::SeqCst);
     let endpoints = health.cache.get().map_or(0, |c| c.len());
-    Json(serde_json::json!({
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = serde_json::json!({
         "status": if ready { "ok" } else { "starting" },
         "endpoints": endpoints,
-    }))
+    });
+    (status, Json(body))
 }
 
 pub async fn serve(

@@ -15,7 +15,7 @@ mod flush;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Pool;
 use herald_common::domain::DeliveryStatus;
-use herald_common::metrics::ATTEMPT_LOG_FLUSH_SECONDS;
+use herald_common::metrics::{ATTEMPT_LOG_FLUSH_SECONDS, ENDPOINTS_DISABLED_TOTAL};
 use herald_common::shutdown::CancellationToken;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
@@ -93,6 +93,8 @@ pub struct Writer {
     pub pool: Pool,
     pub nats: async_nats::Client,
     pub dispatcher_id: String,
+    /// Told at once about endpoints this writer disabled.
+    pub cache: std::sync::Arc<crate::endpoints_cache::EndpointsCache>,
     /// Cancelled when shutdown stops waiting for Postgres: a batch that
     /// still cannot be written is dropped (its jobs are not acked, so
     /// JetStream redelivers them).
@@ -130,11 +132,16 @@ impl Writer {
                     metrics::histogram!(ATTEMPT_LOG_FLUSH_SECONDS)
                         .record(started.elapsed().as_secs_f64());
                     tracing::debug!(records = records.len(), "Attempt log flushed.");
+                    for (id, _) in &disabled {
+                        self.cache.deactivate(*id);
+                    }
                     for w in waiters {
                         let _ = w.send(());
                     }
                     for (id, tenant) in disabled {
-                        tracing::warn!(webhook_id = %id, "Endpoint disabled.");
+                        tracing::warn!(webhook_id = %id, "Endpoint answered 410 Gone; disabled.");
+                        metrics::counter!(ENDPOINTS_DISABLED_TOTAL, "reason" => "gone")
+                            .increment(1);
                         crate::control::announce(&self.nats, id, &tenant).await;
                     }
                     return;

@@ -1,1 +1,10 @@
-//! dispatcher integration tests.
+//! herald-dispatcher end to end, against real NATS and Postgres through the
+//! harness: signing, fan-out, retries, isolation, rate limits, connection
+//! reuse, graceful shutdown and crashes.
+
+mod delivery;
+mod isolation;
+mod limits;
+mod resilience;
+mod retries;
+mod support;

@@ -1,0 +1,204 @@
+//! The happy path: signed requests, fan-out to exactly the right endpoints.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+use herald_common::signing::{sign_legacy, SigningKey};
+use herald_tests::{TestAppOptions, TestReceiver};
+use serde_json::json;
+
+use super::support::*;
+
+const SECRET: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
+
+/// The Python with the official `standardwebhooks` package: `HERALD_TEST_PYTHON`
+/// (set by the test script), else the script's venv.
+fn python() -> PathBuf {
+    match std::env::var_os("HERALD_TEST_PYTHON").filter(|p| !p.is_empty()) {
+        Some(p) => PathBuf::from(p),
+        None => herald_tests::workspace_root().join(".herald/venv/bin/python"),
+    }
+}
+
+const VERIFY_PY: &str = r#"
+import json, sys
+from standardwebhooks.webhooks import Webhook
+secret, headers, body = sys.argv[1], json.load(open(sys.argv[2])), open(sys.argv[3], "rb").read()
+Webhook(secret).verify(body, headers)
+print("verified")
+"#;
+
+fn verify_with_python(secret: &str, headers: &serde_json::Value, body: &[u8]) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (h, b) = (dir.path().join("headers.json"), dir.path().join("body"));
+    std::fs::write(&h, headers.to_string()).expect("write headers");
+    std::fs::write(&b, body).expect("write body");
+    let out = std::process::Command::new(python())
+        .args(["-c", VERIFY_PY, secret])
+        .arg(&h)
+        .arg(&b)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("cannot run {:?} ({e}); run the test script, or set HERALD_TEST_PYTHON to a Python with `standardwebhooks`", python())
+        });
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("verified"),
+        "standardwebhooks rejected the request:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn an_event_arrives_once_signed_for_standard_webhooks_and_the_legacy_scheme() {
+    let receiver = TestReceiver::start().await;
+    let mut app = app(TestAppOptions::new()).await;
+    let ep = endpoint(
+        app.api(),
+        receiver.url("/hook"),
+        &["order.created"],
+        json!({"secret": SECRET, "headers": {"X-Team": "payments"}, "custom_payload": {"region": "eu"}}),
+    )
+    .await;
+    app.start_dispatcher().await.expect("dispatcher");
+    let raw = r#"{"order_id": 123,  "amount":99.90}"#;
+    let body = format!(r#"{{"type":"order.created","payload":{raw}}}"#);
+    let r = app
+        .api()
+        .send(
+            http::Method::POST,
+            "/events",
+            &[("content-type", "application/json")],
+            body,
+        )
+        .await
+        .expect("POST /events");
+    assert_eq!(r.status, 201, "{}", r.text());
+    let event_id = r.value()["id"].as_str().expect("id").to_string();
+
+    wait_status(&app, ep.id, "delivered", 1).await;
+    let requests = receiver.requests_for("/hook");
+    assert_eq!(requests.len(), 1, "exactly one POST");
+    let req = &requests[0];
+    assert_eq!(req.method, http::Method::POST);
+    let header = |n: &str| {
+        req.header(n)
+            .unwrap_or_else(|| panic!("missing {n}"))
+            .to_string()
+    };
+    assert_eq!(header("webhook-id"), event_id);
+    assert_eq!(header("content-type"), "application/json");
+    assert!(header("user-agent").starts_with("Herald/"));
+    assert_eq!(header("x-team"), "payments");
+    assert_eq!(header("x-webhook-event"), "order.created");
+    let delivery_id: uuid::Uuid = app
+        .db()
+        .query_one("SELECT id FROM deliveries WHERE webhook_id = $1", &[&ep.id])
+        .await
+        .expect("delivery")
+        .get(0);
+    assert_eq!(header("x-webhook-delivery"), delivery_id.to_string());
+
+    // The envelope carries the payload bytes untouched.
+    let text = req.text();
+    assert!(text.contains(&format!(r#""data":{raw}"#)), "{text}");
+    let v = req.json();
+    assert_eq!(
+        (v["id"].as_str(), v["type"].as_str()),
+        (Some(event_id.as_str()), Some("order.created"))
+    );
+    assert_eq!(v["custom"], json!({"region": "eu"}));
+    assert!(v["timestamp"]
+        .as_str()
+        .is_some_and(|t| chrono::DateTime::parse_from_rfc3339(t).is_ok()));
+
+    let (ts, sig) = (header("webhook-timestamp"), header("webhook-signature"));
+    let now = chrono::Utc::now().timestamp();
+    herald_common::verify(&ep.secret, &event_id, &ts, &sig, &req.body, now)
+        .expect("common::verify");
+    let key = SigningKey::from_secret(SECRET).expect("key");
+    let legacy_ts: i64 = header("x-webhook-timestamp")
+        .parse()
+        .expect("legacy timestamp");
+    assert_eq!(
+        header("x-webhook-signature"),
+        sign_legacy(legacy_ts, &req.body, &key)
+    );
+    let headers =
+        json!({"webhook-id": event_id, "webhook-timestamp": ts, "webhook-signature": sig});
+    verify_with_python(SECRET, &headers, &req.body);
+}
+
+#[tokio::test]
+async fn each_endpoint_gets_exactly_the_events_it_subscribed_to() {
+    let receiver = TestReceiver::start().await;
+    let mut app = app(TestAppOptions::new()).await;
+    let api = app.api().clone();
+    let mut created = Vec::new();
+    for path in ["/a", "/b", "/c"] {
+        created.push(endpoint(&api, receiver.url(path), &["order.created"], json!({})).await);
+    }
+    let signups = endpoint(&api, receiver.url("/d"), &["user.signed_up"], json!({})).await;
+    endpoint(
+        &api,
+        receiver.url("/inactive"),
+        &["order.created"],
+        json!({"active": false}),
+    )
+    .await;
+    // Another tenant's endpoint on the same type.
+    let r = api
+        .post_json("/tenants", &json!({"id": "globex", "name": "Globex"}))
+        .await
+        .expect("tenant");
+    assert_eq!(r.status, 201, "{}", r.text());
+    let r = api
+        .post_json("/tenants/globex/api-keys", &json!({"name": "t"}))
+        .await
+        .expect("key");
+    assert_eq!(r.status, 201, "{}", r.text());
+    let globex = api.with_token(r.value()["key"].as_str().expect("key"));
+    endpoint(
+        &globex,
+        receiver.url("/globex"),
+        &["order.created"],
+        json!({}),
+    )
+    .await;
+    app.start_dispatcher().await.expect("dispatcher");
+
+    let orders: HashSet<_> = post_events(&api, "order.created", 50, "o")
+        .await
+        .into_iter()
+        .collect();
+    let users: HashSet<_> = post_events(&api, "user.signed_up", 50, "u")
+        .await
+        .into_iter()
+        .collect();
+    for e in &created {
+        wait_status(&app, e.id, "delivered", 50).await;
+    }
+    wait_status(&app, signups.id, "delivered", 50).await;
+
+    for path in ["/a", "/b", "/c"] {
+        let got = receiver.requests_for(path);
+        assert_eq!(got.len(), 50, "{path} got {} requests", got.len());
+        assert_eq!(
+            event_ids(&got).into_iter().collect::<HashSet<_>>(),
+            orders,
+            "{path}"
+        );
+    }
+    let got = receiver.requests_for("/d");
+    assert_eq!(got.len(), 50);
+    assert_eq!(event_ids(&got).into_iter().collect::<HashSet<_>>(), users);
+    assert!(receiver.requests_for("/inactive").is_empty());
+    assert!(receiver.requests_for("/globex").is_empty());
+    let total: i64 = app
+        .db()
+        .query_one("SELECT count(*) FROM deliveries", &[])
+        .await
+        .expect("count")
+        .get(0);
+    assert_eq!(total, 200, "one delivery per (event, subscribed endpoint)");
+}

@@ -1,0 +1,68 @@
+//! A dead endpoint must not starve healthy ones, even with a small
+//! ack-pending window and long retry delays.
+
+use std::time::{Duration, Instant};
+
+use herald_tests::{Behavior, TestAppOptions, TestReceiver};
+use serde_json::json;
+
+use super::support::*;
+
+#[tokio::test]
+async fn a_dead_endpoint_with_a_thousand_retrying_deliveries_does_not_delay_a_healthy_one() {
+    let receiver = TestReceiver::start().await;
+    receiver.set_behavior_for("/dead", Behavior::status(500));
+    let mut app = app(TestAppOptions::new()
+        .env("HERALD_DELIVER_MAX_ACK_PENDING", "32")
+        .env("HERALD_RETRY_SCHEDULE", "1m"))
+    .await;
+    let dead = endpoint(
+        app.api(),
+        receiver.url("/dead"),
+        &["order.created"],
+        json!({}),
+    )
+    .await;
+    let healthy = endpoint(
+        app.api(),
+        receiver.url("/ok"),
+        &["user.signed_up"],
+        json!({}),
+    )
+    .await;
+    app.start_dispatcher().await.expect("dispatcher");
+
+    let started = Instant::now();
+    // The dead endpoint's jobs go first, so the healthy ones queue behind them.
+    post_events(app.api(), "order.created", 1000, "dead").await;
+    post_events(app.api(), "user.signed_up", 500, "ok").await;
+
+    let healthy_got = receiver.wait_for_requests(Some("/ok"), 500, WAIT).await;
+    let healthy_done = started.elapsed();
+    let dead_so_far = receiver.requests_for("/dead");
+    // Causal proof that no retry was due yet: no event reached the dead endpoint twice.
+    assert_eq!(
+        duplicates(&dead_so_far),
+        0,
+        "a retry happened before the healthy endpoint was served"
+    );
+    assert_eq!(duplicates(&healthy_got), 0);
+    wait_status(&app, dead.id, "retrying", 1000).await;
+    wait_status(&app, healthy.id, "delivered", 500).await;
+    let all_failed_once = started.elapsed();
+    assert_eq!(
+        duplicates(&receiver.requests_for("/dead")),
+        0,
+        "retries are a minute away"
+    );
+    // The first retry is due 48 s (1 min - 20% jitter) after the first failure.
+    assert!(
+        healthy_done < Duration::from_secs(45),
+        "the healthy endpoint took {healthy_done:?}"
+    );
+    println!(
+        "isolation: healthy endpoint had all 500 events after {healthy_done:?} \
+         (dead endpoint had {} of 1000 first attempts then); 1000 retrying after {all_failed_once:?}",
+        dead_so_far.len()
+    );
+}
