@@ -140,6 +140,11 @@ async fn run(db: Pool, publisher: Publisher, mut rx: mpsc::Receiver<Request>, in
 
 async fn flush(db: &Pool, publisher: &Publisher, group: Vec<Request>) {
     let events: Vec<&NewEvent> = group.iter().flat_map(|r| r.events.iter()).collect();
+    tracing::debug!(
+        rows = events.len(),
+        requests = group.len(),
+        "Writing a group of events."
+    );
     let result = insert_with_retry(db, &events).await;
     if let Ok((created, _)) = &result {
         let fresh: Vec<StoredEvent> = events
