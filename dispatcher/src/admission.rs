@@ -8,9 +8,9 @@
 //! that second ([`waiter_cap`]). Otherwise it is **parked**: the delivery gets
 //! a `next_retry_at` (no attempt is recorded), the job is acked, and the retry
 //! scheduler re-publishes it when it is due. A slow endpoint therefore holds
-//! at most `max_in_flight` running plus `max_in_flight` waiting jobs of this
-//! dispatcher's window, whatever its backlog, while a fast one keeps a queue
-//! of about one second of work.
+//! its `max_in_flight` running jobs and about one second's worth of waiting
+//! ones (at least one) of this dispatcher's window, whatever its backlog; a
+//! fast one keeps a queue of about one second of work.
 //!
 //! Parked jobs are spread out: each gets the next slot of a per-endpoint
 //! virtual queue spaced by the endpoint's observed service rate (moving
@@ -55,16 +55,17 @@ pub fn park_slot(
 }
 
 /// How many jobs of an endpoint may wait for an in-flight permit: as many as
-/// it can start within [`ADMISSION_WAIT`] at its observed service time, and
-/// at least `max_in_flight`. Beyond that a job parks at once instead of
-/// holding a window slot for a second only to park then.
+/// it can start within [`ADMISSION_WAIT`] at its observed service time (at
+/// least one, at most 100 per permit). Beyond that a job parks at once
+/// instead of holding a window slot for a second only to park then.
 pub fn waiter_cap(max_in_flight: usize, service_time: Duration) -> usize {
-    let per_permit = if service_time.is_zero() {
-        MAX_WAITERS_PER_PERMIT
-    } else {
-        (ADMISSION_WAIT.as_secs_f64() / service_time.as_secs_f64()) as usize
-    };
-    max_in_flight.saturating_mul(per_permit.clamp(1, MAX_WAITERS_PER_PERMIT))
+    let max = max_in_flight.saturating_mul(MAX_WAITERS_PER_PERMIT);
+    if service_time.is_zero() {
+        return max;
+    }
+    let startable =
+        max_in_flight as f64 * ADMISSION_WAIT.as_secs_f64() / service_time.as_secs_f64();
+    (startable as usize).clamp(1, max)
 }
 
 const MAX_WAITERS_PER_PERMIT: usize = 100;
@@ -253,7 +254,8 @@ mod tests {
     fn the_waiting_room_holds_about_a_second_of_work() {
         let ms = Duration::from_millis;
         let cases = [
-            (16, ms(10_000), 16), // hanging endpoint: one waiter per permit
+            (16, ms(10_000), 1), // hanging endpoint: it starts one job a second at most
+            (16, ms(2000), 8),
             (16, ms(1000), 16),
             (16, ms(100), 160),
             (16, ms(10), 1600),

@@ -182,6 +182,11 @@ impl EndpointsCache {
         self.read().by_id.len()
     }
 
+    /// How many cached endpoints are active.
+    pub fn active_count(&self) -> usize {
+        self.read().by_id.values().filter(|e| e.active).count()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -202,6 +207,7 @@ impl EndpointsCache {
     }
 
     /// Re-read one endpoint (or forget it if its row is gone).
+    #[tracing::instrument(skip(self), fields(webhook_id = %id))]
     pub async fn refresh(&self, id: Uuid) -> Result<Option<Arc<Endpoint>>, crate::DbError> {
         let client = self.pool.get().await?;
         let row = client

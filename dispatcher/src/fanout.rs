@@ -19,7 +19,6 @@ use herald_common::subjects::{delivery_msg_id, delivery_subject};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
-use tracing::Instrument;
 use uuid::Uuid;
 
 /// How long a pull request waits on the server for events.
@@ -115,12 +114,8 @@ impl Fanout {
     }
 
     /// Fan out one group of events.
+    #[tracing::instrument(level = "debug", skip_all, fields(events = messages.len()))]
     pub async fn process(&self, messages: Vec<Message>) {
-        let span = tracing::debug_span!("fanout", events = messages.len());
-        self.process_inner(messages).instrument(span).await;
-    }
-
-    async fn process_inner(&self, messages: Vec<Message>) {
         let mut events: Vec<(Message, EventMessage)> = Vec::with_capacity(messages.len());
         for msg in messages {
             match serde_json::from_slice::<EventMessage>(&msg.payload) {

@@ -20,6 +20,7 @@ const AUTO_DISABLE: &str = "
     RETURNING id, tenant_id";
 
 /// One auto-disable pass; returns how many endpoints it disabled.
+#[tracing::instrument(skip_all)]
 pub async fn auto_disable(
     pool: &Pool,
     nats: &async_nats::Client,

@@ -36,6 +36,7 @@ const RESERVE: &str = "
               EXTRACT(EPOCH FROM (next_slot_at - make_interval(secs => $2) - clock_timestamp()))::float8 AS wait_s";
 
 /// Reserve the endpoint's next slot; `None` if the endpoint no longer exists.
+#[tracing::instrument(skip(pool))]
 pub async fn reserve(
     pool: &Pool,
     webhook_id: Uuid,

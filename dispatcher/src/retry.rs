@@ -84,6 +84,7 @@ impl Scheduler {
     }
 
     /// One poll: claim what is due and publish it. Returns how many were claimed.
+    #[tracing::instrument(skip_all)]
     pub async fn step(&self) -> Result<usize, crate::DbError> {
         let due = self.claim().await?;
         let n = due.len();

@@ -28,12 +28,15 @@ async fn metrics() -> String {
     herald_common::metrics::prometheus().render()
 }
 
-/// `200 {"status":"ok","endpoints":n}` once the consumers run; `503
+/// `200 {"status":"ok","endpoints":n,"active_endpoints":m}` once the consumers run; `503
 /// {"status":"starting",...}` while NATS, the streams or the endpoint cache
 /// are not ready yet.
 async fn healthz(State(health): State<Arc<Health>>) -> (StatusCode, Json<serde_json::Value>) {
     let ready = health.ready.load(Ordering::SeqCst);
-    let endpoints = health.cache.get().map_or(0, |c| c.len());
+    let (endpoints, active) = health
+        .cache
+        .get()
+        .map_or((0, 0), |c| (c.len(), c.active_count()));
     let status = if ready {
         StatusCode::OK
     } else {
@@ -42,6 +45,7 @@ async fn healthz(State(health): State<Arc<Health>>) -> (StatusCode, Json<serde_j
     let body = serde_json::json!({
         "status": if ready { "ok" } else { "starting" },
         "endpoints": endpoints,
+        "active_endpoints": active,
     });
     (status, Json(body))
 }

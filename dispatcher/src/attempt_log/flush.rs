@@ -51,6 +51,7 @@ const DISABLE: &str = "
     RETURNING w.id, w.tenant_id";
 
 /// Write the batch; returns the endpoints it disabled.
+#[tracing::instrument(skip_all, fields(records = records.len()))]
 pub async fn flush(
     pool: &Pool,
     dispatcher_id: &str,

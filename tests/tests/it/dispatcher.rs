@@ -5,6 +5,7 @@
 mod delivery;
 mod isolation;
 mod limits;
+mod observability;
 mod resilience;
 mod retries;
 mod support;

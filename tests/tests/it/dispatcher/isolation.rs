@@ -66,3 +66,65 @@ async fn a_dead_endpoint_with_a_thousand_retrying_deliveries_does_not_delay_a_he
         dead_so_far.len()
     );
 }
+
+#[tokio::test]
+async fn a_hanging_endpoint_does_not_hold_the_window_against_a_healthy_one() {
+    let receiver = TestReceiver::start().await;
+    receiver.set_behavior_for("/hang", Behavior::hang());
+    let mut app = app(TestAppOptions::new()
+        .env("HERALD_DELIVER_MAX_ACK_PENDING", "32")
+        .env("HERALD_DELIVERY_TIMEOUT", "2s")
+        .env("HERALD_RETRY_SCHEDULE", "1m"))
+    .await;
+    let hanging = endpoint(
+        app.api(),
+        receiver.url("/hang"),
+        &["order.created"],
+        json!({}),
+    )
+    .await;
+    let healthy = endpoint(
+        app.api(),
+        receiver.url("/ok"),
+        &["user.signed_up"],
+        json!({}),
+    )
+    .await;
+    app.start_dispatcher().await.expect("dispatcher");
+
+    let started = Instant::now();
+    post_events(app.api(), "order.created", 200, "hang").await;
+    post_events(app.api(), "user.signed_up", 200, "ok").await;
+    receiver.wait_for_requests(Some("/ok"), 200, WAIT).await;
+    let healthy_done = started.elapsed();
+    // 16 requests at a time, 2 s each: the hanging endpoint needs 25 s for
+    // its first attempts, and it is still far from done.
+    let hanging_attempts: i64 = app
+        .db()
+        .query_one(
+            "SELECT count(*) FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id
+             WHERE d.webhook_id = $1",
+            &[&hanging.id],
+        )
+        .await
+        .expect("count")
+        .get(0);
+    let parked: i64 = app
+        .db()
+        .query_one(
+            "SELECT coalesce(sum(parked), 0)::int8 FROM deliveries WHERE webhook_id = $1",
+            &[&hanging.id],
+        )
+        .await
+        .expect("parked")
+        .get(0);
+    println!(
+        "hanging endpoint: healthy endpoint had its 200 events after {healthy_done:?}; \
+         the hanging one had {hanging_attempts} attempts recorded, {parked} parkings"
+    );
+    assert!(
+        hanging_attempts < 200,
+        "the healthy endpoint waited for the hanging one"
+    );
+    wait_status(&app, healthy.id, "delivered", 200).await;
+}

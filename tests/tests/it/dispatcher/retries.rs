@@ -158,3 +158,77 @@ async fn gone_disables_the_endpoint_and_fails_the_delivery_without_retrying() {
     wait_status(&app, fine.id, "delivered", 4).await;
     assert_eq!(receiver.requests_for("/gone").len(), 1);
 }
+
+#[tokio::test]
+async fn an_endpoint_failing_for_longer_than_the_threshold_is_disabled_with_a_reason() {
+    let receiver = TestReceiver::start().await;
+    receiver.set_behavior_for("/down", Behavior::status(500));
+    let mut app = app(TestAppOptions::new()
+        .env("HERALD_AUTO_DISABLE_AFTER", "1s")
+        .env("HERALD_RETRY_SCHEDULE", "1m"))
+    .await;
+    let down = endpoint(
+        app.api(),
+        receiver.url("/down"),
+        &["order.created"],
+        json!({}),
+    )
+    .await;
+    let up = endpoint(
+        app.api(),
+        receiver.url("/up"),
+        &["order.created"],
+        json!({}),
+    )
+    .await;
+    app.start_dispatcher().await.expect("dispatcher");
+    post_events(app.api(), "order.created", 1, "x").await;
+    wait_status(&app, up.id, "delivered", 1).await;
+
+    let disabled = herald_tests::wait_until(WAIT, || async {
+        let row = app
+            .db()
+            .query_one("SELECT active FROM webhooks WHERE id = $1", &[&down.id])
+            .await;
+        row.map(|r| !r.get::<_, bool>(0)).unwrap_or(false)
+    })
+    .await;
+    assert!(
+        disabled.is_ok(),
+        "the failing endpoint was not auto-disabled"
+    );
+    let reason: Option<String> = app
+        .db()
+        .query_one(
+            "SELECT disabled_reason FROM webhooks WHERE id = $1",
+            &[&down.id],
+        )
+        .await
+        .expect("webhook")
+        .get(0);
+    assert!(
+        reason
+            .as_deref()
+            .is_some_and(|r| r.contains("failed for more than 1s")),
+        "{reason:?}"
+    );
+    let up_active: bool = app
+        .db()
+        .query_one("SELECT active FROM webhooks WHERE id = $1", &[&up.id])
+        .await
+        .expect("webhook")
+        .get(0);
+    assert!(up_active, "a healthy endpoint stays active");
+
+    // Re-enabling is an API call; the endpoint receives events again.
+    receiver.set_behavior_for("/down", Behavior::ok());
+    let r = app
+        .api()
+        .patch_json(&format!("/webhooks/{}", down.id), &json!({"active": true}))
+        .await
+        .expect("PATCH");
+    assert_eq!(r.status, 200, "{}", r.text());
+    wait_active_endpoints(&app, 0, 2).await;
+    post_events(app.api(), "order.created", 1, "y").await;
+    wait_status(&app, down.id, "delivered", 1).await;
+}

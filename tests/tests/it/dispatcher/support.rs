@@ -141,3 +141,20 @@ pub async fn attempt_count(app: &TestApp) -> i64 {
         .expect("count")
         .get(0)
 }
+
+/// Wait until in-process dispatcher `index` knows `n` active endpoints (its
+/// cache hears of changes through notices, a little after the API answers).
+pub async fn wait_active_endpoints(app: &TestApp, index: usize, n: u64) {
+    let api = ApiClient::new(app.dispatcher_url(index).expect("dispatcher running"));
+    let ok = herald_tests::wait_until(WAIT, || async {
+        match api.get("/healthz").await {
+            Ok(r) => r.value()["active_endpoints"].as_u64() == Some(n),
+            Err(_) => false,
+        }
+    })
+    .await;
+    assert!(
+        ok.is_ok(),
+        "dispatcher {index} never saw {n} active endpoints"
+    );
+}
