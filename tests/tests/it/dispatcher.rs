@@ -6,6 +6,7 @@ mod delivery;
 mod isolation;
 mod limits;
 mod observability;
+mod outage;
 mod resilience;
 mod retries;
 mod support;

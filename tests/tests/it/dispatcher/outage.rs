@@ -1,0 +1,156 @@
+//! Postgres going away while requests are in flight: the dispatcher holds
+//! its results, acks nothing unrecorded, keeps the jobs from being
+//! redelivered meanwhile, and records everything once Postgres is back.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use herald_common::shutdown::CancellationToken;
+use herald_tests::{ApiClient, Behavior, TestAppOptions, TestReceiver};
+use serde_json::json;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::AbortHandle;
+
+use super::support::*;
+
+/// A TCP proxy to Postgres that can be cut (open connections are dropped,
+/// new ones closed at once) and restored.
+struct CuttableProxy {
+    addr: SocketAddr,
+    up: Arc<AtomicBool>,
+    connections: Arc<Mutex<Vec<AbortHandle>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl CuttableProxy {
+    async fn start(target: SocketAddr) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+        let addr = listener.local_addr().expect("proxy addr");
+        let up = Arc::new(AtomicBool::new(true));
+        let connections: Arc<Mutex<Vec<AbortHandle>>> = Arc::default();
+        let (up2, conns2) = (up.clone(), connections.clone());
+        let task = tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                if !up2.load(Ordering::SeqCst) {
+                    continue; // dropped: the connection closes at once
+                }
+                let copy = tokio::spawn(async move {
+                    if let Ok(mut server) = TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                });
+                conns2.lock().expect("lock").push(copy.abort_handle());
+            }
+        });
+        Self {
+            addr,
+            up,
+            connections,
+            task,
+        }
+    }
+
+    fn cut(&self) {
+        self.up.store(false, Ordering::SeqCst);
+        for c in self.connections.lock().expect("lock").drain(..) {
+            c.abort();
+        }
+    }
+
+    fn restore(&self) {
+        self.up.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Drop for CuttableProxy {
+    fn drop(&mut self) {
+        self.cut();
+        self.task.abort();
+    }
+}
+
+#[tokio::test]
+async fn results_are_held_while_postgres_is_down_and_nothing_unrecorded_is_acked() {
+    let receiver = TestReceiver::start().await;
+    receiver.set_behavior_for("/slow", Behavior::delay(Duration::from_millis(1500)));
+    let app = app(TestAppOptions::new().env("HERALD_ACK_WAIT", "5s")).await;
+    let ep = endpoint(
+        app.api(),
+        receiver.url("/slow"),
+        &["order.created"],
+        json!({"max_in_flight": 50}),
+    )
+    .await;
+
+    // A dispatcher of our own, reaching Postgres through the proxy.
+    let mut db_url = url::Url::parse(app.test_db().url()).expect("database url");
+    let target: SocketAddr = format!(
+        "{}:{}",
+        db_url.host_str().expect("host"),
+        db_url.port().unwrap_or(5432)
+    )
+    .parse()
+    .expect("postgres address");
+    let proxy = CuttableProxy::start(target).await;
+    db_url.set_port(Some(proxy.addr.port())).expect("port");
+    let mut config = app.config().clone();
+    config.database_url = herald_common::config::Secret::new(db_url.as_str());
+    config.dispatcher_id = "behind-proxy".into();
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let health = ApiClient::new(format!("http://{}", listener.local_addr().expect("addr")));
+    let token = CancellationToken::new();
+    let node = tokio::spawn(herald_dispatcher::run(config, listener, token.clone()));
+    herald_tests::wait_until(WAIT, || async {
+        health
+            .get("/healthz")
+            .await
+            .map(|r| r.status == 200)
+            .unwrap_or(false)
+    })
+    .await
+    .expect("dispatcher ready");
+
+    post_events(app.api(), "order.created", 20, "outage").await;
+    receiver.wait_for_requests(Some("/slow"), 20, WAIT).await;
+    proxy.cut(); // the responses come 1.5 s after the requests: Postgres is gone by then
+
+    // Longer than the ack wait: without "in progress" acks JetStream would
+    // redeliver the jobs and the endpoint would get every event again.
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    assert_eq!(
+        statuses(&app, ep.id).await.get("delivered"),
+        None,
+        "nothing recorded during the outage"
+    );
+    assert_eq!(attempt_count(&app).await, 0);
+    let consumer = app
+        .jetstream()
+        .get_stream("HERALD_DELIVERIES")
+        .await
+        .expect("stream")
+        .consumer_info("deliver")
+        .await
+        .expect("consumer");
+    assert_eq!(
+        consumer.num_ack_pending, 20,
+        "jobs are held unacked while their attempts are unrecorded"
+    );
+    assert_eq!(
+        receiver.requests_for("/slow").len(),
+        20,
+        "no job was redelivered during the outage"
+    );
+
+    proxy.restore();
+    wait_status(&app, ep.id, "delivered", 20).await;
+    assert_eq!(attempt_count(&app).await, 20);
+    assert_eq!(receiver.requests_for("/slow").len(), 20);
+    token.cancel();
+    let stopped = tokio::time::timeout(WAIT, node)
+        .await
+        .expect("stops")
+        .expect("task");
+    assert!(stopped.is_ok(), "{stopped:?}");
+}
