@@ -4,6 +4,7 @@ mod api;
 mod auth;
 mod deliveries;
 mod outbox;
+mod process;
 mod secrets;
 mod support;
 mod validation;
