@@ -232,3 +232,52 @@ async fn an_endpoint_failing_for_longer_than_the_threshold_is_disabled_with_a_re
     post_events(app.api(), "order.created", 1, "y").await;
     wait_status(&app, down.id, "delivered", 1).await;
 }
+
+#[tokio::test]
+async fn retry_after_is_honoured_and_response_bodies_are_cut_to_the_limit() {
+    let receiver = TestReceiver::start().await;
+    receiver.set_behavior_for(
+        "/busy",
+        Behavior::fail_first(1, 429)
+            .with_header("retry-after", "2")
+            .with_body("x".repeat(5000)),
+    );
+    let mut app = app(TestAppOptions::new()).await;
+    let busy = endpoint(
+        app.api(),
+        receiver.url("/busy"),
+        &["order.created"],
+        json!({}),
+    )
+    .await;
+    app.start_dispatcher().await.expect("dispatcher");
+    post_events(app.api(), "order.created", 1, "busy").await;
+    wait_status(&app, busy.id, "delivered", 1).await;
+
+    let rows = app
+        .db()
+        .query(
+            "SELECT a.status_code, length(a.response_body), a.started_at FROM delivery_attempts a
+             JOIN deliveries d ON d.id = a.delivery_id WHERE d.webhook_id = $1 ORDER BY a.attempt",
+            &[&busy.id],
+        )
+        .await
+        .expect("attempts");
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0].get::<_, Option<i32>>(0), Some(429));
+    for r in &rows {
+        assert_eq!(
+            r.get::<_, Option<i32>>(1),
+            Some(1024),
+            "HERALD_RESPONSE_BODY_LIMIT is 1 KiB"
+        );
+    }
+    let first: chrono::DateTime<chrono::Utc> = rows[0].get(2);
+    let second: chrono::DateTime<chrono::Utc> = rows[1].get(2);
+    // The schedule says 50 ms; the endpoint asked for 2 s.
+    assert!(
+        second - first >= chrono::Duration::milliseconds(1900),
+        "retried after {}",
+        second - first
+    );
+}
