@@ -80,6 +80,7 @@ impl Fanout {
             // Consume the pull to its end (nothing it delivers may be left
             // behind), handling events in groups as they arrive.
             let mut group: Vec<Message> = Vec::new();
+            let mut ended_with_error = false;
             loop {
                 let next = if group.is_empty() {
                     batch.next().await
@@ -101,6 +102,7 @@ impl Fanout {
                     }
                     Some(Err(error)) => {
                         tracing::debug!(%error, "Pull ended with a status.");
+                        ended_with_error = true;
                         break;
                     }
                     None => break,
@@ -108,6 +110,13 @@ impl Fanout {
             }
             if !group.is_empty() {
                 self.process(group).await;
+            }
+            if ended_with_error {
+                // e.g. a leader change: do not spin on a failing consumer.
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+                }
             }
         }
         tracing::debug!("Fan-out stopped.");

@@ -21,6 +21,7 @@ use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
 
 const PULL_EXPIRES: Duration = Duration::from_secs(1);
+const ERROR_PAUSE: Duration = Duration::from_millis(100);
 
 pub struct Puller {
     pub ctx: Arc<JobContext>,
@@ -68,11 +69,13 @@ impl Puller {
                     }
                 }
             };
+            let mut ended_with_error = false;
             while let Some(next) = jobs.next().await {
                 let msg = match next {
                     Ok(msg) => msg,
                     Err(error) => {
                         tracing::debug!(%error, "Pull ended with a status.");
+                        ended_with_error = true;
                         break;
                     }
                 };
@@ -86,6 +89,14 @@ impl Puller {
                             tracing::warn!(%error, "Could not return a job.");
                         }
                     }
+                }
+            }
+            drop(permits);
+            if ended_with_error {
+                // e.g. a leader change: do not spin on a failing consumer.
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = tokio::time::sleep(ERROR_PAUSE) => {}
                 }
             }
         }
