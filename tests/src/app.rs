@@ -10,8 +10,8 @@ use anyhow::{anyhow, bail, Context};
 use herald_common::config::{Config, MapEnv};
 use herald_common::shutdown::CancellationToken;
 use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
 
+use crate::app_node::{wait_ready, Node};
 pub use crate::app_options::{test_env, TestAppOptions};
 use crate::http::ApiClient;
 use crate::process::{Binary, HeraldProcess};
@@ -20,24 +20,6 @@ use crate::wait::connect_nats;
 use crate::{NatsServer, TestDb};
 
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// One in-process node: its shutdown token, task and HTTP address.
-struct Node {
-    token: CancellationToken,
-    task: JoinHandle<Result<(), String>>,
-    addr: SocketAddr,
-}
-
-impl Node {
-    async fn stop(self, timeout: Duration) -> Result<(), String> {
-        self.token.cancel();
-        match tokio::time::timeout(timeout, self.task).await {
-            Ok(Ok(result)) => result,
-            Ok(Err(e)) => Err(format!("task failed: {e}")),
-            Err(_) => Err(format!("did not stop within {timeout:?}")),
-        }
-    }
-}
 
 pub struct TestApp {
     ingest: Option<Node>,
@@ -191,34 +173,17 @@ impl TestApp {
     }
 
     async fn wait_for_ingest(&mut self) -> anyhow::Result<()> {
-        let api = self.api.clone();
-        let ready = crate::wait::wait_for(READY_TIMEOUT, || {
-            let (api, finished) = (
-                api.clone(),
-                self.ingest.as_ref().map(|n| n.task.is_finished()),
-            );
-            async move {
-                if finished == Some(true) {
-                    return Some(false);
-                }
-                for path in ["/readyz", "/healthz"] {
-                    match api.get(path).await {
-                        Ok(r) if r.status.is_success() => return Some(true),
-                        Ok(r) if r.status.as_u16() == 404 => continue,
-                        _ => return None,
-                    }
-                }
-                None
+        let ready = match &self.ingest {
+            Some(node) => wait_ready(node, &["/readyz", "/healthz"]).await,
+            None => bail!("ingest is not running"),
+        };
+        match (ready, self.ingest.take()) {
+            (Err(e), Some(node)) => Err(node.failed(e).await.context("ingest did not start")),
+            (Err(e), None) => Err(e),
+            (Ok(()), node) => {
+                self.ingest = node;
+                Ok(())
             }
-        })
-        .await;
-        match ready {
-            Ok(true) => Ok(()),
-            Ok(false) => match self.ingest.take() {
-                Some(node) => bail!("ingest exited at start: {:?}", node.task.await),
-                None => bail!("ingest is gone"),
-            },
-            Err(e) => bail!("ingest not ready: {e}"),
         }
     }
 
@@ -242,7 +207,20 @@ impl TestApp {
         Ok(index)
     }
 
+    /// Start a dispatcher and wait until its `/healthz` answers 200 (its
+    /// consumers run); a dispatcher that exits meanwhile is an error.
     async fn spawn_dispatcher(&self, index: usize) -> anyhow::Result<Node> {
+        let node = self.spawn_dispatcher_task(index).await?;
+        match wait_ready(&node, &["/healthz"]).await {
+            Ok(()) => Ok(node),
+            Err(e) => Err(node
+                .failed(e)
+                .await
+                .context(format!("dispatcher {index} did not start"))),
+        }
+    }
+
+    async fn spawn_dispatcher_task(&self, index: usize) -> anyhow::Result<Node> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let mut config = self.config.clone();

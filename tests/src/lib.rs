@@ -25,7 +25,9 @@ pub mod process;
 pub mod receiver;
 pub mod wait;
 
+mod app_node;
 mod app_options;
+mod binaries;
 mod nats_cluster;
 mod pg_server;
 mod reaper;

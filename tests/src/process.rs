@@ -1,23 +1,21 @@
 //! `herald-ingest` and `herald-dispatcher` as real child processes, for
 //! tests that SIGTERM or `kill -9` them. The binaries are built once per
 //! test process with the test binary's own cargo profile and target dir
-//! (or taken from `HERALD_BIN_DIR`). Killed on `Drop`; the output of a
+//! (or taken from `HERALD_BIN_DIR`, see `binaries`). Killed on `Drop`; the output of a
 //! process is printed when the test is failing or `TEST_LOG` is set.
 
-use std::ffi::OsStr;
 use std::fs::File;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::OnceLock;
 use std::time::Duration;
 
-use anyhow::{anyhow, bail, Context};
+use anyhow::{bail, Context};
 use rustix::process::{Pid, Signal};
 
 use crate::http::ApiClient;
 use crate::reaper;
-use crate::support::{init_test_log, tail, workspace_root};
+use crate::support::{init_test_log, tail};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Binary {
@@ -43,62 +41,9 @@ impl Binary {
 
     /// Path of the built binary; builds both binaries on first use.
     pub async fn path(self) -> anyhow::Result<PathBuf> {
-        let dir = tokio::task::spawn_blocking(binary_dir).await??;
+        let dir = tokio::task::spawn_blocking(crate::binaries::binary_dir).await??;
         Ok(dir.join(self.name()))
     }
-}
-
-/// `HERALD_BIN_DIR`, or `target/<profile>` after `cargo build -p herald-ingest
-/// -p herald-dispatcher` with the profile of the running test binary.
-fn binary_dir() -> anyhow::Result<PathBuf> {
-    static DIR: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    DIR.get_or_init(|| build_binaries().map_err(|e| format!("{e:#}")))
-        .clone()
-        .map_err(|e| anyhow!(e))
-}
-
-fn build_binaries() -> anyhow::Result<PathBuf> {
-    if let Some(dir) = std::env::var_os("HERALD_BIN_DIR").filter(|d| !d.is_empty()) {
-        return Ok(PathBuf::from(dir));
-    }
-    // <target>/<profile>/deps/<test binary>
-    let exe = std::env::current_exe()?;
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .ok_or_else(|| anyhow!("unexpected test binary path {}", exe.display()))?
-        .to_path_buf();
-    let target_dir = profile_dir
-        .parent()
-        .ok_or_else(|| anyhow!("unexpected test binary path {}", exe.display()))?;
-    let profile = match profile_dir.file_name().and_then(OsStr::to_str) {
-        Some("debug") | None => "dev".to_string(),
-        Some(other) => other.to_string(),
-    };
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let out = Command::new(cargo)
-        .current_dir(workspace_root())
-        .args([
-            "build",
-            "--quiet",
-            "-p",
-            "herald-ingest",
-            "-p",
-            "herald-dispatcher",
-        ])
-        .args(["--profile", &profile])
-        .arg("--target-dir")
-        .arg(target_dir)
-        .stdin(Stdio::null())
-        .output()
-        .context("running cargo build")?;
-    if !out.status.success() {
-        bail!(
-            "cargo build of the Herald binaries failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    Ok(profile_dir)
 }
 
 /// Send a signal to a process, ignoring "no such process".
