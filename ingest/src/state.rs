@@ -3,6 +3,7 @@
 use std::ops::Deref;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_nats::jetstream;
 use deadpool_postgres::Pool;
@@ -50,8 +51,13 @@ impl AppState {
     }
 
     /// Tell dispatchers an endpoint changed (best effort: they also refresh
-    /// periodically, so a notice lost while NATS is down only delays it).
+    /// periodically, so a notice skipped while NATS is down only delays it).
+    /// Never holds up the response for long.
     pub async fn announce_webhook_change(&self, webhook_id: Uuid, tenant_id: &str, op: ChangeOp) {
+        if self.nats.connection_state() != async_nats::connection::State::Connected {
+            tracing::debug!(%webhook_id, "NATS is down; dispatchers will see the change on their next refresh.");
+            return;
+        }
         let change = WebhookChange {
             webhook_id,
             tenant_id: tenant_id.to_string(),
@@ -60,8 +66,13 @@ impl AppState {
         let Ok(body) = serde_json::to_vec(&change) else {
             return;
         };
-        if let Err(error) = self.nats.publish(WEBHOOK_CHANGES, body.into()).await {
-            tracing::warn!(%error, %webhook_id, "Could not announce an endpoint change.");
+        let publish = self.nats.publish(WEBHOOK_CHANGES, body.into());
+        match tokio::time::timeout(Duration::from_secs(1), publish).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                tracing::warn!(%error, %webhook_id, "Could not announce an endpoint change.")
+            }
+            Err(_) => tracing::warn!(%webhook_id, "Announcing an endpoint change timed out."),
         }
     }
 }

@@ -144,3 +144,76 @@ async fn concurrent_events_are_all_stored_and_published() {
     assert_eq!(count(&app, "events").await, 300);
     expect_stream_messages(&app, 300).await;
 }
+
+#[tokio::test]
+async fn writes_answer_503_while_postgres_refuses_connections_and_recover_after() {
+    let app = app().await;
+    assert_eq!(
+        post_event(app.api(), &event("order.created")).await.status,
+        201
+    );
+    let name = app.test_db().name().to_string();
+    // ALTER DATABASE cannot target the database it runs in.
+    let other_url = app
+        .test_db()
+        .url()
+        .replacen(&format!("/{name}"), "/postgres", 1);
+    let admin = herald_common::db::connect(&other_url)
+        .await
+        .expect("connect to postgres");
+    let db = app.db();
+    admin
+        .batch_execute(&format!(
+            "ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS false"
+        ))
+        .await
+        .expect("refuse connections");
+    db.execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        &[],
+    )
+    .await
+    .expect("terminate");
+
+    for _ in 0..3 {
+        let r = post_event(app.api(), &event("order.created")).await;
+        assert_eq!(
+            (r.status.as_u16(), code(&r).as_str()),
+            (503, "unavailable"),
+            "{}",
+            r.text()
+        );
+    }
+    let r = app
+        .api()
+        .post_json(
+            "/webhooks",
+            &json!({"url": "http://127.0.0.1:9/", "event_types": ["order.created"]}),
+        )
+        .await
+        .expect("create");
+    assert_eq!(
+        (r.status.as_u16(), code(&r).as_str()),
+        (503, "unavailable"),
+        "{}",
+        r.text()
+    );
+    assert_eq!(
+        app.anonymous().get("/readyz").await.expect("readyz").status,
+        503
+    );
+    assert_eq!(count(&app, "events").await, 1);
+    assert_eq!(count(&app, "webhooks").await, 0);
+
+    admin
+        .batch_execute(&format!("ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS true"))
+        .await
+        .expect("allow connections");
+    let back = herald_tests::wait_until(WAIT, || async {
+        post_event(app.api(), &event("order.created")).await.status == 201
+    })
+    .await;
+    assert!(back.is_ok(), "ingest did not recover");
+    expect_stream_messages(&app, 2).await;
+}
