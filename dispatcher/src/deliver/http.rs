@@ -190,11 +190,7 @@ fn classify_error(error: hyper_util::client::legacy::Error) -> DeliveryError {
                 _ => DeliveryError::Unresolvable(guard.to_string()),
             };
         }
-        if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            if io.kind() == std::io::ErrorKind::InvalidData {
-                tls = true;
-            }
-        }
+        tls |= is_invalid_data(e);
         source = e.source();
     }
     if error.is_connect() {
@@ -206,6 +202,22 @@ fn classify_error(error: hyper_util::client::legacy::Error) -> DeliveryError {
     } else {
         DeliveryError::Request(text)
     }
+}
+
+/// rustls reports handshake failures as `InvalidData` I/O errors, which
+/// hyper-rustls wraps in another I/O error (whose `source()` skips the
+/// inner one), so look inside wrapped I/O errors too.
+fn is_invalid_data(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut io = e.downcast_ref::<std::io::Error>();
+    while let Some(err) = io {
+        if err.kind() == std::io::ErrorKind::InvalidData {
+            return true;
+        }
+        io = err
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<std::io::Error>());
+    }
+    false
 }
 
 fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
@@ -250,6 +262,67 @@ mod tests {
                 "{url}: {err:?}"
             );
         }
+    }
+
+    /// A listener that accepts connections, reads a little, answers `reply`
+    /// (if any) and then holds the socket open.
+    async fn server(reply: Option<&'static [u8]>) -> u16 {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 1024];
+                    let _ = socket.read(&mut buf).await;
+                    if let Some(reply) = reply {
+                        let _ = socket.write_all(reply).await;
+                    }
+                    tokio::time::sleep(Duration::from_secs(30)).await;
+                });
+            }
+        });
+        port
+    }
+
+    #[tokio::test]
+    async fn a_silent_endpoint_times_out() {
+        let port = server(None).await;
+        let c = HttpClient::new(
+            Arc::new(UrlGuard::permissive()),
+            Duration::from_secs(2),
+            Duration::from_millis(200),
+            16,
+        );
+        let url = url::Url::parse(&format!("http://127.0.0.1:{port}/")).expect("url");
+        let err = c.deliver(&url, HeaderMap::new(), Bytes::new()).await;
+        assert!(matches!(err, Err(DeliveryError::Timeout(_))), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn https_to_a_server_that_does_not_speak_tls_is_a_tls_error() {
+        let port = server(Some(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")).await;
+        let url = url::Url::parse(&format!("https://localhost:{port}/")).expect("url");
+        let err = client(UrlGuard::permissive())
+            .deliver(&url, HeaderMap::new(), Bytes::new())
+            .await;
+        assert!(matches!(err, Err(DeliveryError::Tls(_))), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn the_kept_body_is_cut_to_the_limit() {
+        let reply: &'static [u8] = b"HTTP/1.1 503 Service Unavailable\r\nretry-after: 7\r\ncontent-length: 40\r\n\r\n0123456789012345678901234567890123456789";
+        let port = server(Some(reply)).await;
+        let url = url::Url::parse(&format!("http://127.0.0.1:{port}/")).expect("url");
+        let r = client(UrlGuard::permissive())
+            .deliver(&url, HeaderMap::new(), Bytes::new())
+            .await
+            .expect("a response");
+        assert_eq!(r.status, 503);
+        assert_eq!(r.retry_after.as_deref(), Some("7"));
+        assert_eq!(r.body_excerpt, "0123456789012345");
     }
 
     #[tokio::test]
