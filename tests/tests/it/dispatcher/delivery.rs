@@ -202,3 +202,69 @@ async fn each_endpoint_gets_exactly_the_events_it_subscribed_to() {
         .get(0);
     assert_eq!(total, 200, "one delivery per (event, subscribed endpoint)");
 }
+
+#[tokio::test]
+async fn a_raw_endpoint_gets_the_payload_bytes_signed_with_both_secrets_during_a_rotation() {
+    let receiver = TestReceiver::start().await;
+    let mut app = app(TestAppOptions::new()).await;
+    let ep = endpoint(
+        app.api(),
+        receiver.url("/raw"),
+        &["order.created"],
+        json!({"payload_format": "raw", "secret": "old-secret-value"}),
+    )
+    .await;
+    let r = app
+        .api()
+        .post_json(&format!("/webhooks/{}/rotate-secret", ep.id), &json!({}))
+        .await
+        .expect("rotate");
+    assert_eq!(r.status, 200, "{}", r.text());
+    let new_secret = r.value()["secret"].as_str().expect("secret").to_string();
+    app.start_dispatcher().await.expect("dispatcher");
+
+    let raw = r#"{"z": [1,2 ,3], "a":"\u00e9"}"#;
+    let body = format!(r#"{{"type":"order.created","payload":{raw}}}"#);
+    let r = app
+        .api()
+        .send(
+            http::Method::POST,
+            "/events",
+            &[("content-type", "application/json")],
+            body,
+        )
+        .await
+        .expect("POST /events");
+    assert_eq!(r.status, 201, "{}", r.text());
+    wait_status(&app, ep.id, "delivered", 1).await;
+    let req = &receiver.requests_for("/raw")[0];
+    assert_eq!(
+        req.text(),
+        raw,
+        "raw endpoints get the payload exactly as ingested"
+    );
+    let (id, ts, sig) = (
+        req.header("webhook-id").expect("id"),
+        req.header("webhook-timestamp").expect("timestamp"),
+        req.header("webhook-signature").expect("signature"),
+    );
+    assert_eq!(
+        sig.split(' ').count(),
+        2,
+        "one signature per active secret: {sig}"
+    );
+    let now = chrono::Utc::now().timestamp();
+    for secret in ["old-secret-value", new_secret.as_str()] {
+        herald_common::verify(secret, id, ts, sig, &req.body, now).expect("verifies");
+    }
+    let legacy_ts: i64 = req
+        .header("x-webhook-timestamp")
+        .expect("ts")
+        .parse()
+        .expect("int");
+    let current = SigningKey::from_secret(&new_secret).expect("key");
+    assert_eq!(
+        req.header("x-webhook-signature"),
+        Some(sign_legacy(legacy_ts, &req.body, &current).as_str())
+    );
+}
