@@ -35,6 +35,7 @@ if [ -z "${HERALD_DATABASE_URL:-}" ]; then
   ensure_pg_user
 fi
 mkdir -p "$LOGS" "$HERALD_DIR/nats"
+for f in "$LOGS"/*.log; do [ -e "$f" ] && mv -f "$f" "$f.1"; done  # keep the previous run's logs
 
 for port in "$NATS_PORT" "$NATS_MONITOR_PORT" "${LISTEN##*:}" "$METRICS_PORT" "$((METRICS_PORT + 1))"; do
   port_in_use "$port" && die "port $port is taken (is Herald already running? see the settings at the top of $0)"
@@ -80,7 +81,7 @@ trap 'exit 143' TERM
 # start NAME COMMAND...: run in the background, output to .herald/logs/NAME.log.
 start() {
   local name="$1"; shift
-  "$@" >"$LOGS/$name.log" 2>&1 &
+  "$@" >>"$LOGS/$name.log" 2>&1 &
   PIDS+=("$!")
   NAMES+=("$name")
 }
@@ -110,14 +111,18 @@ if [ -z "${HERALD_DATABASE_URL:-}" ]; then
 fi
 export HERALD_NATS_URL="nats://127.0.0.1:$NATS_PORT"
 
-log "starting NATS on 127.0.0.1:$NATS_PORT"
+log "starting NATS on 127.0.0.1:$NATS_PORT (store in .herald/nats, set by nats.conf)"
 start nats "$NATS_SERVER" -c "$HERALD_ROOT/nats.conf" -a 127.0.0.1 -p "$NATS_PORT" \
-  -m "$NATS_MONITOR_PORT" -sd "$HERALD_DIR/nats"
+  -m "$NATS_MONITOR_PORT"
 for _ in $(seq 1 100); do
   curl -fsS -o /dev/null "http://127.0.0.1:$NATS_MONITOR_PORT/healthz" 2>/dev/null && break
   check_alive
   sleep 0.1
 done
+
+log "applying database migrations (herald-ingest migrate)"
+target/release/herald-ingest migrate >>"$LOGS/ingest.log" 2>&1 \
+  || { tail -n 20 "$LOGS/ingest.log" >&2; die "migrations failed (log: $LOGS/ingest.log)"; }
 
 log "starting herald-ingest on $LISTEN and two herald-dispatchers"
 start ingest env HERALD_LISTEN="$LISTEN" target/release/herald-ingest
