@@ -47,5 +47,15 @@ fi
 export HERALD_NATS_SERVER="$NATS_SERVER"
 export HERALD_TEST_PYTHON="$PYTHON"
 
+# The child-process tests run the real binaries; build them now with the
+# tests' profile (the harness would otherwise build them in the first test).
+profile=()
+for arg in "$@"; do
+  [ "$arg" = "--" ] && break
+  [ "$arg" = "--release" ] && profile=(--release)
+done
+log "cargo build -p herald-ingest -p herald-dispatcher ${profile[*]}"
+cargo build -p herald-ingest -p herald-dispatcher "${profile[@]}"
+
 log "cargo test --workspace $*"
 cargo test --workspace "$@"
