@@ -4,71 +4,17 @@
 //! without touching the process environment. Every bad variable is reported at
 //! once (`ConfigErrors`), so an operator fixes them in one go.
 
-use std::collections::HashMap;
-use std::fmt;
 use std::net::SocketAddr;
-use std::str::FromStr;
 use std::time::Duration;
 
+mod env;
+mod parse;
+
+pub use env::{Env, MapEnv, ProcessEnv, Secret};
+use parse::Reader;
+pub use parse::{parse_duration, parse_retry_schedule};
+
 use crate::crypto::EncryptionKey;
-
-/// Where configuration values come from.
-pub trait Env {
-    fn get(&self, key: &str) -> Option<String>;
-}
-
-/// The real process environment.
-pub struct ProcessEnv;
-
-impl Env for ProcessEnv {
-    fn get(&self, key: &str) -> Option<String> {
-        std::env::var(key).ok()
-    }
-}
-
-/// A map of variables, for tests and embedding.
-#[derive(Debug, Clone, Default)]
-pub struct MapEnv(pub HashMap<String, String>);
-
-impl MapEnv {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    pub fn with(mut self, key: &str, value: impl Into<String>) -> Self {
-        self.0.insert(key.to_string(), value.into());
-        self
-    }
-
-    pub fn set(&mut self, key: &str, value: impl Into<String>) {
-        self.0.insert(key.to_string(), value.into());
-    }
-}
-
-impl Env for MapEnv {
-    fn get(&self, key: &str) -> Option<String> {
-        self.0.get(key).cloned()
-    }
-}
-
-/// A value that must never be printed (tokens, keys, passwords in URLs).
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -153,106 +99,6 @@ pub const DEFAULT_RETRY_SCHEDULE: &str = "5s,5m,30m,2h,5h,10h,10h";
 /// The well-known insecure key used in local mode when none is configured.
 /// Deterministic so that every local process (ingest, dispatchers) agrees.
 const DEV_KEY_SEED: &[u8] = b"herald insecure local development key";
-
-struct Reader<'a> {
-    env: &'a dyn Env,
-    errors: Vec<String>,
-}
-
-impl Reader<'_> {
-    fn raw(&self, key: &str) -> Option<String> {
-        self.env
-            .get(key)
-            .map(|v| v.trim().to_string())
-            .filter(|v| !v.is_empty())
-    }
-
-    fn parse<T: FromStr>(&mut self, key: &str, default: T, what: &str) -> T {
-        match self.raw(key) {
-            None => default,
-            Some(v) => match v.parse::<T>() {
-                Ok(x) => x,
-                Err(_) => {
-                    self.errors.push(format!("{key}={v:?} is not {what}"));
-                    default
-                }
-            },
-        }
-    }
-
-    fn positive<T: FromStr + PartialOrd + Default + Copy>(
-        &mut self,
-        key: &str,
-        default: T,
-        what: &str,
-    ) -> T {
-        let v = self.parse(key, default, what);
-        if v <= T::default() {
-            self.errors.push(format!("{key} must be greater than 0"));
-            return default;
-        }
-        v
-    }
-
-    fn duration(&mut self, key: &str, default: &str) -> Duration {
-        let fallback = parse_duration(default).unwrap_or(Duration::from_secs(1));
-        match self.raw(key) {
-            None => fallback,
-            Some(v) => match parse_duration(&v) {
-                Ok(d) => d,
-                Err(e) => {
-                    self.errors.push(format!("{key}={v:?}: {e}"));
-                    fallback
-                }
-            },
-        }
-    }
-
-    fn boolean(&mut self, key: &str, default: bool) -> bool {
-        match self.raw(key).map(|v| v.to_ascii_lowercase()) {
-            None => default,
-            Some(v) => match v.as_str() {
-                "1" | "true" | "yes" | "on" => true,
-                "0" | "false" | "no" | "off" => false,
-                _ => {
-                    self.errors
-                        .push(format!("{key}={v:?} is not a boolean (true/false)"));
-                    default
-                }
-            },
-        }
-    }
-}
-
-/// Parse `250ms`, `5s`, `5m`, `2h`, `1d`, or a humantime expression like `1h 30m`.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    if let Some(ms) = s.strip_suffix("ms") {
-        if let Ok(n) = ms.trim().parse::<u64>() {
-            return Ok(Duration::from_millis(n));
-        }
-    }
-    humantime::parse_duration(s)
-        .map_err(|e| format!("not a duration ({e}); use e.g. 250ms, 5s, 5m, 2h, 1d"))
-}
-
-/// Parse a comma-separated retry schedule such as `5s,5m,30m`.
-pub fn parse_retry_schedule(s: &str) -> Result<Vec<Duration>, String> {
-    let delays: Result<Vec<_>, _> = s
-        .split(',')
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .map(parse_duration)
-        .collect();
-    let delays = delays?;
-    if delays.is_empty() {
-        return Err("the retry schedule is empty".into());
-    }
-    if delays.len() > 50 {
-        return Err("the retry schedule has more than 50 delays".into());
-    }
-    Ok(delays)
-}
 
 impl Config {
     /// Read from the process environment.
