@@ -193,7 +193,9 @@ async fn connect(config: &Config, shutdown: &CancellationToken) -> Option<async_
     let mut delay = Duration::from_millis(100);
     loop {
         let options = async_nats::ConnectOptions::new().name(&config.dispatcher_id);
-        match options.connect(config.nats_url.as_str()).await {
+        // One URL or a comma-separated cluster list (a `&str` is one address).
+        let urls: Vec<&str> = config.nats_url.split(',').map(str::trim).collect();
+        match options.connect(urls).await {
             Ok(c) => return Some(c),
             Err(error) => {
                 tracing::warn!(%error, url = %config.nats_url, "NATS not reachable; retrying.")

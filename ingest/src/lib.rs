@@ -142,7 +142,8 @@ impl Node {
                     }
                 }
             })
-            .connect(&config.nats_url)
+            // One URL or a comma-separated cluster list (a `&str` is one address).
+            .connect(config.nats_url.split(',').map(str::trim).collect::<Vec<_>>())
             .await
             .map_err(|e| IngestError::Nats(e.to_string()))?;
         let js = jetstream::new(nats.clone());
