@@ -18,6 +18,7 @@
 //! as `TEST_LOG=herald_dispatcher=debug`).
 
 pub mod app;
+pub mod checker;
 pub mod http;
 pub mod nats;
 pub mod postgres;

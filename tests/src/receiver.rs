@@ -78,10 +78,16 @@ pub struct TestReceiver {
 impl TestReceiver {
     /// Start on a free port; every path answers 200 until told otherwise.
     pub async fn start() -> Self {
+        Self::start_on(0).await
+    }
+
+    /// Start on `127.0.0.1:<port>` (0: a free one), e.g. the port of a
+    /// receiver dropped earlier, to bring "the same" endpoint back up.
+    pub async fn start_on(port: u16) -> Self {
         crate::support::init_test_log();
-        let listener = match TcpListener::bind("127.0.0.1:0").await {
+        let listener = match TcpListener::bind(("127.0.0.1", port)).await {
             Ok(l) => l,
-            Err(e) => panic!("TestReceiver could not bind 127.0.0.1:0: {e}"),
+            Err(e) => panic!("TestReceiver could not bind 127.0.0.1:{port}: {e}"),
         };
         let addr = match listener.local_addr() {
             Ok(a) => a,
