@@ -5,3 +5,4 @@
 mod dispatcher;
 mod foundation;
 mod ingest;
+mod reliability;

@@ -1,0 +1,44 @@
+//! Scenario 3: `kill -9` of the ingest process under load. The producer
+//! retries with the same idempotency key; every event that got an answer
+//! with an id (201, or 200 for a repeat) is delivered.
+
+use std::time::{Duration, Instant};
+
+use herald_tests::{ApiClient, Binary};
+
+use super::producer::Producer;
+use super::support::*;
+
+#[tokio::test]
+async fn kill_9_of_ingest_under_load_loses_no_accepted_event() {
+    let mut s = Scenario::start(options()).await;
+    // Only the process serves (and relays its outbox) from here on.
+    s.app.stop_ingest().await.expect("stop in-process ingest");
+    let mut ingest = s
+        .app
+        .spawn_process(Binary::Ingest, &[])
+        .await
+        .expect("spawn ingest");
+    ingest.wait_healthy(WAIT).await.expect("ingest healthy");
+    let _d1 = s.dispatcher("d1").await;
+    let _d2 = s.dispatcher("d2").await;
+    let api = ApiClient::new(ingest.url()).with_token(s.app.admin_token());
+    let producer = Producer::start(api, RATE, LOAD);
+
+    tokio::time::sleep(LOAD / 3).await;
+    let before = producer.accepted_count();
+    ingest.kill9();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    ingest.start().await.expect("start ingest again");
+    ingest
+        .wait_healthy(WAIT)
+        .await
+        .expect("ingest healthy again");
+    let fault_end = Instant::now();
+    println!("ingest kill -9 after {before} accepted events");
+
+    let produced = producer.finish().await;
+    assert_eq!(produced.abandoned, 0, "every event is accepted in the end");
+    s.finish("ingest kill -9", &produced.accepted, Some(fault_end))
+        .await;
+}
