@@ -31,6 +31,10 @@ pub struct DeliveryJob {
     /// The number of attempts already made before this job (0 for the first).
     pub attempt: i32,
     pub payload: Box<RawValue>,
+    /// The endpoint's `updated_at` as fan-out read it: a dispatcher whose
+    /// cache holds an older version re-reads the endpoint first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_version: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// What changed about an endpoint, on the core subject `herald.control.webhooks`.

@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 const COLUMNS: &str = "id, tenant_id, url, event_types, secret_ciphertext, \
     previous_secret_ciphertext, previous_secret_expires_at, headers, custom_payload, \
-    payload_format, rate_limit_per_second, max_in_flight, active";
+    payload_format, rate_limit_per_second, max_in_flight, active, updated_at";
 
 /// One endpoint, parsed and with its secrets decrypted.
 #[derive(Debug, Clone)]
@@ -39,6 +39,8 @@ pub struct Endpoint {
     pub rate_limit_per_second: Option<u32>,
     pub max_in_flight: Option<usize>,
     pub active: bool,
+    /// The row's `updated_at`: its version (bumped by every change).
+    pub updated_at: DateTime<Utc>,
 }
 
 impl Endpoint {
@@ -104,6 +106,7 @@ impl Endpoint {
                 .and_then(|m| usize::try_from(m).ok())
                 .filter(|m| *m > 0),
             active: row.try_get("active")?,
+            updated_at: row.try_get("updated_at")?,
         })
     }
 }
@@ -236,6 +239,39 @@ impl EndpointsCache {
             Some(e) => Ok(Some(e)),
             None => self.refresh(id).await,
         }
+    }
+
+    /// The cached endpoint if it is at least `version` (its row's
+    /// `updated_at`), else its row read now: a change notice that has not
+    /// reached this dispatcher yet never makes it use an older view.
+    pub async fn get_at_least(
+        &self,
+        id: Uuid,
+        version: Option<DateTime<Utc>>,
+    ) -> Result<Option<Arc<Endpoint>>, crate::DbError> {
+        match (self.get(id), version) {
+            (Some(e), Some(v)) if e.updated_at < v => self.refresh(id).await,
+            (Some(e), _) => Ok(Some(e)),
+            (None, _) => self.refresh(id).await,
+        }
+    }
+
+    /// Bring the cache up to the versions Postgres reported (`(id, updated_at)`
+    /// of rows read just now): re-read each row the cache lacks or holds in
+    /// an older version. Usually none.
+    pub async fn catch_up(&self, current: &[(Uuid, DateTime<Utc>)]) -> Result<(), crate::DbError> {
+        let stale: Vec<Uuid> = {
+            let inner = self.read();
+            current
+                .iter()
+                .filter(|(id, v)| inner.by_id.get(id).is_none_or(|e| e.updated_at < *v))
+                .map(|(id, _)| *id)
+                .collect()
+        };
+        for id in stale {
+            self.refresh(id).await?;
+        }
+        Ok(())
     }
 
     /// Mark an endpoint inactive at once (this dispatcher just disabled it;

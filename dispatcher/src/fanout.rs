@@ -10,6 +10,7 @@
 use crate::endpoints_cache::EndpointsCache;
 use async_nats::jetstream::consumer::PullConsumer;
 use async_nats::jetstream::{AckKind, Message};
+use chrono::{DateTime, Utc};
 use deadpool_postgres::Pool;
 use futures::StreamExt;
 use herald_common::messages::{DeliveryJob, EventMessage};
@@ -61,6 +62,18 @@ pub struct Fanout {
 
 /// (event id, webhook id) -> (delivery id, publish a job?)
 type Rows = HashMap<(Uuid, Uuid), (Uuid, bool)>;
+/// (event index, webhook id, the endpoint's version) per subscribed endpoint.
+type Pairs = Vec<(usize, Uuid, DateTime<Utc>)>;
+
+/// An active endpoint of a tenant in the group, as Postgres has it now.
+struct Subscribed {
+    id: Uuid,
+    event_types: Vec<String>,
+    version: DateTime<Utc>,
+}
+
+const SUBSCRIBED: &str =
+    "SELECT id, tenant_id, event_types, updated_at FROM webhooks WHERE tenant_id = ANY($1) AND active";
 
 impl Fanout {
     pub async fn run(self, consumer: PullConsumer, shutdown: CancellationToken) {
@@ -135,20 +148,13 @@ impl Fanout {
                 }
             }
         }
-        // (event index, webhook id) for every subscribed endpoint.
-        let mut pairs: Vec<(usize, Uuid)> = Vec::new();
-        for (i, (_, ev)) in events.iter().enumerate() {
-            for e in self.cache.subscribers(&ev.tenant_id, &ev.event_type) {
-                pairs.push((i, e.id));
-            }
-        }
-        let rows = if pairs.is_empty() {
-            Ok(Rows::new())
+        let planned = if events.is_empty() {
+            Ok((Vec::new(), Rows::new()))
         } else {
-            self.create_deliveries(&events, &pairs).await
+            self.plan(&events).await
         };
-        let rows = match rows {
-            Ok(r) => r,
+        let (pairs, rows) = match planned {
+            Ok(p) => p,
             Err(error) => {
                 tracing::warn!(%error, events = events.len(), "Could not create deliveries; events will be redelivered.");
                 for (msg, _) in &events {
@@ -160,7 +166,7 @@ impl Fanout {
 
         let mut stored = vec![true; events.len()];
         let mut acks = Vec::new();
-        for (i, webhook_id) in &pairs {
+        for (i, webhook_id, version) in &pairs {
             let ev = &events[*i].1;
             let Some((delivery_id, publish)) = rows.get(&(ev.id, *webhook_id)) else {
                 // The event or endpoint row is gone: nothing to deliver.
@@ -178,6 +184,7 @@ impl Fanout {
                 created_at: ev.created_at,
                 attempt: 0,
                 payload: ev.payload.clone(),
+                webhook_version: Some(*version),
             };
             let Ok(body) = serde_json::to_vec(&job) else {
                 continue;
@@ -218,47 +225,86 @@ impl Fanout {
         }
     }
 
-    async fn create_deliveries(
+    /// Resolve the subscribed endpoints of a group from Postgres (one query
+    /// for the group, so an endpoint committed before an event was accepted
+    /// is always seen, whatever this dispatcher's cache has heard yet), bring
+    /// the cache up to those versions, and create the delivery rows.
+    async fn plan(
         &self,
         events: &[(Message, EventMessage)],
-        pairs: &[(usize, Uuid)],
-    ) -> Result<Rows, crate::DbError> {
-        let ids: Vec<Uuid> = pairs.iter().map(|_| Uuid::now_v7()).collect();
-        let event_ids: Vec<Uuid> = pairs.iter().map(|(i, _)| events[*i].1.id).collect();
-        let webhook_ids: Vec<Uuid> = pairs.iter().map(|(_, w)| *w).collect();
-        let tenants: Vec<&str> = pairs
-            .iter()
-            .map(|(i, _)| events[*i].1.tenant_id.as_str())
-            .collect();
+    ) -> Result<(Pairs, Rows), crate::DbError> {
         let client = self.pool.get().await?;
-        let stmt = client.prepare_cached(CREATE_DELIVERIES).await?;
-        let mut rows = Rows::with_capacity(pairs.len());
-        for row in client
-            .query(&stmt, &[&ids, &event_ids, &webhook_ids, &tenants])
-            .await?
-        {
+        let mut tenants: Vec<&str> = events.iter().map(|(_, e)| e.tenant_id.as_str()).collect();
+        tenants.sort_unstable();
+        tenants.dedup();
+        let stmt = client.prepare_cached(SUBSCRIBED).await?;
+        let mut by_tenant: HashMap<String, Vec<Subscribed>> = HashMap::new();
+        let mut versions = Vec::new();
+        for row in client.query(&stmt, &[&tenants]).await? {
+            let s = Subscribed {
+                id: row.try_get(0)?,
+                event_types: row.try_get(2)?,
+                version: row.try_get(3)?,
+            };
+            versions.push((s.id, s.version));
+            by_tenant.entry(row.try_get(1)?).or_default().push(s);
+        }
+        self.cache.catch_up(&versions).await?;
+        let mut pairs: Pairs = Vec::new();
+        for (i, (_, ev)) in events.iter().enumerate() {
+            for s in by_tenant.get(&ev.tenant_id).into_iter().flatten() {
+                if s.event_types.iter().any(|t| *t == ev.event_type) {
+                    pairs.push((i, s.id, s.version));
+                }
+            }
+        }
+        if pairs.is_empty() {
+            return Ok((pairs, Rows::new()));
+        }
+        let rows = create_deliveries(&client, events, &pairs).await?;
+        Ok((pairs, rows))
+    }
+}
+
+async fn create_deliveries(
+    client: &deadpool_postgres::Client,
+    events: &[(Message, EventMessage)],
+    pairs: &Pairs,
+) -> Result<Rows, crate::DbError> {
+    let ids: Vec<Uuid> = pairs.iter().map(|_| Uuid::now_v7()).collect();
+    let event_ids: Vec<Uuid> = pairs.iter().map(|(i, _, _)| events[*i].1.id).collect();
+    let webhook_ids: Vec<Uuid> = pairs.iter().map(|(_, w, _)| *w).collect();
+    let tenants: Vec<&str> = pairs
+        .iter()
+        .map(|(i, _, _)| events[*i].1.tenant_id.as_str())
+        .collect();
+    let stmt = client.prepare_cached(CREATE_DELIVERIES).await?;
+    let mut rows = Rows::with_capacity(pairs.len());
+    for row in client
+        .query(&stmt, &[&ids, &event_ids, &webhook_ids, &tenants])
+        .await?
+    {
+        rows.insert(
+            (row.try_get(1)?, row.try_get(2)?),
+            (row.try_get(0)?, row.try_get(3)?),
+        );
+    }
+    let missing: Vec<(Uuid, Uuid)> = event_ids
+        .iter()
+        .zip(&webhook_ids)
+        .map(|(e, w)| (*e, *w))
+        .filter(|k| !rows.contains_key(k))
+        .collect();
+    if !missing.is_empty() {
+        let (e, w): (Vec<Uuid>, Vec<Uuid>) = missing.into_iter().unzip();
+        for row in client.query(EXISTING, &[&e, &w]).await? {
             rows.insert(
                 (row.try_get(1)?, row.try_get(2)?),
                 (row.try_get(0)?, row.try_get(3)?),
             );
         }
-        let missing: Vec<(Uuid, Uuid)> = event_ids
-            .iter()
-            .zip(&webhook_ids)
-            .map(|(e, w)| (*e, *w))
-            .filter(|k| !rows.contains_key(k))
-            .collect();
-        if !missing.is_empty() {
-            let (e, w): (Vec<Uuid>, Vec<Uuid>) = missing.into_iter().unzip();
-            for row in client.query(EXISTING, &[&e, &w]).await? {
-                rows.insert(
-                    (row.try_get(1)?, row.try_get(2)?),
-                    (row.try_get(0)?, row.try_get(3)?),
-                );
-            }
-        }
-        Ok(rows)
     }
+    Ok(rows)
 }
 
 async fn ack(msg: &Message, kind: AckKind) {

@@ -152,6 +152,7 @@ impl Scheduler {
                     created_at: row.try_get("created_at")?,
                     attempt: row.try_get("attempts")?,
                     payload,
+                    webhook_version: None,
                 },
                 parked: row.try_get("parked")?,
                 rate_slot: row.try_get("rate_slot_at")?,

@@ -38,6 +38,7 @@ fn job(r: &Row) -> Result<DeliveryJob, ApiError> {
         event_type: r.get(12),
         created_at: r.get(13),
         payload: RawValue::from_string(payload).map_err(ApiError::internal)?,
+        webhook_version: None,
     })
 }
 

@@ -52,7 +52,10 @@ impl AppState {
 
     /// Tell dispatchers an endpoint changed (best effort: they also refresh
     /// periodically, so a notice skipped while NATS is down only delays it).
-    /// Never holds up the response for long.
+    /// The notice is flushed to the server before the response, so it is on
+    /// its way to every dispatcher before the caller can send an event (fan-out
+    /// reads the subscribed endpoints from Postgres anyway; the notice keeps
+    /// the caches current). Never holds up the response for long.
     pub async fn announce_webhook_change(&self, webhook_id: Uuid, tenant_id: &str, op: ChangeOp) {
         if self.nats.connection_state() != async_nats::connection::State::Connected {
             tracing::debug!(%webhook_id, "NATS is down; dispatchers will see the change on their next refresh.");
@@ -66,7 +69,13 @@ impl AppState {
         let Ok(body) = serde_json::to_vec(&change) else {
             return;
         };
-        let publish = self.nats.publish(WEBHOOK_CHANGES, body.into());
+        let nats = &self.nats;
+        let publish = async move {
+            nats.publish(WEBHOOK_CHANGES, body.into())
+                .await
+                .map_err(|e| e.to_string())?;
+            nats.flush().await.map_err(|e| e.to_string())
+        };
         match tokio::time::timeout(Duration::from_secs(1), publish).await {
             Ok(Ok(())) => {}
             Ok(Err(error)) => {

@@ -60,7 +60,7 @@ impl JobContext {
     }
 
     async fn run(&self, msg: &Message, job: &DeliveryJob) {
-        let endpoint = match self.cache.get_or_load(job.webhook_id).await {
+        let endpoint = match self.endpoint(job).await {
             Ok(Some(e)) => e,
             Ok(None) => {
                 tracing::info!("Endpoint deleted; dropping the job.");
@@ -146,6 +146,20 @@ impl JobContext {
                 metrics::counter!(DELIVERIES_TOTAL, "outcome" => "failed").increment(1);
             }
             _ => {}
+        }
+    }
+
+    /// The job's endpoint as fresh as the job needs: at least the version
+    /// fan-out saw, and re-read once before a cached "disabled" fails the
+    /// delivery (it may have been re-enabled a moment ago).
+    async fn endpoint(&self, job: &DeliveryJob) -> Result<Option<Arc<Endpoint>>, crate::DbError> {
+        match self
+            .cache
+            .get_at_least(job.webhook_id, job.webhook_version)
+            .await?
+        {
+            Some(e) if !e.active => self.cache.refresh(job.webhook_id).await,
+            other => Ok(other),
         }
     }
 

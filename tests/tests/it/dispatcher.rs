@@ -2,6 +2,7 @@
 //! harness: signing, fan-out, retries, isolation, rate limits, connection
 //! reuse, graceful shutdown and crashes.
 
+mod cache_race;
 mod delivery;
 mod isolation;
 mod limits;
