@@ -1,6 +1,8 @@
 //! The OpenAPI document, generated from the handlers' annotations.
 
+use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{deliveries, event_types, events, ops, tenants, webhooks};
@@ -23,7 +25,7 @@ use crate::routes::{deliveries, event_types, events, ops, tenants, webhooks};
         tenants::create, tenants::list, tenants::create_key, tenants::list_keys, tenants::revoke_key,
         ops::healthz, ops::readyz, ops::metrics, ops::openapi, ops::dashboard,
     ),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &CommonErrors),
 )]
 pub struct ApiDoc;
 
@@ -36,6 +38,55 @@ impl Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+    }
+}
+
+/// The errors any route can answer besides its own: `401` wherever a token
+/// is required, `400`, `413` and `415` wherever a JSON body is read (the
+/// extractors answer these before the handler runs).
+struct CommonErrors;
+
+impl Modify for CommonErrors {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        for item in doc.paths.paths.values_mut() {
+            let ops = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for op in ops.into_iter().flatten() {
+                add_common_errors(op);
+            }
+        }
+    }
+}
+
+fn add_common_errors(op: &mut Operation) {
+    let mut statuses = Vec::new();
+    if op.security.as_ref().is_some_and(|s| !s.is_empty()) {
+        statuses.push(("401", "missing or unknown token"));
+    }
+    if op.request_body.is_some() {
+        statuses.push(("400", "malformed body or invalid field"));
+        statuses.push(("413", "body too large"));
+        statuses.push(("415", "not application/json"));
+    }
+    for (status, description) in statuses {
+        let error = ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
+            .build();
+        op.responses
+            .responses
+            .entry(status.to_string())
+            .or_insert(error.into());
     }
 }
 
