@@ -8,6 +8,7 @@
 #   deploy/local/test.sh                      # everything
 #   deploy/local/test.sh -p herald-tests foundation -- --nocapture
 #   TEST_LOG=1 deploy/local/test.sh ...       # with Herald's logs
+#   HERALD_TEST_SCHEMATHESIS=0 deploy/local/test.sh   # without the schemathesis run
 set -euo pipefail
 # shellcheck source=deploy/local/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -16,7 +17,10 @@ cd "$HERALD_ROOT"
 # Python packages of the tests (signature checks with the official library).
 # Hook: append here (e.g. schemathesis) and tests find them via HERALD_TEST_PYTHON.
 TEST_PYTHON_PACKAGES=(standardwebhooks)
-if [ -n "${HERALD_TEST_SCHEMATHESIS:-}" ]; then TEST_PYTHON_PACKAGES+=(schemathesis); fi
+# schemathesis against /openapi.json runs after a full run (no arguments) or
+# when HERALD_TEST_SCHEMATHESIS=1; HERALD_TEST_SCHEMATHESIS=0 skips it.
+RUN_SCHEMATHESIS="${HERALD_TEST_SCHEMATHESIS:-$([ $# -eq 0 ] && echo 1 || echo 0)}"
+if [ "$RUN_SCHEMATHESIS" = 1 ]; then TEST_PYTHON_PACKAGES+=(schemathesis); fi
 
 command -v cargo >/dev/null 2>&1 || die "cargo not found: install the Rust toolchain (rustup)"
 ensure_python
@@ -59,3 +63,8 @@ cargo build -p herald-ingest -p herald-dispatcher "${profile[@]}"
 
 log "cargo test --workspace $*"
 cargo test --workspace "$@"
+
+if [ "$RUN_SCHEMATHESIS" = 1 ]; then
+  log "schemathesis against ingest's /openapi.json"
+  "$HERALD_ROOT/tests/schemathesis/run.sh"
+fi
