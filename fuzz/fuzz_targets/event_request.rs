@@ -1,0 +1,31 @@
+//! POST /events and /events/batch bodies: any bytes parse into a typed error
+//! or valid events, never a panic.
+#![no_main]
+
+use herald_ingest::routes::events::{validate, CreateEvent, CreateEventBatch};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    // The first byte picks the header key variant; the rest is the body.
+    let Some((&flag, body)) = data.split_first() else {
+        return;
+    };
+    let header_key = match flag % 3 {
+        0 => None,
+        1 => Some("key-1".to_string()),
+        _ => std::str::from_utf8(body)
+            .ok()
+            .map(|s| s.chars().take(300).collect()),
+    };
+    if let Ok(event) = serde_json::from_slice::<CreateEvent>(body) {
+        if let Ok(valid) = validate("default", event, header_key) {
+            assert!(valid.payload.starts_with('{'));
+            assert!(!valid.event_type.is_empty());
+        }
+    }
+    if let Ok(batch) = serde_json::from_slice::<CreateEventBatch>(body) {
+        for event in batch.events {
+            let _ = validate("default", event, None);
+        }
+    }
+});
