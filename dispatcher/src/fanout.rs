@@ -9,9 +9,13 @@
 
 use crate::endpoints_cache::EndpointsCache;
 use async_nats::jetstream::consumer::PullConsumer;
+use async_nats::jetstream::context::PublishError;
+use async_nats::jetstream::publish::PublishAck as PubAck;
 use async_nats::jetstream::{AckKind, Message};
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Pool;
+use futures::future::{BoxFuture, FutureExt};
+use futures::stream::FuturesUnordered;
 use futures::StreamExt;
 use herald_common::messages::{DeliveryJob, EventMessage};
 use herald_common::metrics::FANOUT_EVENTS_TOTAL;
@@ -27,6 +31,9 @@ const PULL_EXPIRES: Duration = Duration::from_secs(1);
 /// Within a pull, events arriving this close together are handled together.
 const LINGER: Duration = Duration::from_millis(2);
 const RETRY_LATER: Duration = Duration::from_secs(1);
+/// Delivery-job PubAcks awaited at once (well under the JetStream context's
+/// 5,000 ack permits, which the retry scheduler shares).
+const MAX_PENDING_ACKS: usize = 1_024;
 
 const CREATE_DELIVERIES: &str = "
     WITH input AS (
@@ -59,6 +66,9 @@ pub struct Fanout {
     pub cache: Arc<EndpointsCache>,
     pub batch: usize,
 }
+
+/// A job's PubAck with the index of its event.
+type PendingAck = BoxFuture<'static, (usize, Result<PubAck, PublishError>)>;
 
 /// (event id, webhook id) -> (delivery id, publish a job?)
 type Rows = HashMap<(Uuid, Uuid), (Uuid, bool)>;
@@ -165,8 +175,19 @@ impl Fanout {
         };
 
         let mut stored = vec![true; events.len()];
-        let mut acks = Vec::new();
+        // PubAcks are awaited as they come, never more than MAX_PENDING_ACKS
+        // at once: the JetStream context lends each publish one of 5,000
+        // shared ack permits until its ack is awaited, so publishing a large
+        // group (256 events x 50 endpoints) before awaiting any ack would
+        // wait forever for a permit.
+        let mut acks: FuturesUnordered<PendingAck> = FuturesUnordered::new();
         for (i, webhook_id, version) in &pairs {
+            while acks.len() >= MAX_PENDING_ACKS {
+                if let Some((i, Err(error))) = acks.next().await {
+                    tracing::warn!(%error, event_id = %events[i].1.id, "A delivery job was not stored.");
+                    stored[i] = false;
+                }
+            }
             let ev = &events[*i].1;
             let Some((delivery_id, publish)) = rows.get(&(ev.id, *webhook_id)) else {
                 // The event or endpoint row is gone: nothing to deliver.
@@ -196,19 +217,17 @@ impl Fanout {
                 .publish_with_headers(delivery_subject(*webhook_id), headers, body.into())
                 .await
             {
-                Ok(fut) => acks.push((*i, fut)),
+                Ok(fut) => {
+                    let i = *i;
+                    acks.push(async move { (i, fut.await) }.boxed());
+                }
                 Err(error) => {
                     tracing::warn!(%error, event_id = %ev.id, "Could not publish a delivery job.");
                     stored[*i] = false;
                 }
             }
         }
-        let results = futures::future::join_all(
-            acks.into_iter()
-                .map(|(i, fut)| async move { (i, fut.await) }),
-        )
-        .await;
-        for (i, result) in results {
+        while let Some((i, result)) = acks.next().await {
             if let Err(error) = result {
                 tracing::warn!(%error, event_id = %events[i].1.id, "A delivery job was not stored.");
                 stored[i] = false;

@@ -42,29 +42,36 @@ fn job(r: &Row) -> Result<DeliveryJob, ApiError> {
     })
 }
 
+/// PubAcks awaited at once: the JetStream context lends each publish one of
+/// its 5,000 ack permits (shared with the publisher and the relay) until the
+/// ack is awaited, so a large recover must not publish everything first.
+const ACK_CHUNK: usize = 256;
+
 /// Publish jobs and wait for every PubAck; the ids JetStream acknowledged.
 async fn publish(state: &AppState, jobs: Vec<DeliveryJob>) -> Result<Vec<Uuid>, ApiError> {
-    let mut acks = Vec::with_capacity(jobs.len());
-    for j in jobs {
-        let body = serde_json::to_vec(&j).map_err(ApiError::internal)?;
-        let publish = Publish::build().payload(body.into()).message_id(format!(
-            "{}.manual.{}",
-            j.delivery_id,
-            Uuid::new_v4()
-        ));
-        let ack = state
-            .js
-            .send_publish(delivery_subject(j.webhook_id), publish)
-            .await
-            .map_err(|e| ApiError::unavailable("NATS", e))?;
-        acks.push((j.delivery_id, ack));
-    }
-    let mut done = Vec::with_capacity(acks.len());
-    for (id, ack) in acks {
-        match ack.await {
-            Ok(_) => done.push(id),
-            Err(error) => {
-                tracing::warn!(%error, delivery_id = %id, "Manual re-send not acknowledged.")
+    let mut done = Vec::with_capacity(jobs.len());
+    for chunk in jobs.chunks(ACK_CHUNK) {
+        let mut acks = Vec::with_capacity(chunk.len());
+        for j in chunk {
+            let body = serde_json::to_vec(j).map_err(ApiError::internal)?;
+            let publish = Publish::build().payload(body.into()).message_id(format!(
+                "{}.manual.{}",
+                j.delivery_id,
+                Uuid::new_v4()
+            ));
+            let ack = state
+                .js
+                .send_publish(delivery_subject(j.webhook_id), publish)
+                .await
+                .map_err(|e| ApiError::unavailable("NATS", e))?;
+            acks.push((j.delivery_id, ack));
+        }
+        for (id, ack) in acks {
+            match ack.await {
+                Ok(_) => done.push(id),
+                Err(error) => {
+                    tracing::warn!(%error, delivery_id = %id, "Manual re-send not acknowledged.")
+                }
             }
         }
     }
