@@ -100,81 +100,119 @@ pub async fn flush(
         }
     }
 
+    // The parameters of every statement, then the statements pipelined on
+    // one connection (one round trip for all of them, not one each).
+    let attempt_ids: Vec<Uuid> = attempts.iter().map(|_| Uuid::now_v7()).collect();
+    let a_deliveries: Vec<Uuid> = attempts.iter().map(|a| a.delivery_id).collect();
+    let a_numbers: Vec<i32> = attempts.iter().map(|a| a.attempt).collect();
+    let a_started: Vec<DateTime<Utc>> = attempts.iter().map(|a| a.started_at).collect();
+    let a_durations: Vec<i32> = attempts
+        .iter()
+        .map(|a| i32::try_from(a.duration.as_millis()).unwrap_or(i32::MAX))
+        .collect();
+    let a_codes: Vec<Option<i32>> = attempts
+        .iter()
+        .map(|a| a.status_code.map(i32::from))
+        .collect();
+    let a_errors: Vec<Option<&str>> = attempts.iter().map(|a| a.error.as_deref()).collect();
+    let a_bodies: Vec<Option<&str>> = attempts
+        .iter()
+        .map(|a| a.response_body.as_deref())
+        .collect();
+
+    let u_ids: Vec<Uuid> = updates.keys().copied().collect();
+    let u: Vec<&Update> = updates.values().collect();
+    let u_statuses: Vec<&str> = u.iter().map(|u| u.status.as_str()).collect();
+    let u_numbers: Vec<Option<i32>> = u.iter().map(|u| u.attempts).collect();
+    let u_codes: Vec<Option<i32>> = u.iter().map(|u| u.status_code).collect();
+    let u_errors: Vec<Option<&str>> = u.iter().map(|u| u.error.as_deref()).collect();
+    let u_next: Vec<Option<DateTime<Utc>>> = u.iter().map(|u| u.next_retry_at).collect();
+    let u_finished: Vec<DateTime<Utc>> = u.iter().map(|u| u.finished_at).collect();
+
+    let p_ids: Vec<Uuid> = parks.keys().copied().collect();
+    let p_until: Vec<DateTime<Utc>> = parks.values().map(|p| p.0).collect();
+    let p_slots: Vec<Option<DateTime<Utc>>> = parks.values().map(|p| p.1).collect();
+
+    let e_ids: Vec<Uuid> = endpoints.keys().copied().collect();
+    let e_ok: Vec<bool> = endpoints.values().map(|e| e.0).collect();
+    let e_at: Vec<DateTime<Utc>> = endpoints.values().map(|e| e.1).collect();
+
+    let d_ids: Vec<Uuid> = disables.keys().copied().collect();
+    let d_reasons: Vec<&str> = disables.values().map(String::as_str).collect();
+
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
-    if !attempts.is_empty() {
+    let insert_attempts = async {
+        if attempts.is_empty() {
+            return Ok(0);
+        }
         let stmt = tx.prepare_cached(INSERT_ATTEMPTS).await?;
-        let ids: Vec<Uuid> = attempts.iter().map(|_| Uuid::now_v7()).collect();
-        let delivery_ids: Vec<Uuid> = attempts.iter().map(|a| a.delivery_id).collect();
-        let numbers: Vec<i32> = attempts.iter().map(|a| a.attempt).collect();
-        let started: Vec<DateTime<Utc>> = attempts.iter().map(|a| a.started_at).collect();
-        let durations: Vec<i32> = attempts
-            .iter()
-            .map(|a| i32::try_from(a.duration.as_millis()).unwrap_or(i32::MAX))
-            .collect();
-        let codes: Vec<Option<i32>> = attempts
-            .iter()
-            .map(|a| a.status_code.map(i32::from))
-            .collect();
-        let errors: Vec<Option<&str>> = attempts.iter().map(|a| a.error.as_deref()).collect();
-        let bodies: Vec<Option<&str>> = attempts
-            .iter()
-            .map(|a| a.response_body.as_deref())
-            .collect();
         tx.execute(
             &stmt,
             &[
-                &ids,
-                &delivery_ids,
-                &numbers,
-                &started,
-                &durations,
-                &codes,
-                &errors,
-                &bodies,
+                &attempt_ids,
+                &a_deliveries,
+                &a_numbers,
+                &a_started,
+                &a_durations,
+                &a_codes,
+                &a_errors,
+                &a_bodies,
                 &dispatcher_id,
             ],
         )
-        .await?;
-    }
-    if !updates.is_empty() {
+        .await
+    };
+    let update_deliveries = async {
+        if u_ids.is_empty() {
+            return Ok(0);
+        }
         let stmt = tx.prepare_cached(UPDATE_DELIVERIES).await?;
-        let ids: Vec<Uuid> = updates.keys().copied().collect();
-        let u: Vec<&Update> = updates.values().collect();
-        let statuses: Vec<&str> = u.iter().map(|u| u.status.as_str()).collect();
-        let numbers: Vec<Option<i32>> = u.iter().map(|u| u.attempts).collect();
-        let codes: Vec<Option<i32>> = u.iter().map(|u| u.status_code).collect();
-        let errors: Vec<Option<&str>> = u.iter().map(|u| u.error.as_deref()).collect();
-        let next: Vec<Option<DateTime<Utc>>> = u.iter().map(|u| u.next_retry_at).collect();
-        let finished: Vec<DateTime<Utc>> = u.iter().map(|u| u.finished_at).collect();
         tx.execute(
             &stmt,
-            &[&ids, &statuses, &numbers, &codes, &errors, &next, &finished],
+            &[
+                &u_ids,
+                &u_statuses,
+                &u_numbers,
+                &u_codes,
+                &u_errors,
+                &u_next,
+                &u_finished,
+            ],
         )
-        .await?;
-    }
-    if !parks.is_empty() {
-        let stmt = tx.prepare_cached(PARK).await?;
-        let ids: Vec<Uuid> = parks.keys().copied().collect();
-        let until: Vec<DateTime<Utc>> = parks.values().map(|p| p.0).collect();
-        let slots: Vec<Option<DateTime<Utc>>> = parks.values().map(|p| p.1).collect();
-        tx.execute(&stmt, &[&ids, &until, &slots]).await?;
-    }
-    if !endpoints.is_empty() {
-        let stmt = tx.prepare_cached(FAILING_SINCE).await?;
-        let ids: Vec<Uuid> = endpoints.keys().copied().collect();
-        let ok: Vec<bool> = endpoints.values().map(|e| e.0).collect();
-        let at: Vec<DateTime<Utc>> = endpoints.values().map(|e| e.1).collect();
-        tx.execute(&stmt, &[&ids, &ok, &at]).await?;
-    }
-    let mut disabled = Vec::new();
-    if !disables.is_empty() {
-        let stmt = tx.prepare_cached(DISABLE).await?;
-        let ids: Vec<Uuid> = disables.keys().copied().collect();
-        let reasons: Vec<&str> = disables.values().map(String::as_str).collect();
-        for row in tx.query(&stmt, &[&ids, &reasons]).await? {
-            disabled.push((row.try_get(0)?, row.try_get(1)?));
+        .await
+    };
+    let park = async {
+        if p_ids.is_empty() {
+            return Ok(0);
         }
+        let stmt = tx.prepare_cached(PARK).await?;
+        tx.execute(&stmt, &[&p_ids, &p_until, &p_slots]).await
+    };
+    let failing_since = async {
+        if e_ids.is_empty() {
+            return Ok(0);
+        }
+        let stmt = tx.prepare_cached(FAILING_SINCE).await?;
+        tx.execute(&stmt, &[&e_ids, &e_ok, &e_at]).await
+    };
+    let disable = async {
+        if d_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let stmt = tx.prepare_cached(DISABLE).await?;
+        tx.query(&stmt, &[&d_ids, &d_reasons]).await
+    };
+    let (_, _, _, _, disabled_rows) = futures::try_join!(
+        insert_attempts,
+        update_deliveries,
+        park,
+        failing_since,
+        disable
+    )?;
+    let mut disabled = Vec::new();
+    for row in disabled_rows {
+        disabled.push((row.try_get(0)?, row.try_get(1)?));
     }
     tx.commit().await?;
     Ok(disabled)
