@@ -35,7 +35,7 @@ pub struct EndpointSpec {
 
 impl EndpointSpec {
     fn subscribed(&self, e: &Accepted) -> bool {
-        e.tenant == self.tenant && self.event_types.iter().any(|t| *t == e.event_type)
+        e.tenant == self.tenant && self.event_types.contains(&e.event_type)
     }
 }
 

@@ -38,7 +38,7 @@ async fn rolling_sigterm_restart_of_every_dispatcher_under_load_loses_nothing() 
     let s = Scenario::start(options()).await;
     s.receiver
         .set_behavior(Behavior::delay(Duration::from_millis(5)));
-    let mut nodes = vec![
+    let mut nodes = [
         s.dispatcher("d1").await,
         s.dispatcher("d2").await,
         s.dispatcher("d3").await,
