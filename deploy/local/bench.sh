@@ -11,7 +11,8 @@
 #
 # Settings: BENCH_DISPATCHERS (dispatchers for scenarios 1-4 and 6, default 1),
 # BENCH_OUT (default docs/benchmarks.md), BENCH_SCALE (multiplies event
-# counts, default 1; e.g. 0.1 for a quick smoke run).
+# counts, default 1; e.g. 0.1 for a quick smoke run), BENCH_KEEP=1 (keep the
+# work directory with every node's log, printed at the end).
 set -euo pipefail
 # shellcheck source=deploy/local/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -53,7 +54,7 @@ stop_nodes() {
 cleanup() {
   stop_nodes
   pg_stop "$PG_DATA"
-  rm -rf "$WORK"
+  if [ "${BENCH_KEEP:-0}" = 1 ]; then log "kept $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -148,5 +149,5 @@ for s in "${SCENARIOS[@]}"; do
   esac
 done
 
-python3 "$HERALD_ROOT/deploy/local/bench_report.py" "$RESULTS" "$OUT" "$DISPATCHERS"
+python3 "$HERALD_ROOT/deploy/local/bench_report.py" "$RESULTS" "$OUT" "$DISPATCHERS" "$SCALE"
 log "wrote $OUT"

@@ -45,6 +45,8 @@ def verdict(ok):
 
 def main():
     results, out, dispatchers = sys.argv[1], sys.argv[2], sys.argv[3]
+    scale = sys.argv[4] if len(sys.argv) > 4 else "1"
+    command = "deploy/local/bench.sh" if scale in ("1", "1.0") else f"BENCH_SCALE={scale} deploy/local/bench.sh"
     rows = []
     s = {k: load(results, k) for k in ["s1", "s2", "s3", "s4", "s5_d1", "s5_d2", "s5_d4", "s6"]}
     if s["s1"]:
@@ -99,15 +101,16 @@ def main():
              f"Run {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC at commit `{rev}` on "
              f"{os.cpu_count()} cores ({platform.machine()}), {dispatchers} dispatcher(s) unless stated; "
              "all of Herald, NATS, Postgres, the load generator and its receivers on this machine. "
-             "Command: `deploy/local/bench.sh`.", "",
+             f"Command: `{command}`.", "",
              "| scenario | result | target | checker |", "| --- | --- | --- | --- |"]
     lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
     lines += ["", "CPU seconds per process over each run:", ""]
-    lines += ["| run | ingest | dispatchers | nats-server | postgres |", "| --- | --- | --- | --- | --- |"]
+    lines += ["| run | ingest | dispatchers | nats-server | postgres | loadgen |",
+              "| --- | --- | --- | --- | --- | --- |"]
     for k, r in s.items():
         if r:
             lines.append(f'| {k} | {cpu(r, "herald-ingest"):.1f} | {cpu(r, "herald-dispatch"):.1f} | '
-                         f'{cpu(r, "nats-server"):.1f} | {cpu(r, "postgres"):.1f} |')
+                         f'{cpu(r, "nats-server"):.1f} | {cpu(r, "postgres"):.1f} | {cpu(r, "herald-loadgen"):.1f} |')
     lines += ["", END]
     block = "\n".join(lines)
 

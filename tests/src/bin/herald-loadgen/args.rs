@@ -55,7 +55,7 @@ pub struct Args {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "herald-ingest,herald-dispatch,nats-server,postgres"
+        default_value = "herald-ingest,herald-dispatch,nats-server,postgres,herald-loadgen"
     )]
     pub process_names: Vec<String>,
     /// Write the summary as JSON to this file.
