@@ -272,7 +272,7 @@ impl Fanout {
         let mut pairs: Pairs = Vec::new();
         for (i, (_, ev)) in events.iter().enumerate() {
             for s in by_tenant.get(&ev.tenant_id).into_iter().flatten() {
-                if s.event_types.iter().any(|t| *t == ev.event_type) {
+                if s.event_types.contains(&ev.event_type) {
                     pairs.push((i, s.id, s.version));
                 }
             }
