@@ -1,6 +1,6 @@
 //! The OpenAPI document, generated from the handlers' annotations.
 
-use utoipa::openapi::path::Operation;
+use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
@@ -42,8 +42,9 @@ impl Modify for BearerAuth {
 }
 
 /// The errors any route can answer besides its own: `401` wherever a token
-/// is required, `400`, `413` and `415` wherever a JSON body is read (the
-/// extractors answer these before the handler runs).
+/// is required, `400` wherever a path parameter or a JSON body is parsed,
+/// `413` and `415` wherever a body is read (the extractors answer these
+/// before the handler runs).
 struct CommonErrors;
 
 impl Modify for CommonErrors {
@@ -68,8 +69,18 @@ fn add_common_errors(op: &mut Operation) {
     if op.security.as_ref().is_some_and(|s| !s.is_empty()) {
         statuses.push(("401", "missing or unknown token"));
     }
+    let path_params = op
+        .parameters
+        .iter()
+        .flatten()
+        .any(|p| matches!(p.parameter_in, ParameterIn::Path));
+    if path_params || op.request_body.is_some() {
+        statuses.push((
+            "400",
+            "invalid path parameter, malformed body or invalid field",
+        ));
+    }
     if op.request_body.is_some() {
-        statuses.push(("400", "malformed body or invalid field"));
         statuses.push(("413", "body too large"));
         statuses.push(("415", "not application/json"));
     }
