@@ -143,7 +143,13 @@ impl Node {
                 }
             })
             // One URL or a comma-separated cluster list (a `&str` is one address).
-            .connect(config.nats_url.split(',').map(str::trim).collect::<Vec<_>>())
+            .connect(
+                config
+                    .nats_url
+                    .split(',')
+                    .map(str::trim)
+                    .collect::<Vec<_>>(),
+            )
             .await
             .map_err(|e| IngestError::Nats(e.to_string()))?;
         let js = jetstream::new(nats.clone());
