@@ -78,18 +78,10 @@ impl TestAppOptions {
     }
 }
 
-/// The variables of `Config::for_tests`, plus a smaller pool and a short
+/// `Config::test_env`, plus a smaller pool and a short
 /// shutdown grace so that many apps fit one Postgres and stop quickly.
 pub fn test_env(database_url: &str, nats_url: &str) -> MapEnv {
-    MapEnv::new()
-        .with("HERALD_DATABASE_URL", database_url)
-        .with("HERALD_NATS_URL", nats_url)
-        .with("HERALD_ALLOW_PRIVATE_URLS", "true")
-        .with("HERALD_RETRY_SCHEDULE", "50ms,100ms,200ms")
-        .with("HERALD_RETRY_POLL_INTERVAL", "20ms")
-        .with("HERALD_OUTBOX_INTERVAL", "100ms")
-        .with("HERALD_LISTEN", "127.0.0.1:0")
-        .with("HERALD_METRICS_LISTEN", "127.0.0.1:0")
+    Config::test_env(database_url, nats_url)
         .with("HERALD_DATABASE_POOL_SIZE", "8")
         .with("HERALD_SHUTDOWN_GRACE", "5s")
 }

@@ -311,9 +311,10 @@ impl Config {
         }
     }
 
-    /// A config for tests: defaults, pointed at the given servers.
-    pub fn for_tests(database_url: &str, nats_url: &str) -> Self {
-        let env = MapEnv::new()
+    /// The variables of a test config: defaults, pointed at the given
+    /// servers, loopback endpoints allowed, millisecond retries, port 0.
+    pub fn test_env(database_url: &str, nats_url: &str) -> MapEnv {
+        MapEnv::new()
             .with("HERALD_DATABASE_URL", database_url)
             .with("HERALD_NATS_URL", nats_url)
             .with("HERALD_ALLOW_PRIVATE_URLS", "true")
@@ -321,7 +322,12 @@ impl Config {
             .with("HERALD_RETRY_POLL_INTERVAL", "20ms")
             .with("HERALD_OUTBOX_INTERVAL", "100ms")
             .with("HERALD_LISTEN", "127.0.0.1:0")
-            .with("HERALD_METRICS_LISTEN", "127.0.0.1:0");
+            .with("HERALD_METRICS_LISTEN", "127.0.0.1:0")
+    }
+
+    /// A config for tests, built from [`Config::test_env`].
+    pub fn for_tests(database_url: &str, nats_url: &str) -> Self {
+        let env = Self::test_env(database_url, nats_url);
         // The map above only holds valid values.
         match Self::from_source(&env) {
             Ok(c) => c,
