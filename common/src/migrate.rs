@@ -27,6 +27,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0002_dispatcher.sql",
         sql: include_str!("../../migrations/0002_dispatcher.sql"),
     },
+    Migration {
+        version: 3,
+        name: "0003_hot_path.sql",
+        sql: include_str!("../../migrations/0003_hot_path.sql"),
+    },
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -12,7 +12,8 @@
 # Settings: BENCH_DISPATCHERS (dispatchers for scenarios 1-4 and 6, default 1),
 # BENCH_OUT (default docs/benchmarks.md), BENCH_SCALE (multiplies event
 # counts, default 1; e.g. 0.1 for a quick smoke run), BENCH_KEEP=1 (keep the
-# work directory with every node's log, printed at the end).
+# work directory with every node's log, printed at the end), BENCH_PG_STATS=1
+# (load pg_stat_statements and print each scenario's costliest statements).
 set -euo pipefail
 # shellcheck source=deploy/local/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -63,8 +64,9 @@ trap 'exit 143' TERM
 log "starting Postgres on 127.0.0.1:$PG_PORT"
 pg_make_dir "$PG_DATA"
 # Durable settings (fsync on); a bigger WAL buffer and fewer checkpoints.
-pg_start "$PG_DATA" "$PG_PORT" "$WORK/postgres.log" \
-  "-c max_connections=300 -c shared_buffers=512MB -c wal_buffers=16MB -c max_wal_size=4GB"
+PG_OPTS="-c max_connections=300 -c shared_buffers=512MB -c wal_buffers=16MB -c max_wal_size=4GB"
+[ "${BENCH_PG_STATS:-0}" = 1 ] && PG_OPTS="$PG_OPTS -c shared_preload_libraries=pg_stat_statements"
+pg_start "$PG_DATA" "$PG_PORT" "$WORK/postgres.log" "$PG_OPTS"
 
 # start_cluster NAME DISPATCHERS [HERALD_*=... ...]: fresh NATS + database,
 # one ingest, N dispatchers. Sets INGEST_URL.
@@ -76,6 +78,11 @@ start_cluster() {
   db="bench_${name}"
   "$PSQL" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -qc "DROP DATABASE IF EXISTS $db" \
     -c "CREATE DATABASE $db" >/dev/null
+  CURRENT_DB="$db"
+  if [ "${BENCH_PG_STATS:-0}" = 1 ]; then
+    "$PSQL" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d "$db" -qc "CREATE EXTENSION pg_stat_statements" \
+      -c "SELECT pg_stat_statements_reset()" >/dev/null
+  fi
   mkdir -p "$WORK/$name/nats"
   # nats.conf with the store dir given on the command line instead.
   grep -v '^[[:space:]]*store_dir:' "$HERALD_ROOT/nats.conf" >"$WORK/$name/nats.conf"
@@ -119,6 +126,14 @@ loadgen() {
   log "scenario $name: herald-loadgen $*"
   target/release/herald-loadgen --ingest "$INGEST_URL" --label "$name" \
     --json "$RESULTS/$name.json" "$@" | tee "$RESULTS/$name.txt" || true
+  if [ "${BENCH_PG_STATS:-0}" = 1 ]; then
+    "$PSQL" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d "$CURRENT_DB" -P pager=off -c "
+      SELECT round(total_exec_time)::int AS ms, calls, rows,
+             round((total_exec_time / greatest(calls, 1))::numeric, 3) AS ms_per_call,
+             left(regexp_replace(query, '\s+', ' ', 'g'), 110) AS query
+      FROM pg_stat_statements
+      ORDER BY total_exec_time DESC LIMIT 15" | tee -a "$RESULTS/$name.txt"
+  fi
 }
 
 n() { python3 -c "import sys; print(max(1, int(float(sys.argv[1]) * float(sys.argv[2]))))" "$1" "$SCALE"; }

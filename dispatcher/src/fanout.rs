@@ -39,11 +39,18 @@ const CREATE_DELIVERIES: &str = "
     WITH input AS (
         SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[])
             AS t(id, event_id, webhook_id, tenant_id)
+    ), hooks AS (
+        -- One lock per endpoint and group (not per row, as a foreign key
+        -- would take): deleting the endpoint waits for this transaction, then
+        -- deletes the rows it wrote.
+        SELECT w.id FROM webhooks w
+        WHERE w.id IN (SELECT DISTINCT webhook_id FROM input)
+        FOR KEY SHARE
     ), ins AS (
         INSERT INTO deliveries (id, event_id, webhook_id, tenant_id)
         SELECT i.id, i.event_id, i.webhook_id, i.tenant_id FROM input i
-        WHERE EXISTS (SELECT 1 FROM events e WHERE e.id = i.event_id)
-          AND EXISTS (SELECT 1 FROM webhooks w WHERE w.id = i.webhook_id)
+        WHERE i.webhook_id IN (SELECT id FROM hooks)
+          AND EXISTS (SELECT 1 FROM events e WHERE e.id = i.event_id)
         ON CONFLICT (event_id, webhook_id) DO NOTHING
         RETURNING id, event_id, webhook_id
     )

@@ -154,7 +154,7 @@ impl Node {
             .map_err(|e| IngestError::Nats(e.to_string()))?;
         let js = jetstream::new(nats.clone());
         let (publisher, publisher_task) = Publisher::spawn(js.clone(), nats.clone(), pool.clone());
-        let in_flight = (config.database_pool_size / 2).clamp(1, 8);
+        let in_flight = config.event_writers.min(config.database_pool_size);
         let (writer, writer_task) = EventWriter::spawn(pool.clone(), publisher, in_flight);
         let state = AppState::new(Inner {
             config,

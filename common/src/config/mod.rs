@@ -55,6 +55,10 @@ pub struct Config {
     pub mode: Mode,
     pub database_url: Secret,
     pub database_pool_size: usize,
+    /// Event insert statements ingest keeps in flight at once. One is best
+    /// on a small box: requests queue while it runs and the next group is
+    /// larger (docs/benchmarks.md); raise it for a distant Postgres.
+    pub event_writers: usize,
     pub nats_url: String,
     pub listen: SocketAddr,
     pub metrics_listen: SocketAddr,
@@ -232,6 +236,7 @@ impl Config {
         let config = Config {
             mode,
             database_pool_size: r.positive("HERALD_DATABASE_POOL_SIZE", 16usize, "a pool size"),
+            event_writers: r.positive("HERALD_EVENT_WRITERS", 1usize, "a positive integer"),
             database_url,
             nats_url,
             listen: r.parse(

@@ -233,8 +233,12 @@ pub async fn delete(
     caller: Caller,
     IdPath(id): IdPath,
 ) -> Result<StatusCode, ApiError> {
-    let client = state.db.get().await?;
-    let row = client
+    let mut client = state.db.get().await?;
+    let tx = client.transaction().await?;
+    // Deleting the row first waits for any fan-out that locked it; the
+    // deliveries are then deleted by a later statement, which sees what
+    // that fan-out wrote (migrations/0003_hot_path.sql).
+    let row = tx
         .query_opt(
             "DELETE FROM webhooks WHERE id = $1 AND ($2::text IS NULL OR tenant_id = $2) RETURNING tenant_id",
             &[&id, &caller.scope_param()],
@@ -242,6 +246,13 @@ pub async fn delete(
         .await?
         .ok_or_else(|| ApiError::not_found("endpoint"))?;
     let tenant: String = row.get(0);
+    tx.execute(
+        "WITH gone AS (DELETE FROM deliveries WHERE webhook_id = $1 RETURNING id) \
+         DELETE FROM delivery_attempts WHERE delivery_id IN (SELECT id FROM gone)",
+        &[&id],
+    )
+    .await?;
+    tx.commit().await?;
     state
         .announce_webhook_change(id, &tenant, ChangeOp::Delete)
         .await;

@@ -268,3 +268,54 @@ async fn a_raw_endpoint_gets_the_payload_bytes_signed_with_both_secrets_during_a
         Some(sign_legacy(legacy_ts, &req.body, &current).as_str())
     );
 }
+
+/// Deleting an endpoint deletes its deliveries and their attempts (and no
+/// other endpoint's): with no foreign keys on the hot tables, the delete
+/// route does what `ON DELETE CASCADE` did.
+#[tokio::test]
+async fn deleting_an_endpoint_deletes_its_delivery_log_only() {
+    let receiver = TestReceiver::start().await;
+    let mut app = app(TestAppOptions::new()).await;
+    let api = app.api().clone();
+    let gone = endpoint(&api, receiver.url("/gone"), &["order.created"], json!({})).await;
+    let kept = endpoint(&api, receiver.url("/kept"), &["order.created"], json!({})).await;
+    app.start_dispatcher().await.expect("dispatcher");
+    post_events(&api, "order.created", 20, "del").await;
+    wait_status(&app, gone.id, "delivered", 20).await;
+    wait_status(&app, kept.id, "delivered", 20).await;
+
+    let r = api
+        .delete(&format!("/webhooks/{}", gone.id))
+        .await
+        .expect("delete");
+    assert_eq!(r.status, 204, "{}", r.text());
+    let count = |sql: &'static str, id: uuid::Uuid| {
+        let db = app.db();
+        async move {
+            db.query_one(sql, &[&id])
+                .await
+                .expect("count")
+                .get::<_, i64>(0)
+        }
+    };
+    let deliveries = "SELECT count(*) FROM deliveries WHERE webhook_id = $1";
+    let attempts = "SELECT count(*) FROM delivery_attempts a \
+                    JOIN deliveries d ON d.id = a.delivery_id WHERE d.webhook_id = $1";
+    assert_eq!(count(deliveries, gone.id).await, 0);
+    assert_eq!(count(deliveries, kept.id).await, 20);
+    assert_eq!(count(attempts, kept.id).await, 20);
+    let orphans: i64 = app
+        .db()
+        .query_one(
+            "SELECT count(*) FROM delivery_attempts a \
+             WHERE NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.id = a.delivery_id)",
+            &[],
+        )
+        .await
+        .expect("orphans")
+        .get(0);
+    assert_eq!(
+        orphans, 0,
+        "attempts of the deleted endpoint's deliveries remain"
+    );
+}
