@@ -10,6 +10,7 @@
 //! * [`app`]: `TestApp`, ingest and dispatchers in-process against both.
 //! * [`process`]: `herald-ingest` / `herald-dispatcher` as child processes,
 //!   for tests that SIGTERM or `kill -9` them.
+//! * [`proxy`]: a TCP proxy a test can cut and restore (Postgres outages).
 //! * [`receiver`]: a recording HTTP endpoint that can fail, hang or answer
 //!   any status; [`http`]: a small client for ingest's API.
 //! * [`wait`]: the one bounded polling helper.
@@ -23,6 +24,7 @@ pub mod http;
 pub mod nats;
 pub mod postgres;
 pub mod process;
+pub mod proxy;
 pub mod receiver;
 pub mod wait;
 
@@ -40,6 +42,7 @@ pub use http::{ApiClient, ApiResponse};
 pub use nats::{NatsCluster, NatsServer};
 pub use postgres::TestDb;
 pub use process::{Binary, HeraldProcess};
+pub use proxy::{CuttableProxy, ProxyTarget};
 pub use receiver::{Behavior, ReceivedRequest, TestReceiver};
 pub use support::{free_port, init_test_log, workspace_root};
 pub use wait::{eventually, wait_for, wait_until, WaitTimeout};

@@ -8,6 +8,5 @@ mod ingest_kill;
 mod nats;
 mod postgres;
 mod producer;
-mod proxy;
 mod receivers;
 mod support;

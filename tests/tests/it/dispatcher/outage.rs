@@ -2,74 +2,15 @@
 //! its results, acks nothing unrecorded, keeps the jobs from being
 //! redelivered meanwhile, and records everything once Postgres is back.
 
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use herald_common::config::Secret;
 use herald_common::shutdown::CancellationToken;
-use herald_tests::{ApiClient, Behavior, TestAppOptions, TestReceiver};
+use herald_tests::{ApiClient, Behavior, CuttableProxy, TestAppOptions, TestReceiver};
 use serde_json::json;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::AbortHandle;
+use tokio::net::TcpListener;
 
 use super::support::*;
-
-/// A TCP proxy to Postgres that can be cut (open connections are dropped,
-/// new ones closed at once) and restored.
-struct CuttableProxy {
-    addr: SocketAddr,
-    up: Arc<AtomicBool>,
-    connections: Arc<Mutex<Vec<AbortHandle>>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl CuttableProxy {
-    async fn start(target: SocketAddr) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
-        let addr = listener.local_addr().expect("proxy addr");
-        let up = Arc::new(AtomicBool::new(true));
-        let connections: Arc<Mutex<Vec<AbortHandle>>> = Arc::default();
-        let (up2, conns2) = (up.clone(), connections.clone());
-        let task = tokio::spawn(async move {
-            while let Ok((mut client, _)) = listener.accept().await {
-                if !up2.load(Ordering::SeqCst) {
-                    continue; // dropped: the connection closes at once
-                }
-                let copy = tokio::spawn(async move {
-                    if let Ok(mut server) = TcpStream::connect(target).await {
-                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-                    }
-                });
-                conns2.lock().expect("lock").push(copy.abort_handle());
-            }
-        });
-        Self {
-            addr,
-            up,
-            connections,
-            task,
-        }
-    }
-
-    fn cut(&self) {
-        self.up.store(false, Ordering::SeqCst);
-        for c in self.connections.lock().expect("lock").drain(..) {
-            c.abort();
-        }
-    }
-
-    fn restore(&self) {
-        self.up.store(true, Ordering::SeqCst);
-    }
-}
-
-impl Drop for CuttableProxy {
-    fn drop(&mut self) {
-        self.cut();
-        self.task.abort();
-    }
-}
 
 #[tokio::test]
 async fn results_are_held_while_postgres_is_down_and_nothing_unrecorded_is_acked() {
@@ -85,18 +26,9 @@ async fn results_are_held_while_postgres_is_down_and_nothing_unrecorded_is_acked
     .await;
 
     // A dispatcher of our own, reaching Postgres through the proxy.
-    let mut db_url = url::Url::parse(app.test_db().url()).expect("database url");
-    let target: SocketAddr = format!(
-        "{}:{}",
-        db_url.host_str().expect("host"),
-        db_url.port().unwrap_or(5432)
-    )
-    .parse()
-    .expect("postgres address");
-    let proxy = CuttableProxy::start(target).await;
-    db_url.set_port(Some(proxy.addr.port())).expect("port");
+    let proxy = CuttableProxy::start().await;
     let mut config = app.config().clone();
-    config.database_url = herald_common::config::Secret::new(db_url.as_str());
+    config.database_url = Secret::new(proxy.reroute(app.test_db().url()));
     config.dispatcher_id = "behind-proxy".into();
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let health = ApiClient::new(format!("http://{}", listener.local_addr().expect("addr")));

@@ -3,33 +3,22 @@
 //! Ingest answers 503 meanwhile and never 201 for an event it did not store;
 //! dispatchers hold their attempt-log writes; everything resumes.
 
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use herald_common::config::Secret;
+use herald_tests::CuttableProxy;
 use uuid::Uuid;
 
 use super::producer::Producer;
-use super::proxy::CuttableProxy;
 use super::support::*;
 
 #[tokio::test]
 async fn postgres_down_for_10_s_under_load_gets_503s_and_loses_nothing() {
-    let target: Arc<Mutex<Option<SocketAddr>>> = Arc::default();
-    let proxy = CuttableProxy::start(target.clone()).await;
-    let proxy_port = proxy.addr.port();
+    let proxy = CuttableProxy::start().await;
+    let target = proxy.target();
     // Every in-process node reaches Postgres through the proxy.
     let opts = options().configure(move |config| {
-        let mut url = url::Url::parse(config.database_url.expose()).expect("database url");
-        let real = format!(
-            "{}:{}",
-            url.host_str().expect("host"),
-            url.port().unwrap_or(5432)
-        );
-        *target.lock().expect("lock") = Some(real.parse().expect("postgres address"));
-        url.set_port(Some(proxy_port)).expect("port");
-        config.database_url = Secret::new(url.as_str());
+        config.database_url = Secret::new(target.reroute(config.database_url.expose()));
     });
     let mut s = Scenario::start(opts).await;
     s.app.start_dispatcher().await.expect("dispatcher 0");
