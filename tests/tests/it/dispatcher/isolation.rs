@@ -3,34 +3,35 @@
 
 use std::time::{Duration, Instant};
 
-use herald_tests::{Behavior, TestAppOptions, TestReceiver};
+use herald_tests::{Behavior, TestApp, TestAppOptions, TestReceiver};
 use serde_json::json;
 
 use super::support::*;
+
+/// `options` with a small ack-pending window (32) and retries a minute away;
+/// an endpoint on the receiver's `bad` path for `order.created`, a healthy one
+/// on `/ok` for `user.signed_up`, then a dispatcher.
+async fn bad_and_healthy(
+    receiver: &TestReceiver,
+    bad: &str,
+    options: TestAppOptions,
+) -> (TestApp, Endpoint, Endpoint) {
+    let mut app = app(options
+        .env("HERALD_DELIVER_MAX_ACK_PENDING", "32")
+        .env("HERALD_RETRY_SCHEDULE", "1m"))
+    .await;
+    let api = app.api().clone();
+    let bad = endpoint(&api, receiver.url(bad), &["order.created"], json!({})).await;
+    let healthy = endpoint(&api, receiver.url("/ok"), &["user.signed_up"], json!({})).await;
+    app.start_dispatcher().await.expect("dispatcher");
+    (app, bad, healthy)
+}
 
 #[tokio::test]
 async fn a_dead_endpoint_with_a_thousand_retrying_deliveries_does_not_delay_a_healthy_one() {
     let receiver = TestReceiver::start().await;
     receiver.set_behavior_for("/dead", Behavior::status(500));
-    let mut app = app(TestAppOptions::new()
-        .env("HERALD_DELIVER_MAX_ACK_PENDING", "32")
-        .env("HERALD_RETRY_SCHEDULE", "1m"))
-    .await;
-    let dead = endpoint(
-        app.api(),
-        receiver.url("/dead"),
-        &["order.created"],
-        json!({}),
-    )
-    .await;
-    let healthy = endpoint(
-        app.api(),
-        receiver.url("/ok"),
-        &["user.signed_up"],
-        json!({}),
-    )
-    .await;
-    app.start_dispatcher().await.expect("dispatcher");
+    let (app, dead, healthy) = bad_and_healthy(&receiver, "/dead", TestAppOptions::new()).await;
 
     let started = Instant::now();
     // The dead endpoint's jobs go first, so the healthy ones queue behind them.
@@ -71,26 +72,8 @@ async fn a_dead_endpoint_with_a_thousand_retrying_deliveries_does_not_delay_a_he
 async fn a_hanging_endpoint_does_not_hold_the_window_against_a_healthy_one() {
     let receiver = TestReceiver::start().await;
     receiver.set_behavior_for("/hang", Behavior::hang());
-    let mut app = app(TestAppOptions::new()
-        .env("HERALD_DELIVER_MAX_ACK_PENDING", "32")
-        .env("HERALD_DELIVERY_TIMEOUT", "2s")
-        .env("HERALD_RETRY_SCHEDULE", "1m"))
-    .await;
-    let hanging = endpoint(
-        app.api(),
-        receiver.url("/hang"),
-        &["order.created"],
-        json!({}),
-    )
-    .await;
-    let healthy = endpoint(
-        app.api(),
-        receiver.url("/ok"),
-        &["user.signed_up"],
-        json!({}),
-    )
-    .await;
-    app.start_dispatcher().await.expect("dispatcher");
+    let options = TestAppOptions::new().env("HERALD_DELIVERY_TIMEOUT", "2s");
+    let (app, hanging, healthy) = bad_and_healthy(&receiver, "/hang", options).await;
 
     let started = Instant::now();
     post_events(app.api(), "order.created", 200, "hang").await;
