@@ -13,6 +13,8 @@
 //! * [`proxy`]: a TCP proxy a test can cut and restore (Postgres outages).
 //! * [`receiver`]: a recording HTTP endpoint that can fail, hang or answer
 //!   any status; [`http`]: a small client for ingest's API.
+//! * [`fixtures`]: set-up through ingest's API (tenants with a key, events
+//!   with a raw payload).
 //! * [`wait`]: the one bounded polling helper.
 //!
 //! Logs are silent unless `TEST_LOG` is set (`TEST_LOG=1` or a filter such
@@ -20,6 +22,7 @@
 
 pub mod app;
 pub mod checker;
+pub mod fixtures;
 pub mod http;
 pub mod nats;
 pub mod postgres;
@@ -38,6 +41,7 @@ mod receiver_behavior;
 mod support;
 
 pub use app::{TestApp, TestAppOptions};
+pub use fixtures::{post_raw_event, tenant_with_key};
 pub use http::{ApiClient, ApiResponse};
 pub use nats::{NatsCluster, NatsServer};
 pub use postgres::TestDb;

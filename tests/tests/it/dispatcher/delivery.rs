@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 
 use herald_common::signing::{sign_legacy, SigningKey};
-use herald_tests::{TestAppOptions, TestReceiver};
+use herald_tests::{post_raw_event, tenant_with_key, TestAppOptions, TestReceiver};
 use serde_json::json;
 
 use super::support::*;
@@ -62,18 +62,7 @@ async fn an_event_arrives_once_signed_for_standard_webhooks_and_the_legacy_schem
     .await;
     app.start_dispatcher().await.expect("dispatcher");
     let raw = r#"{"order_id": 123,  "amount":99.90}"#;
-    let body = format!(r#"{{"type":"order.created","payload":{raw}}}"#);
-    let r = app
-        .api()
-        .send(
-            http::Method::POST,
-            "/events",
-            &[("content-type", "application/json")],
-            body,
-        )
-        .await
-        .expect("POST /events");
-    assert_eq!(r.status, 201, "{}", r.text());
+    let r = post_raw_event(app.api(), "order.created", raw).await;
     let event_id = r.value()["id"].as_str().expect("id").to_string();
 
     wait_status(&app, ep.id, "delivered", 1).await;
@@ -147,17 +136,7 @@ async fn each_endpoint_gets_exactly_the_events_it_subscribed_to() {
     )
     .await;
     // Another tenant's endpoint on the same type.
-    let r = api
-        .post_json("/tenants", &json!({"id": "globex", "name": "Globex"}))
-        .await
-        .expect("tenant");
-    assert_eq!(r.status, 201, "{}", r.text());
-    let r = api
-        .post_json("/tenants/globex/api-keys", &json!({"name": "t"}))
-        .await
-        .expect("key");
-    assert_eq!(r.status, 201, "{}", r.text());
-    let globex = api.with_token(r.value()["key"].as_str().expect("key"));
+    let (globex, _) = tenant_with_key(&api, "globex").await;
     endpoint(
         &globex,
         receiver.url("/globex"),
@@ -224,18 +203,7 @@ async fn a_raw_endpoint_gets_the_payload_bytes_signed_with_both_secrets_during_a
     app.start_dispatcher().await.expect("dispatcher");
 
     let raw = r#"{"z": [1,2 ,3], "a":"\u00e9"}"#;
-    let body = format!(r#"{{"type":"order.created","payload":{raw}}}"#);
-    let r = app
-        .api()
-        .send(
-            http::Method::POST,
-            "/events",
-            &[("content-type", "application/json")],
-            body,
-        )
-        .await
-        .expect("POST /events");
-    assert_eq!(r.status, 201, "{}", r.text());
+    post_raw_event(app.api(), "order.created", raw).await;
     wait_status(&app, ep.id, "delivered", 1).await;
     let req = &receiver.requests_for("/raw")[0];
     assert_eq!(

@@ -3,7 +3,7 @@
 use futures::StreamExt;
 use herald_common::messages::{ChangeOp, WebhookChange};
 use herald_common::subjects::WEBHOOK_CHANGES;
-use http::Method;
+use herald_tests::post_raw_event;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -60,19 +60,7 @@ async fn the_documented_calls_work_as_written() {
 async fn the_payload_is_stored_and_published_byte_for_byte() {
     let app = app().await;
     let raw = r#"{"b": 1,  "a":[1, 2.50], "s":"é\u00e9"}"#;
-    let body = format!(r#"{{"type":"order.created","payload":{raw}}}"#);
-    let r = app
-        .api()
-        .send(
-            Method::POST,
-            "/events",
-            &[("content-type", "application/json")],
-            body,
-        )
-        .await
-        .expect("post");
-    assert_eq!(r.status, 201, "{}", r.text());
-    let id = id_of(&r);
+    let id = id_of(&post_raw_event(app.api(), "order.created", raw).await);
     let stored: String = app
         .db()
         .query_one("SELECT payload FROM events WHERE id = $1", &[&id])
@@ -197,16 +185,7 @@ async fn webhooks_are_listed_patched_rotated_and_deleted_with_change_notices() {
         .await
         .expect("row")
         .get(0);
-    let r = app
-        .api()
-        .send(
-            Method::POST,
-            &format!("/webhooks/{id}/rotate-secret"),
-            &[],
-            "",
-        )
-        .await
-        .expect("rotate");
+    let r = rotate_secret(app.api(), id).await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert!(r.value()["secret"]
         .as_str()

@@ -1,12 +1,13 @@
 //! Tenants, API keys and the per-tenant endpoint limit.
 
 use futures::StreamExt;
+use herald_common::subjects::DELIVERIES_STREAM;
+use herald_tests::{tenant_with_key, ApiClient, ApiResponse, TestApp, TestAppOptions};
 use http::Method;
 use serde_json::json;
 use uuid::Uuid;
 
 use super::support::*;
-use herald_tests::{ApiClient, TestApp, TestAppOptions};
 
 struct Tenant {
     name: &'static str,
@@ -18,7 +19,7 @@ struct Tenant {
 }
 
 async fn tenant(app: &TestApp, name: &'static str) -> Tenant {
-    let (api, key_id) = tenant_with_key(app, name).await;
+    let (api, key_id) = tenant_with_key(app.api(), name).await;
     let webhook = create_webhook(&api, &["order.created"]).await;
     let r = post_event(&api, &event("order.created")).await;
     assert_eq!(r.status, 201, "{}", r.text());
@@ -32,6 +33,22 @@ async fn tenant(app: &TestApp, name: &'static str) -> Tenant {
         event,
         delivery,
     }
+}
+
+/// The admin creates a webhook in `tenant`, named in `Herald-Tenant`.
+async fn admin_creates_webhook_in(app: &TestApp, tenant: &str) -> ApiResponse {
+    app.api()
+        .send(
+            Method::POST,
+            "/webhooks",
+            &[
+                ("content-type", "application/json"),
+                ("herald-tenant", tenant),
+            ],
+            json!({"url": "http://127.0.0.1:9/", "event_types": ["order.created"]}).to_string(),
+        )
+        .await
+        .expect("create")
 }
 
 /// Everything about a tenant's data that a request could change.
@@ -72,16 +89,7 @@ async fn a_tenant_key_can_neither_see_nor_change_another_tenants_data() {
     let a = tenant(&app, "acme").await;
     let b = tenant(&app, "globex").await;
     let before = (snapshot(&app, &a).await, snapshot(&app, &b).await);
-    let deliveries_stream = app
-        .jetstream()
-        .get_stream("HERALD_DELIVERIES")
-        .await
-        .expect("stream")
-        .info()
-        .await
-        .expect("info")
-        .state
-        .messages;
+    let deliveries_stream = messages_in(&app, DELIVERIES_STREAM).await;
 
     for (me, other) in [(&a, &b), (&b, &a)] {
         let (w, e, d) = (other.webhook, other.event, other.delivery);
@@ -199,16 +207,7 @@ async fn a_tenant_key_can_neither_see_nor_change_another_tenants_data() {
     assert_eq!(count(&app, "webhooks").await, 2);
     assert_eq!(count(&app, "events").await, 2);
     assert_eq!(count(&app, "tenants").await, 3);
-    let after = app
-        .jetstream()
-        .get_stream("HERALD_DELIVERIES")
-        .await
-        .expect("stream")
-        .info()
-        .await
-        .expect("info")
-        .state
-        .messages;
+    let after = messages_in(&app, DELIVERIES_STREAM).await;
     assert_eq!(after, deliveries_stream, "no delivery job was published");
     // Each tenant's event went to its own subject.
     let js = app.jetstream();
@@ -227,7 +226,7 @@ async fn a_tenant_key_can_neither_see_nor_change_another_tenants_data() {
 #[tokio::test]
 async fn admin_routes_keys_and_revocation() {
     let app = app().await;
-    let (acme, key_id) = tenant_with_key(&app, "acme").await;
+    let (acme, key_id) = tenant_with_key(app.api(), "acme").await;
     // The admin sees every tenant and can narrow to one with Herald-Tenant.
     let theirs = create_webhook(&acme, &["order.created"]).await;
     let mine = create_webhook(app.api(), &["order.created"]).await;
@@ -249,19 +248,7 @@ async fn admin_routes_keys_and_revocation() {
             .status,
         200
     );
-    let r = app
-        .api()
-        .send(
-            Method::POST,
-            "/webhooks",
-            &[
-                ("content-type", "application/json"),
-                ("herald-tenant", "acme"),
-            ],
-            json!({"url": "http://127.0.0.1:9/", "event_types": ["order.created"]}).to_string(),
-        )
-        .await
-        .expect("create");
+    let r = admin_creates_webhook_in(&app, "acme").await;
     assert_eq!(r.value()["tenant_id"], "acme");
     assert_eq!(
         acme.get(&format!("/webhooks/{mine}"))
@@ -305,19 +292,7 @@ async fn admin_routes_keys_and_revocation() {
         .await
         .expect("tenant");
     assert_eq!(r.status, 201);
-    let r = app
-        .api()
-        .send(
-            Method::POST,
-            "/webhooks",
-            &[
-                ("content-type", "application/json"),
-                ("herald-tenant", "tiny"),
-            ],
-            json!({"url": "http://127.0.0.1:9/", "event_types": ["order.created"]}).to_string(),
-        )
-        .await
-        .expect("create");
+    let r = admin_creates_webhook_in(&app, "tiny").await;
     assert_eq!(
         (r.status.as_u16(), code(&r).as_str()),
         (409, "endpoint_limit_reached")

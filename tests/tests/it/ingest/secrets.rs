@@ -4,7 +4,6 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use http::Method;
 use serde_json::json;
 use tracing_subscriber::fmt::MakeWriter;
 
@@ -64,16 +63,7 @@ async fn the_secret_never_appears_in_responses_logs_or_the_table() {
     assert_eq!(r.value()["secret"], chosen);
     let id = id_of(&r);
     let generated = create_webhook(app.api(), &["order.created"]).await;
-    let r = app
-        .api()
-        .send(
-            Method::POST,
-            &format!("/webhooks/{id}/rotate-secret"),
-            &[],
-            "",
-        )
-        .await
-        .expect("rotate");
+    let r = rotate_secret(app.api(), id).await;
     let rotated = r.value()["secret"].as_str().expect("secret").to_string();
     assert!(rotated.starts_with("whsec_"));
 

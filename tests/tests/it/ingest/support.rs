@@ -5,6 +5,7 @@ use std::time::Duration;
 use herald_common::messages::EventMessage;
 use herald_common::subjects::EVENTS_STREAM;
 use herald_tests::{ApiClient, ApiResponse, TestApp, TestAppOptions};
+use http::Method;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -37,8 +38,13 @@ pub async fn count(app: &TestApp, table: &str) -> i64 {
 
 /// Messages in `HERALD_EVENTS`.
 pub async fn stream_messages(app: &TestApp) -> u64 {
+    messages_in(app, EVENTS_STREAM).await
+}
+
+/// Messages in the JetStream stream `name`.
+pub async fn messages_in(app: &TestApp, name: &str) -> u64 {
     let js = app.jetstream();
-    let mut stream = js.get_stream(EVENTS_STREAM).await.expect("stream");
+    let mut stream = js.get_stream(name).await.expect("stream");
     stream.info().await.expect("info").state.messages
 }
 
@@ -85,28 +91,6 @@ pub fn id_of(r: &ApiResponse) -> Uuid {
     Uuid::parse_str(v["id"].as_str().unwrap_or_else(|| panic!("no id in {v}"))).expect("uuid")
 }
 
-/// Create a tenant and an API key for it; returns a client using the key.
-pub async fn tenant_with_key(app: &TestApp, tenant: &str) -> (ApiClient, Uuid) {
-    let r = app
-        .api()
-        .post_json("/tenants", &json!({"id": tenant}))
-        .await
-        .expect("tenant");
-    assert_eq!(r.status, 201, "{}", r.text());
-    let r = app
-        .api()
-        .post_json(
-            &format!("/tenants/{tenant}/api-keys"),
-            &json!({"name": "test"}),
-        )
-        .await
-        .expect("key");
-    assert_eq!(r.status, 201, "{}", r.text());
-    let v = r.value();
-    let key = v["key"].as_str().expect("key").to_string();
-    (app.api().with_token(key), id_of(&r))
-}
-
 /// A webhook for `event_types` pointing at a local address; returns its id.
 pub async fn create_webhook(api: &ApiClient, event_types: &[&str]) -> Uuid {
     let r = api
@@ -118,6 +102,18 @@ pub async fn create_webhook(api: &ApiClient, event_types: &[&str]) -> Uuid {
         .expect("POST /webhooks");
     assert_eq!(r.status, 201, "{}", r.text());
     id_of(&r)
+}
+
+/// `POST /webhooks/{id}/rotate-secret` with no body: a generated secret.
+pub async fn rotate_secret(api: &ApiClient, id: Uuid) -> ApiResponse {
+    api.send(
+        Method::POST,
+        &format!("/webhooks/{id}/rotate-secret"),
+        &[],
+        "",
+    )
+    .await
+    .expect("rotate")
 }
 
 /// Insert a delivery row the way a dispatcher would, with one attempt.
