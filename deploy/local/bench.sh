@@ -13,7 +13,8 @@
 # BENCH_OUT (default docs/benchmarks.md), BENCH_SCALE (multiplies event
 # counts, default 1; e.g. 0.1 for a quick smoke run), BENCH_KEEP=1 (keep the
 # work directory with every node's log, printed at the end), BENCH_PG_STATS=1
-# (load pg_stat_statements and print each scenario's costliest statements).
+# (load pg_stat_statements and print each scenario's costliest statements),
+# BENCH_ENV (extra VAR=value settings for every Herald node, space-separated).
 set -euo pipefail
 # shellcheck source=deploy/local/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -95,6 +96,7 @@ start_cluster() {
     HERALD_ALLOW_PRIVATE_URLS=true
     HERALD_LOG=warn
     HERALD_ADMIN_TOKEN=herald-local-admin-token
+    ${BENCH_ENV:-}
     "$@"
   )
   env "${common[@]}" HERALD_LISTEN="127.0.0.1:$ingest_port" \
@@ -124,7 +126,7 @@ start_cluster() {
 loadgen() {
   local name="$1"; shift
   log "scenario $name: herald-loadgen $*"
-  target/release/herald-loadgen --ingest "$INGEST_URL" --label "$name" \
+  target/release/herald-loadgen --ingest "$INGEST_URL" --label "$name" --keep-endpoints \
     --json "$RESULTS/$name.json" "$@" | tee "$RESULTS/$name.txt" || true
   if [ "${BENCH_PG_STATS:-0}" = 1 ]; then
     "$PSQL" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d "$CURRENT_DB" -P pager=off -c "

@@ -1,11 +1,13 @@
 //! Fan-out: events from the `fanout` consumer become delivery jobs.
 //!
-//! Events are pulled in batches; each batch is resolved against the in-memory
-//! [`EndpointsCache`] (no query per event), its delivery rows are created in
-//! one round trip (`INSERT ... SELECT FROM UNNEST ... ON CONFLICT DO NOTHING`,
-//! re-using the existing row of a redelivered event), one job per (event,
-//! endpoint) is published asynchronously with `Nats-Msg-Id: <event>.<webhook>`,
-//! and an event is acked only after JetStream has stored every one of its jobs.
+//! Events are pulled in batches and handled in groups, up to
+//! [`GROUPS_IN_FLIGHT`] groups at once. For each group: one query for the
+//! tenants' active endpoints (so an endpoint committed before an event was
+//! accepted is always seen), one `INSERT ... SELECT FROM UNNEST ... ON
+//! CONFLICT DO NOTHING` for its delivery rows (a redelivered event re-uses
+//! its rows), then one job per (event, endpoint) published asynchronously
+//! with `Nats-Msg-Id: <event>.<webhook>`. An event is acked only after
+//! JetStream has stored every one of its jobs.
 
 use crate::endpoints_cache::EndpointsCache;
 use async_nats::jetstream::consumer::PullConsumer;
@@ -24,12 +26,14 @@ use herald_common::subjects::{delivery_msg_id, delivery_subject};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Semaphore;
+use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
 /// How long a pull request waits on the server for events.
 const PULL_EXPIRES: Duration = Duration::from_secs(1);
-/// Within a pull, events arriving this close together are handled together.
-const LINGER: Duration = Duration::from_millis(2);
+/// Groups of events being fanned out at once by one dispatcher.
+const GROUPS_IN_FLIGHT: usize = 2;
 const RETRY_LATER: Duration = Duration::from_secs(1);
 /// Delivery-job PubAcks awaited at once (well under the JetStream context's
 /// 5,000 ack permits, which the retry scheduler shares).
@@ -46,21 +50,17 @@ const CREATE_DELIVERIES: &str = "
         SELECT w.id FROM webhooks w
         WHERE w.id IN (SELECT DISTINCT webhook_id FROM input)
         FOR KEY SHARE
-    ), ins AS (
-        INSERT INTO deliveries (id, event_id, webhook_id, tenant_id)
-        SELECT i.id, i.event_id, i.webhook_id, i.tenant_id FROM input i
-        WHERE i.webhook_id IN (SELECT id FROM hooks)
-          AND EXISTS (SELECT 1 FROM events e WHERE e.id = i.event_id)
-        ON CONFLICT (event_id, webhook_id) DO NOTHING
-        RETURNING id, event_id, webhook_id
     )
-    SELECT id, event_id, webhook_id, true AS publish FROM ins
-    UNION ALL
-    SELECT d.id, d.event_id, d.webhook_id, (d.status = 'pending' AND d.next_retry_at IS NULL)
-    FROM deliveries d JOIN input i ON d.event_id = i.event_id AND d.webhook_id = i.webhook_id";
+    INSERT INTO deliveries (id, event_id, webhook_id, tenant_id)
+    SELECT i.id, i.event_id, i.webhook_id, i.tenant_id FROM input i
+    WHERE i.webhook_id IN (SELECT id FROM hooks)
+      AND EXISTS (SELECT 1 FROM events e WHERE e.id = i.event_id)
+    ON CONFLICT (event_id, webhook_id) DO NOTHING
+    RETURNING id, event_id, webhook_id, true";
 
-// Rows inserted by a concurrent transaction are invisible to the statement
-// above; this second look (a new snapshot) finds them.
+// The pairs the insert skipped: a redelivered event's existing rows (sent
+// again only if still pending and not waiting for a retry), including rows
+// a concurrent transaction inserted.
 const EXISTING: &str = "
     SELECT d.id, d.event_id, d.webhook_id, (d.status = 'pending' AND d.next_retry_at IS NULL)
     FROM deliveries d
@@ -93,11 +93,18 @@ const SUBSCRIBED: &str =
     "SELECT id, tenant_id, event_types, updated_at FROM webhooks WHERE tenant_id = ANY($1) AND active";
 
 impl Fanout {
+    /// Pull events until shutdown. A group goes to Postgres and JetStream as
+    /// soon as one of [`GROUPS_IN_FLIGHT`] slots is free; events arriving
+    /// while every slot is busy form the next group. So an event alone waits
+    /// for nothing, and under load the groups (and the statements) grow.
     pub async fn run(self, consumer: PullConsumer, shutdown: CancellationToken) {
+        let this = Arc::new(self);
+        let slots = Arc::new(Semaphore::new(GROUPS_IN_FLIGHT));
+        let groups = TaskTracker::new();
         while !shutdown.is_cancelled() {
             let pull = consumer
                 .batch()
-                .max_messages(self.batch)
+                .max_messages(this.batch)
                 .expires(PULL_EXPIRES)
                 .messages();
             let mut batch = match pull.await {
@@ -107,39 +114,39 @@ impl Fanout {
                     tokio::select! { _ = shutdown.cancelled() => break, _ = tokio::time::sleep(RETRY_LATER) => continue }
                 }
             };
-            // Consume the pull to its end (nothing it delivers may be left
-            // behind), handling events in groups as they arrive.
+            // Consume the pull to its end: nothing it delivers may be left
+            // behind.
             let mut group: Vec<Message> = Vec::new();
             let mut ended_with_error = false;
             loop {
-                let next = if group.is_empty() {
-                    batch.next().await
-                } else {
-                    match tokio::time::timeout(LINGER, batch.next()).await {
-                        Ok(next) => next,
-                        Err(_) => {
-                            self.process(std::mem::take(&mut group)).await;
-                            continue;
+                tokio::select! {
+                    biased;
+                    next = batch.next() => match next {
+                        Some(Ok(msg)) => {
+                            group.push(msg);
+                            if group.len() >= this.batch {
+                                this.start(&slots, &groups, std::mem::take(&mut group)).await;
+                            }
                         }
-                    }
-                };
-                match next {
-                    Some(Ok(msg)) => {
-                        group.push(msg);
-                        if group.len() >= self.batch {
-                            self.process(std::mem::take(&mut group)).await;
+                        Some(Err(error)) => {
+                            tracing::debug!(%error, "Pull ended with a status.");
+                            ended_with_error = true;
+                            break;
                         }
+                        None => break,
+                    },
+                    Ok(slot) = slots.clone().acquire_owned(), if !group.is_empty() => {
+                        let this = this.clone();
+                        let group = std::mem::take(&mut group);
+                        groups.spawn(async move {
+                            this.process(group).await;
+                            drop(slot);
+                        });
                     }
-                    Some(Err(error)) => {
-                        tracing::debug!(%error, "Pull ended with a status.");
-                        ended_with_error = true;
-                        break;
-                    }
-                    None => break,
                 }
             }
             if !group.is_empty() {
-                self.process(group).await;
+                this.start(&slots, &groups, group).await;
             }
             if ended_with_error {
                 // e.g. a leader change: do not spin on a failing consumer.
@@ -149,7 +156,26 @@ impl Fanout {
                 }
             }
         }
+        groups.close();
+        groups.wait().await;
         tracing::debug!("Fan-out stopped.");
+    }
+
+    /// Process `group` in the background once a slot is free.
+    async fn start(
+        self: &Arc<Self>,
+        slots: &Arc<Semaphore>,
+        groups: &TaskTracker,
+        group: Vec<Message>,
+    ) {
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return; // never closed
+        };
+        let this = self.clone();
+        groups.spawn(async move {
+            this.process(group).await;
+            drop(slot);
+        });
     }
 
     /// Fan out one group of events.

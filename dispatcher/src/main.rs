@@ -5,6 +5,11 @@ use herald_common::config::Config;
 use herald_common::{shutdown, telemetry};
 use std::process::ExitCode;
 
+/// mimalloc: 15-20% of Herald's CPU went to glibc malloc/free under load
+/// (docs/benchmarks.md).
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let config = match Config::from_env() {

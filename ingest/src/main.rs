@@ -6,6 +6,11 @@ use std::process::ExitCode;
 use herald_common::config::Config;
 use herald_common::{shutdown, telemetry};
 
+/// mimalloc: 15-20% of Herald's CPU went to glibc malloc/free under load
+/// (docs/benchmarks.md).
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let command = std::env::args().nth(1).unwrap_or_else(|| "serve".into());
