@@ -1,8 +1,10 @@
 //! Group commit for events. Concurrent requests hand their events to one
 //! writer task, which gathers everything waiting into a single multi-row
-//! `INSERT ... SELECT FROM UNNEST(...)` per round trip, with a few statements
-//! in flight at once. Under load the groups grow, so the ingest rate is
-//! bounded by what Postgres can write, not by round trips.
+//! `INSERT ... SELECT FROM UNNEST(...)` per round trip. While a statement
+//! runs the next group grows; a second statement (up to
+//! `HERALD_EVENT_WRITERS`) starts beside it only for a group of at least
+//! [`PARALLEL_ROWS`] rows, so single events make few large statements and
+//! batch requests still use several Postgres backends.
 //!
 //! Idempotency: `ON CONFLICT (tenant_id, idempotency_key) DO NOTHING`, then
 //! one select for the rows that conflicted returns the first event instead.
@@ -12,7 +14,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Pool;
-use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio::sync::{mpsc, oneshot, Notify, Semaphore};
 use uuid::Uuid;
 
 use crate::error::ApiError;
@@ -20,6 +22,8 @@ use crate::publisher::Publisher;
 
 /// At most this many rows per statement (a single request is never split).
 const MAX_ROWS: usize = 2_000;
+/// A group this large starts a statement even while another one runs.
+const PARALLEL_ROWS: usize = 500;
 /// Requests waiting for the writer before callers feel backpressure.
 const QUEUE: usize = 10_000;
 
@@ -110,32 +114,64 @@ impl EventWriter {
 
 async fn run(db: Pool, publisher: Publisher, mut rx: mpsc::Receiver<Request>, in_flight: usize) {
     let permits = Arc::new(Semaphore::new(in_flight));
-    while let Some(first) = rx.recv().await {
-        // Wait for a free slot first: while all are busy, requests pile up
-        // in the queue and the next group is larger.
+    let finished = Arc::new(Notify::new());
+    let mut open = true;
+    while open {
+        let Some(first) = rx.recv().await else { break };
+        let mut rows = first.events.len();
+        let mut group = vec![first];
+        loop {
+            while rows < MAX_ROWS {
+                match rx.try_recv() {
+                    Ok(r) => {
+                        rows += r.events.len();
+                        group.push(r);
+                    }
+                    Err(_) => break,
+                }
+            }
+            let busy = permits.available_permits() < in_flight;
+            if !should_wait(busy, rows) {
+                break;
+            }
+            // A statement is running and this group is small: let it grow
+            // until that statement is done (one statement of 30 rows costs
+            // Postgres far less than three of 10).
+            tokio::select! {
+                r = rx.recv() => match r {
+                    Some(r) => {
+                        rows += r.events.len();
+                        group.push(r);
+                    }
+                    None => {
+                        open = false;
+                        break;
+                    }
+                },
+                _ = finished.notified() => {}
+            }
+        }
         let Ok(permit) = permits.clone().acquire_owned().await else {
             break;
         };
-        let mut rows = first.events.len();
-        let mut group = vec![first];
-        while rows < MAX_ROWS {
-            match rx.try_recv() {
-                Ok(r) => {
-                    rows += r.events.len();
-                    group.push(r);
-                }
-                Err(_) => break,
-            }
-        }
         let db = db.clone();
         let publisher = publisher.clone();
+        let finished = finished.clone();
         tokio::spawn(async move {
             flush(&db, &publisher, group).await;
             drop(permit);
+            finished.notify_one();
         });
     }
     // Wait for in-flight statements before reporting the writer done.
     let _ = permits.acquire_many(in_flight as u32).await;
+}
+
+/// Whether a group of `rows` should wait for the statement in flight
+/// (`busy`) instead of starting another one beside it: only large groups
+/// (batch requests under load) run statements in parallel.
+fn should_wait(busy: bool, rows: usize) -> bool {
+    busy && rows < PARALLEL_ROWS
 }
 
 async fn flush(db: &Pool, publisher: &Publisher, group: Vec<Request>) {
@@ -294,4 +330,17 @@ async fn insert(db: &Pool, events: &[&NewEvent]) -> Result<InsertResult, InsertE
         }
     }
     Ok((created, existing))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_groups_wait_for_the_statement_in_flight_and_large_ones_do_not() {
+        assert!(!should_wait(false, 1), "nothing runs: go");
+        assert!(should_wait(true, 1));
+        assert!(should_wait(true, PARALLEL_ROWS - 1));
+        assert!(!should_wait(true, PARALLEL_ROWS));
+    }
 }

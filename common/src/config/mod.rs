@@ -55,9 +55,8 @@ pub struct Config {
     pub mode: Mode,
     pub database_url: Secret,
     pub database_pool_size: usize,
-    /// Event insert statements ingest keeps in flight at once. One is best
-    /// on a small box: requests queue while it runs and the next group is
-    /// larger (docs/benchmarks.md); raise it for a distant Postgres.
+    /// Most event insert statements ingest keeps in flight at once; a second
+    /// one starts only for a large group (ingest/src/writer.rs).
     pub event_writers: usize,
     pub nats_url: String,
     pub listen: SocketAddr,
@@ -236,7 +235,7 @@ impl Config {
         let config = Config {
             mode,
             database_pool_size: r.positive("HERALD_DATABASE_POOL_SIZE", 16usize, "a pool size"),
-            event_writers: r.positive("HERALD_EVENT_WRITERS", 1usize, "a positive integer"),
+            event_writers: r.positive("HERALD_EVENT_WRITERS", 4usize, "a positive integer"),
             database_url,
             nats_url,
             listen: r.parse(
