@@ -235,7 +235,7 @@ impl Config {
         let config = Config {
             mode,
             database_pool_size: r.positive("HERALD_DATABASE_POOL_SIZE", 16usize, "a pool size"),
-            event_writers: r.positive("HERALD_EVENT_WRITERS", 4usize, "a positive integer"),
+            event_writers: r.positive("HERALD_EVENT_WRITERS", 8usize, "a positive integer"),
             database_url,
             nats_url,
             listen: r.parse(
