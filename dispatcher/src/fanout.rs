@@ -26,7 +26,7 @@ use herald_common::subjects::{delivery_msg_id, delivery_subject};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
@@ -136,12 +136,7 @@ impl Fanout {
                         None => break,
                     },
                     Ok(slot) = slots.clone().acquire_owned(), if !group.is_empty() => {
-                        let this = this.clone();
-                        let group = std::mem::take(&mut group);
-                        groups.spawn(async move {
-                            this.process(group).await;
-                            drop(slot);
-                        });
+                        this.spawn(&groups, std::mem::take(&mut group), slot);
                     }
                 }
             }
@@ -171,6 +166,16 @@ impl Fanout {
         let Ok(slot) = slots.clone().acquire_owned().await else {
             return; // never closed
         };
+        self.spawn(groups, group, slot);
+    }
+
+    /// Process `group` in the background, holding `slot` until it is done.
+    fn spawn(
+        self: &Arc<Self>,
+        groups: &TaskTracker,
+        group: Vec<Message>,
+        slot: OwnedSemaphorePermit,
+    ) {
         let this = self.clone();
         groups.spawn(async move {
             this.process(group).await;
