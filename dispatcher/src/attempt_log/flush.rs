@@ -2,9 +2,10 @@
 
 use super::{AttemptRecord, Record};
 use chrono::{DateTime, Utc};
-use deadpool_postgres::Pool;
+use deadpool_postgres::{Pool, Transaction};
 use herald_common::domain::DeliveryStatus;
 use std::collections::BTreeMap;
+use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
 const INSERT_ATTEMPTS: &str = "
@@ -142,60 +143,28 @@ pub async fn flush(
 
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
-    let insert_attempts = async {
-        if attempts.is_empty() {
-            return Ok(0);
-        }
-        let stmt = tx.prepare_cached(INSERT_ATTEMPTS).await?;
-        tx.execute(
-            &stmt,
-            &[
-                &attempt_ids,
-                &a_deliveries,
-                &a_numbers,
-                &a_started,
-                &a_durations,
-                &a_codes,
-                &a_errors,
-                &a_bodies,
-                &dispatcher_id,
-            ],
-        )
-        .await
-    };
-    let update_deliveries = async {
-        if u_ids.is_empty() {
-            return Ok(0);
-        }
-        let stmt = tx.prepare_cached(UPDATE_DELIVERIES).await?;
-        tx.execute(
-            &stmt,
-            &[
-                &u_ids,
-                &u_statuses,
-                &u_numbers,
-                &u_codes,
-                &u_errors,
-                &u_next,
-                &u_finished,
-            ],
-        )
-        .await
-    };
-    let park = async {
-        if p_ids.is_empty() {
-            return Ok(0);
-        }
-        let stmt = tx.prepare_cached(PARK).await?;
-        tx.execute(&stmt, &[&p_ids, &p_until, &p_slots]).await
-    };
-    let failing_since = async {
-        if e_ids.is_empty() {
-            return Ok(0);
-        }
-        let stmt = tx.prepare_cached(FAILING_SINCE).await?;
-        tx.execute(&stmt, &[&e_ids, &e_ok, &e_at]).await
-    };
+    let attempt_params: [&(dyn ToSql + Sync); 9] = [
+        &attempt_ids,
+        &a_deliveries,
+        &a_numbers,
+        &a_started,
+        &a_durations,
+        &a_codes,
+        &a_errors,
+        &a_bodies,
+        &dispatcher_id,
+    ];
+    let update_params: [&(dyn ToSql + Sync); 7] = [
+        &u_ids,
+        &u_statuses,
+        &u_numbers,
+        &u_codes,
+        &u_errors,
+        &u_next,
+        &u_finished,
+    ];
+    let park_params: [&(dyn ToSql + Sync); 3] = [&p_ids, &p_until, &p_slots];
+    let failing_params: [&(dyn ToSql + Sync); 3] = [&e_ids, &e_ok, &e_at];
     let disable = async {
         if d_ids.is_empty() {
             return Ok(Vec::new());
@@ -204,10 +173,10 @@ pub async fn flush(
         tx.query(&stmt, &[&d_ids, &d_reasons]).await
     };
     let (_, _, _, _, disabled_rows) = futures::try_join!(
-        insert_attempts,
-        update_deliveries,
-        park,
-        failing_since,
+        execute_unless_empty(&tx, INSERT_ATTEMPTS, attempts.is_empty(), &attempt_params),
+        execute_unless_empty(&tx, UPDATE_DELIVERIES, u_ids.is_empty(), &update_params),
+        execute_unless_empty(&tx, PARK, p_ids.is_empty(), &park_params),
+        execute_unless_empty(&tx, FAILING_SINCE, e_ids.is_empty(), &failing_params),
         disable
     )?;
     let mut disabled = Vec::new();
@@ -216,6 +185,21 @@ pub async fn flush(
     }
     tx.commit().await?;
     Ok(disabled)
+}
+
+/// Run one of the batch's statements (prepared once per connection), or
+/// nothing when it has no rows; the futures are pipelined by `flush`.
+async fn execute_unless_empty(
+    tx: &Transaction<'_>,
+    sql: &str,
+    empty: bool,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<u64, tokio_postgres::Error> {
+    if empty {
+        return Ok(0);
+    }
+    let stmt = tx.prepare_cached(sql).await?;
+    tx.execute(&stmt, params).await
 }
 
 /// The new state of one delivery.
