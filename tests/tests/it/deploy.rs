@@ -1,0 +1,7 @@
+//! Deployment: reversible migrations, what an operator reads with the
+//! `nats` CLI, adding dispatchers under load, `deploy/local/run.sh
+//! --cluster` itself, and the container, compose and Kubernetes files
+//! checked against the code.
+
+mod migrations;
+mod support;
