@@ -157,3 +157,101 @@ pg_stop() {
   as_pg "$PG_BIN/pg_ctl" -D "$data" -m fast -w -t 30 stop >/dev/null 2>&1 \
     || as_pg "$PG_BIN/pg_ctl" -D "$data" -m immediate -w stop >/dev/null 2>&1 || true
 }
+
+# Prometheus (Debian package). Debian starts its own prometheus service on
+# :9090 where systemd runs; run.sh then reports the port as taken.
+ensure_prometheus() {
+  PROMETHEUS="$(command -v prometheus || true)"
+  [ -n "$PROMETHEUS" ] || { apt_install prometheus; PROMETHEUS="$(command -v prometheus || true)"; }
+  [ -n "$PROMETHEUS" ] || die "prometheus not found after installing the Debian package prometheus"
+  export PROMETHEUS
+}
+
+# wait_http URL SECONDS: true once URL answers 2xx; checks children meanwhile.
+wait_http() {
+  local url="$1" i
+  for ((i = 0; i < $2 * 10; i++)); do
+    curl -fsS -o /dev/null "$url" 2>/dev/null && return 0
+    proc_check
+    sleep 0.1
+  done
+  return 1
+}
+
+# --- run.sh's children -------------------------------------------------------
+# Each child runs in a session of its own (setsid), so the SIGINT of a Ctrl-C
+# in the terminal reaches run.sh alone; run.sh then stops its children
+# itself, group after group (proc_stop_group), and nothing reports a crash.
+PROC_PIDS=()
+PROC_NAMES=()
+PROC_GROUPS=()
+PROC_LOGS=()
+PROC_GONE=()
+# When set, every started child is listed there as "NAME PID".
+PROC_PIDFILE="${PROC_PIDFILE:-}"
+# When set, a child that dies is reported and the rest go on (a cluster
+# survives losing a node); otherwise run.sh stops everything.
+PROC_TOLERATE_EXIT="${PROC_TOLERATE_EXIT:-}"
+
+# proc_start GROUP NAME LOGFILE COMMAND...: run COMMAND in the background.
+proc_start() {
+  local group="$1" name="$2" logfile="$3"; shift 3
+  setsid "$@" >>"$logfile" 2>&1 </dev/null &
+  PROC_PIDS+=("$!")
+  PROC_NAMES+=("$name")
+  PROC_GROUPS+=("$group")
+  PROC_LOGS+=("$logfile")
+  PROC_GONE+=("")
+  [ -z "$PROC_PIDFILE" ] || printf '%s %s\n' "$name" "$!" >>"$PROC_PIDFILE"
+}
+
+# proc_check: a child that exited by itself is an error, or (with
+# PROC_TOLERATE_EXIT) a warning once.
+proc_check() {
+  local i status
+  for i in "${!PROC_PIDS[@]}"; do
+    [ -z "${PROC_GONE[i]}" ] || continue
+    kill -0 "${PROC_PIDS[i]}" 2>/dev/null && continue
+    PROC_GONE[i]=1
+    status=0
+    wait "${PROC_PIDS[i]}" 2>/dev/null || status=$?
+    if [ -n "$PROC_TOLERATE_EXIT" ]; then
+      log "warning: ${PROC_NAMES[i]} exited (status $status; log: ${PROC_LOGS[i]}); the others go on"
+    else
+      tail -n 30 "${PROC_LOGS[i]}" >&2 || true
+      die "${PROC_NAMES[i]} exited (status $status; log: ${PROC_LOGS[i]})"
+    fi
+  done
+}
+
+# proc_stop_group GROUP TIMEOUT: SIGTERM every running child of GROUP, wait
+# until they exit, SIGKILL what is left after TIMEOUT seconds.
+proc_stop_group() {
+  local group="$1" timeout="$2" i deadline alive status
+  local members=()
+  for i in "${!PROC_PIDS[@]}"; do
+    [ "${PROC_GROUPS[i]}" = "$group" ] && [ -z "${PROC_GONE[i]}" ] && members+=("$i")
+  done
+  [ ${#members[@]} -gt 0 ] || return 0
+  for i in "${members[@]}"; do kill -TERM "${PROC_PIDS[i]}" 2>/dev/null || true; done
+  deadline=$((SECONDS + timeout))
+  while :; do
+    alive=()
+    for i in "${members[@]}"; do kill -0 "${PROC_PIDS[i]}" 2>/dev/null && alive+=("$i"); done
+    [ ${#alive[@]} -eq 0 ] && break
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      for i in "${alive[@]}"; do
+        log "${PROC_NAMES[i]} still running after ${timeout}s, killing it"
+        kill -KILL "${PROC_PIDS[i]}" 2>/dev/null || true
+      done
+      break
+    fi
+    sleep 0.1
+  done
+  for i in "${members[@]}"; do
+    PROC_GONE[i]=1
+    status=0
+    wait "${PROC_PIDS[i]}" 2>/dev/null || status=$?
+    [ "$status" -eq 0 ] || log "warning: ${PROC_NAMES[i]} exited with status $status (log: ${PROC_LOGS[i]})"
+  done
+}
