@@ -4,4 +4,5 @@
 //! checked against the code.
 
 mod migrations;
+mod run_sh;
 mod support;
