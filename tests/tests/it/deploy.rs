@@ -4,5 +4,7 @@
 //! checked against the code.
 
 mod migrations;
+mod nats_view;
 mod run_sh;
+mod scale_out;
 mod support;
