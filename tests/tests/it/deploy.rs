@@ -3,8 +3,11 @@
 //! --cluster` itself, and the container, compose and Kubernetes files
 //! checked against the code.
 
+mod compose;
+mod k8s;
 mod migrations;
 mod nats_view;
 mod run_sh;
 mod scale_out;
 mod support;
+mod tools;
