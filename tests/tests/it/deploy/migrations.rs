@@ -7,12 +7,12 @@ use std::process::Command;
 
 use herald_common::migrate::{self, MIGRATIONS};
 use herald_tests::{Binary, TestApp, TestAppOptions, TestDb, TestReceiver};
-use serde_json::{json, Value};
+use serde_json::Value;
 use tokio_postgres::Client;
 
 type Rows = BTreeMap<String, Vec<Value>>;
 
-use super::support::WAIT;
+use super::support::{hook_endpoint, WAIT};
 
 /// Everything that makes up the schema, one line per column, index,
 /// constraint and table storage option (the migration log's rows excluded).
@@ -119,15 +119,7 @@ async fn app_with_data() -> TestApp {
     let receiver = TestReceiver::start().await;
     let app = TestApp::spawn(TestAppOptions::new()).await;
     herald_tests::tenant_with_key(app.api(), "acme").await;
-    let r = app
-        .api()
-        .post_json(
-            "/webhooks",
-            &json!({"url": receiver.url("/hook"), "event_types": ["order.created"]}),
-        )
-        .await
-        .expect("POST /webhooks");
-    assert_eq!(r.status, 201, "{}", r.text());
+    hook_endpoint(app.api(), &receiver).await;
     for n in 0..5 {
         herald_tests::post_raw_event(app.api(), "order.created", &format!(r#"{{"n":{n}}}"#)).await;
     }

@@ -12,7 +12,7 @@ use base64::Engine;
 use herald_tests::{NatsCluster, TestApp, TestAppOptions, TestReceiver};
 use serde_json::{json, Value};
 
-use super::support::{js_api, WAIT};
+use super::support::{hook_endpoint, js_api, WAIT};
 
 const EVENTS: usize = 200;
 
@@ -109,15 +109,7 @@ async fn what_the_nats_cli_shows_on_a_cluster_before_during_and_after_a_load() {
     let mut app = TestApp::spawn(options).await;
     let client = app.nats().clone();
     let receiver = TestReceiver::start().await;
-    let r = app
-        .api()
-        .post_json(
-            "/webhooks",
-            &json!({"url": receiver.url("/hook"), "event_types": ["order.created"]}),
-        )
-        .await
-        .expect("POST /webhooks");
-    assert_eq!(r.status, 201, "{}", r.text());
+    hook_endpoint(app.api(), &receiver).await;
 
     assert_stream(&client, "HERALD_EVENTS", "herald.events.>", "limits").await;
     assert_stream(

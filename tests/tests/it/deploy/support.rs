@@ -30,3 +30,13 @@ pub async fn js_api(client: &async_nats::Client, subject: &str, body: &str) -> s
     assert!(value.get("error").is_none(), "{subject}: {value}");
     value
 }
+
+/// An endpoint on `receiver`'s path `/hook` for `order.created` events.
+pub async fn hook_endpoint(api: &herald_tests::ApiClient, receiver: &herald_tests::TestReceiver) {
+    let body = serde_json::json!({"url": receiver.url("/hook"), "event_types": ["order.created"]});
+    let r = api
+        .post_json("/webhooks", &body)
+        .await
+        .expect("POST /webhooks");
+    assert_eq!(r.status, 201, "{}", r.text());
+}
