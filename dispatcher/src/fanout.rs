@@ -19,7 +19,7 @@ use deadpool_postgres::Pool;
 use futures::future::{BoxFuture, FutureExt};
 use futures::stream::FuturesUnordered;
 use futures::StreamExt;
-use herald_common::messages::{DeliveryJob, EventMessage};
+use herald_common::messages::{DeliveryJob, EventMessage, JobTarget};
 use herald_common::metrics::FANOUT_EVENTS_TOTAL;
 use herald_common::shutdown::CancellationToken;
 use herald_common::subjects::{delivery_msg_id, delivery_subject};
@@ -234,17 +234,15 @@ impl Fanout {
             if !publish {
                 continue; // already delivered, failed, or waiting for a retry
             }
-            let job = DeliveryJob {
-                delivery_id: *delivery_id,
-                event_id: ev.id,
-                webhook_id: *webhook_id,
-                tenant_id: ev.tenant_id.clone(),
-                event_type: ev.event_type.clone(),
-                created_at: ev.created_at,
-                attempt: 0,
-                payload: ev.payload.clone(),
-                webhook_version: Some(*version),
-            };
+            let job = DeliveryJob::new(
+                ev.clone(),
+                JobTarget {
+                    delivery_id: *delivery_id,
+                    webhook_id: *webhook_id,
+                    attempts_made: 0,
+                    webhook_version: Some(*version),
+                },
+            );
             let Ok(body) = serde_json::to_vec(&job) else {
                 continue;
             };

@@ -19,7 +19,7 @@
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Pool;
-use herald_common::messages::DeliveryJob;
+use herald_common::messages::{DeliveryJob, EventMessage, JobTarget};
 use herald_common::metrics::RETRIES_SCHEDULED_TOTAL;
 use herald_common::shutdown::CancellationToken;
 use herald_common::subjects::{delivery_subject, retry_msg_id};
@@ -90,7 +90,7 @@ impl Scheduler {
         let n = due.len();
         let mut acks = Vec::with_capacity(n);
         for d in due {
-            let mut msg_id = retry_msg_id(d.job.event_id, d.job.webhook_id, d.job.attempt);
+            let mut msg_id = retry_msg_id(d.job.event_id, d.job.webhook_id, d.job.attempts_made);
             if d.parked > 0 {
                 msg_id.push_str(&format!(".p{}", d.parked));
             }
@@ -142,18 +142,21 @@ impl Scheduler {
                 tracing::error!(%delivery_id, "Stored event payload is not JSON; skipping.");
                 continue;
             };
+            let event = EventMessage {
+                id: row.try_get("event_id")?,
+                tenant_id: row.try_get("tenant_id")?,
+                event_type: row.try_get("event_type")?,
+                created_at: row.try_get("created_at")?,
+                payload,
+            };
+            let target = JobTarget {
+                delivery_id,
+                webhook_id: row.try_get("webhook_id")?,
+                attempts_made: row.try_get("attempts")?,
+                webhook_version: None,
+            };
             due.push(Due {
-                job: DeliveryJob {
-                    delivery_id,
-                    event_id: row.try_get("event_id")?,
-                    webhook_id: row.try_get("webhook_id")?,
-                    tenant_id: row.try_get("tenant_id")?,
-                    event_type: row.try_get("event_type")?,
-                    created_at: row.try_get("created_at")?,
-                    attempt: row.try_get("attempts")?,
-                    payload,
-                    webhook_version: None,
-                },
+                job: DeliveryJob::new(event, target),
                 parked: row.try_get("parked")?,
                 rate_slot: row.try_get("rate_slot_at")?,
             });

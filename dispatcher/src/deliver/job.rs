@@ -54,7 +54,7 @@ impl JobContext {
             delivery_id = %job.delivery_id,
             event_id = %job.event_id,
             webhook_id = %job.webhook_id,
-            attempt = job.attempt + 1,
+            attempt = job.attempts_made + 1,
         );
         self.run(&msg, &job).instrument(span).await;
     }
@@ -205,7 +205,7 @@ impl JobContext {
         started_at: DateTime<Utc>,
         took: Duration,
     ) -> AttemptRecord {
-        let attempt = job.attempt.saturating_add(1);
+        let attempt = job.attempts_made.saturating_add(1);
         let (status_code, error, body, retry_after) = match result {
             Ok(r) => {
                 let error = (!(200..300).contains(&r.status)).then(|| format!("HTTP {}", r.status));
