@@ -5,10 +5,19 @@
 //! permits, so this dispatcher never holds a job it cannot start. Each job runs
 //! in its own task (see [`job`]); on shutdown the puller stops pulling and NAKs
 //! (no delay) whatever its last pull still brings.
+//!
+//! A job is admitted by its endpoint ([`admission`]), its request built and
+//! signed ([`request`], pure), sent ([`http`], the only code that touches
+//! hyper, through the SSRF-pinning [`connector`]), and its result judged
+//! ([`judge`] and [`outcome`], pure).
 
+pub mod admission;
 pub mod connector;
 pub mod http;
 pub mod job;
+pub mod judge;
+pub mod outcome;
+pub mod request;
 
 use async_nats::jetstream::consumer::PullConsumer;
 use async_nats::jetstream::AckKind;
