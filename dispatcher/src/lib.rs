@@ -16,6 +16,8 @@ pub mod control;
 pub mod deliver;
 pub mod endpoints_cache;
 pub mod fanout;
+#[cfg(test)]
+mod fixtures;
 pub mod housekeeping;
 pub mod retry;
 mod run;

@@ -169,24 +169,11 @@ fn due(d: DueDelivery) -> Option<Due> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use uuid::Uuid;
+    use crate::fixtures::{id, job};
 
     fn due(attempts_made: i32, parked: i32, rate_slot: Option<DateTime<Utc>>) -> Due {
-        let event = EventMessage {
-            id: Uuid::from_u128(1),
-            tenant_id: "default".into(),
-            event_type: "order.created".into(),
-            created_at: DateTime::from_timestamp(0, 0).expect("epoch"),
-            payload: RawValue::from_string("{}".into()).expect("json"),
-        };
-        let target = JobTarget {
-            delivery_id: Uuid::from_u128(3),
-            webhook_id: Uuid::from_u128(2),
-            attempts_made,
-            webhook_version: None,
-        };
         Due {
-            job: DeliveryJob::new(event, target),
+            job: job(attempts_made),
             parked,
             rate_slot,
         }
@@ -195,7 +182,7 @@ mod tests {
     #[test]
     fn a_due_job_is_named_by_its_attempts_and_parkings_and_keeps_its_slot() {
         let slot = DateTime::from_timestamp(1_700_000_000, 250_000_000);
-        let base = retry_msg_id(Uuid::from_u128(1), Uuid::from_u128(2), 3);
+        let base = retry_msg_id(id(1), id(2), 3);
         let cases = [
             (due(3, 0, None), base.clone(), None),
             (due(3, 2, slot), format!("{base}.p2"), slot),

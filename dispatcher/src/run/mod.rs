@@ -87,27 +87,18 @@ struct Running {
 
 /// Start the background tasks and the consumers.
 fn spawn(config: &Config, node: Node, shutdown: &CancellationToken) -> Running {
-    let Node {
-        links,
-        cache,
-        notices,
-        fanout,
-        deliver,
-        ctx,
-        log_task,
-        stops,
-    } = node;
+    let links = &node.links;
     let background = TaskTracker::new();
     background.spawn(control::keep_current(
-        cache.clone(),
-        notices,
+        node.cache.clone(),
+        node.notices,
         config.endpoint_refresh_interval,
         shutdown.clone(),
     ));
     background.spawn(housekeeping::run_auto_disable(
         links.pool.clone(),
         links.nats.clone(),
-        cache.clone(),
+        node.cache.clone(),
         config.auto_disable_after,
         shutdown.clone(),
     ));
@@ -125,26 +116,26 @@ fn spawn(config: &Config, node: Node, shutdown: &CancellationToken) -> Running {
         batch: config.fetch_batch,
     };
     background.spawn(scheduler.run(shutdown.clone()));
-    let fan_out = Fanout {
-        js: links.js,
-        pool: links.pool,
-        cache,
+    let fanout = Fanout {
+        js: links.js.clone(),
+        pool: links.pool.clone(),
+        cache: node.cache.clone(),
         batch: config.fetch_batch,
     };
-    background.spawn(fan_out.run(fanout, shutdown.clone()));
+    background.spawn(fanout.run(node.fanout, shutdown.clone()));
     let jobs = TaskTracker::new();
     let puller = Puller {
-        ctx: ctx.clone(),
+        ctx: node.ctx.clone(),
         concurrency: Arc::new(Semaphore::new(config.dispatcher_concurrency)),
         batch: config.fetch_batch,
     };
-    background.spawn(puller.run(deliver, shutdown.clone(), jobs.clone()));
+    background.spawn(puller.run(node.deliver, shutdown.clone(), jobs.clone()));
     Running {
         background,
         jobs,
-        ctx,
-        log_task,
-        stops,
+        ctx: node.ctx,
+        log_task: node.log_task,
+        stops: node.stops,
     }
 }
 

@@ -1,14 +1,7 @@
 use super::*;
+use crate::fixtures::{at, id};
 use std::time::Duration;
 use DeliveryStatus::{Delivered, Failed, Retrying};
-
-fn id(n: u128) -> Uuid {
-    Uuid::from_u128(n)
-}
-
-fn at(secs: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp(1_700_000_000 + secs, 0).expect("time")
-}
 
 /// Attempt `attempt` of delivery `delivery` to endpoint `webhook`, started
 /// at `started` and taking one second.

@@ -1,35 +1,14 @@
 use super::*;
-use herald_common::messages::{EventMessage, JobTarget};
-use serde_json::value::RawValue;
-use uuid::Uuid;
+use crate::fixtures::{at, id, job};
 use DeliveryStatus::{Delivered, Failed, Retrying};
 
 fn secs(n: u64) -> Duration {
     Duration::from_secs(n)
 }
 
+/// When the answer arrived.
 fn now() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2015-10-21T07:28:00Z")
-        .expect("date")
-        .with_timezone(&Utc)
-}
-
-/// A job whose delivery has seen `attempts_made` attempts.
-fn job(attempts_made: i32) -> DeliveryJob {
-    let event = EventMessage {
-        id: Uuid::from_u128(1),
-        tenant_id: "acme".into(),
-        event_type: "order.created".into(),
-        created_at: now(),
-        payload: RawValue::from_string("{}".into()).expect("json"),
-    };
-    let target = JobTarget {
-        delivery_id: Uuid::from_u128(3),
-        webhook_id: Uuid::from_u128(2),
-        attempts_made,
-        webhook_version: None,
-    };
-    DeliveryJob::new(event, target)
+    at(0)
 }
 
 fn response(status: u16, retry_after: Option<&str>) -> Result<HttpResponse, DeliveryError> {
@@ -149,7 +128,7 @@ fn an_attempt_s_result_becomes_its_record_next_retry_and_disable_reason() {
         (
             "Retry-After as a date counts from now",
             0,
-            response(503, Some("Wed, 21 Oct 2015 07:30:00 GMT")),
+            response(503, Some("Tue, 14 Nov 2023 22:15:20 GMT")),
             0.0,
             (
                 1,
@@ -222,7 +201,7 @@ fn the_record_names_the_job_and_keeps_the_answer() {
             record.webhook_id,
             record.tenant_id.as_str()
         ),
-        (Uuid::from_u128(3), Uuid::from_u128(2), "acme")
+        (id(3), id(2), "acme")
     );
     assert_eq!(
         (record.started_at, record.duration),

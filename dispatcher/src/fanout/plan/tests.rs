@@ -1,24 +1,6 @@
 use super::*;
-use serde_json::value::RawValue;
+use crate::fixtures::{at, event, id};
 use DeliveryStatus::{Delivered, Failed, Pending, Retrying};
-
-fn id(n: u128) -> Uuid {
-    Uuid::from_u128(n)
-}
-
-fn at(secs: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp(1_700_000_000 + secs, 0).expect("time")
-}
-
-fn event(n: u128, tenant: &str, event_type: &str) -> EventMessage {
-    EventMessage {
-        id: id(n),
-        tenant_id: tenant.into(),
-        event_type: event_type.into(),
-        created_at: at(0),
-        payload: RawValue::from_string("{}".into()).expect("json"),
-    }
-}
 
 fn endpoint(n: u128, tenant: &str, types: &[&str]) -> Subscribed {
     Subscribed {
