@@ -5,8 +5,9 @@
 //! with a minute-long retry delay would fill the `deliver` window with its
 //! waiting retries and starve every healthy endpoint. Instead a failed attempt
 //! is recorded, the delivery becomes `retrying` with `next_retry_at`, and the
-//! job is **acked**; parked jobs (see `admission`) are handled the same way.
-//! Waiting deliveries thus live in Postgres, not in the hot consumer's window.
+//! job is **acked**; parked jobs (see `deliver::admission`) are handled the
+//! same way. Waiting deliveries thus live in Postgres, not in the hot
+//! consumer's window.
 //!
 //! Every dispatcher runs this loop; they do not publish the same due delivery
 //! twice because each poll claims rows with `FOR UPDATE SKIP LOCKED` and pushes
