@@ -7,9 +7,9 @@
 //! statements (`UNNEST` arrays, see [`batch`] and the [`crate::store`]
 //! modules): the attempts, the delivery updates, parked deliveries, the
 //! endpoints' `failing_since`, and endpoints disabled by a `410`. Only after
-//! the commit does each delivery task hear "recorded" and
-//! ack its job. While Postgres is down the writer holds the batch and retries;
-//! the channel fills and delivery tasks wait, so nothing unrecorded is acked.
+//! the commit does each delivery task hear "recorded" and ack its job. While
+//! Postgres is down the writer holds the batch and retries; the channel fills
+//! and delivery tasks wait, so nothing unrecorded is acked.
 
 pub mod batch;
 
@@ -53,6 +53,7 @@ pub struct AttemptRecord {
     pub disable_reason: Option<String>,
 }
 
+/// What a delivery task hands to the log.
 #[derive(Debug, Clone)]
 pub enum Record {
     Attempt(Box<AttemptRecord>),
