@@ -13,6 +13,7 @@ pub mod control;
 pub mod deliver;
 pub mod endpoints_cache;
 pub mod fanout;
+pub mod gauges;
 pub mod housekeeping;
 pub mod outcome;
 pub mod rate_limit;

@@ -9,7 +9,7 @@ use crate::endpoints_cache::EndpointsCache;
 use crate::fanout::Fanout;
 use crate::retry::Scheduler;
 use crate::server::{self, Health};
-use crate::{control, housekeeping, DispatcherError};
+use crate::{control, gauges, housekeeping, DispatcherError};
 use async_nats::jetstream::consumer::PullConsumer;
 use herald_common::config::Config;
 use herald_common::jetstream::provision_with_retry;
@@ -120,7 +120,9 @@ async fn run_nodes(
         config.auto_disable_after,
         shutdown.clone(),
     ));
-    background.spawn(housekeeping::run_consumer_metrics(
+    background.spawn(gauges::run(
+        pool.clone(),
+        nats.clone(),
         js.clone(),
         shutdown.clone(),
     ));
