@@ -10,4 +10,4 @@ mod observability;
 mod outage;
 mod resilience;
 mod retries;
-mod support;
+pub(crate) mod support;
