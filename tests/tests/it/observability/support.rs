@@ -13,13 +13,14 @@ use crate::dispatcher::support::{endpoint, post_events, wait_status, WAIT};
 
 pub const EVENT_TYPE: &str = "order.created";
 
+/// Fields drop in order: the processes go before their NATS and database.
 pub struct Cluster {
-    /// NATS and the database, kept running.
-    _app: TestApp,
     pub ingest: HeraldProcess,
     pub dispatchers: Vec<HeraldProcess>,
     /// The endpoint's server, kept running.
     _receiver: TestReceiver,
+    /// NATS and the database, kept running.
+    _app: TestApp,
 }
 
 impl Cluster {
@@ -43,10 +44,10 @@ impl Cluster {
         post_events(&api, EVENT_TYPE, events, "obs").await;
         wait_status(&app, ep.id, "delivered", events as i64).await;
         Self {
-            _app: app,
             ingest,
             dispatchers: nodes,
             _receiver: receiver,
+            _app: app,
         }
     }
 
