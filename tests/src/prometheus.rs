@@ -12,19 +12,17 @@ use serde_json::{json, Value};
 
 use crate::http::ApiClient;
 use crate::reaper;
-use crate::support::{find_in_path, free_port, init_test_log, is_executable, tail, workspace_root};
+use crate::support::{
+    binary_from_env, find_in_path, free_port, init_test_log, tail, workspace_root,
+};
 
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The `prometheus` binary: `HERALD_PROMETHEUS`, else `PATH` (Debian's
 /// package `prometheus`, which `deploy/local/test.sh` installs).
 pub fn prometheus_binary() -> anyhow::Result<PathBuf> {
-    if let Some(p) = std::env::var_os("HERALD_PROMETHEUS").filter(|p| !p.is_empty()) {
-        let p = PathBuf::from(p);
-        if is_executable(&p) {
-            return Ok(p);
-        }
-        bail!("HERALD_PROMETHEUS={} is not an executable", p.display());
+    if let Some(found) = binary_from_env("HERALD_PROMETHEUS") {
+        return found;
     }
     find_in_path("prometheus").ok_or_else(|| {
         anyhow!("prometheus not found: run deploy/local/test.sh (it installs it) or set HERALD_PROMETHEUS")
