@@ -58,8 +58,43 @@ async fn prometheus_counts_every_delivery_and_runs_every_dashboard_and_alert_que
     let expected: BTreeSet<String> = nodes.iter().map(|(_, i)| i.clone()).collect();
     assert_eq!(instances, expected, "herald_build_info instances");
 
+    assert_values(&prom).await;
     assert_dashboard_queries_return_series(&prom).await;
     assert_alert_rules_evaluate(&prom).await;
+}
+
+/// What the run must show beyond the delivered count: one endpoint, one
+/// failed attempt (the 503) retried, nothing left waiting, every node
+/// connected and measured.
+async fn assert_values(prom: &PrometheusServer) {
+    let nodes = 3.0;
+    let checks = [
+        ("sum(herald_delivery_attempts_total{result=\"5xx\"})", 1.0),
+        (
+            "sum(herald_delivery_attempts_total{result=\"2xx\"})",
+            EVENTS as f64,
+        ),
+        ("sum(herald_retries_scheduled_total)", 1.0),
+        ("max(herald_endpoints{state=\"active\"})", 1.0),
+        ("max(herald_endpoints{state=\"disabled\"})", 0.0),
+        ("max(herald_retry_backlog)", 0.0),
+        ("max(herald_outbox_pending)", 0.0),
+        ("sum(herald_nats_connected)", nodes),
+        ("count(herald_db_pool_max_connections == 8)", nodes),
+        ("count(herald_process_resident_memory_bytes > 1e6)", nodes),
+        ("count(herald_build_info == 1)", nodes),
+    ];
+    for (expr, want) in checks {
+        let seen = wait_for(CATCH_UP, || async {
+            (prom.scalar(expr).await? == want).then_some(())
+        })
+        .await;
+        assert!(
+            seen.is_ok(),
+            "{expr} is {:?}, not {want}",
+            prom.scalar(expr).await
+        );
+    }
 }
 
 fn label(series: &Value, name: &str) -> String {
