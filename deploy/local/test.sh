@@ -26,6 +26,12 @@ command -v cargo >/dev/null 2>&1 || die "cargo not found: install the Rust toolc
 ensure_python
 ensure_nats_server
 ensure_python_packages "${TEST_PYTHON_PACKAGES[@]}"
+# Prometheus: promtool checks of deploy/prometheus/, and the server the tests start.
+# shellcheck source=deploy/prometheus/check.sh
+source "$HERALD_ROOT/deploy/prometheus/check.sh"
+ensure_prometheus
+prometheus_checks
+export HERALD_PROMETHEUS="$PROMETHEUS"
 mkdir -p "$HERALD_DIR/logs"
 
 if [ -z "${HERALD_TEST_DATABASE_URL:-}" ]; then

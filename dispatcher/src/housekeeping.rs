@@ -1,19 +1,12 @@
-//! Periodic chores: disable endpoints that have failed for too long, and
-//! export the consumers' backlog from JetStream.
+//! Periodic chore: disable endpoints that have failed for too long.
 
 use crate::control::{self, DisableReason};
 use crate::endpoints_cache::EndpointsCache;
 use crate::store::{endpoints, StoreError};
 use deadpool_postgres::Pool;
-use herald_common::metrics::{CONSUMER_ACK_PENDING, CONSUMER_PENDING};
 use herald_common::shutdown::CancellationToken;
-use herald_common::subjects::{
-    DELIVERIES_STREAM, DELIVER_CONSUMER, EVENTS_STREAM, FANOUT_CONSUMER,
-};
 use std::sync::Arc;
 use std::time::Duration;
-
-const CONSUMER_POLL: Duration = Duration::from_secs(5);
 
 /// One auto-disable pass: disable every active endpoint whose
 /// `failing_since` is older than `after` (safe to run in every dispatcher)
@@ -62,37 +55,6 @@ pub async fn run_auto_disable(
         }
         if let Err(error) = auto_disable(&pool, &nats, &cache, after).await {
             tracing::warn!(%error, "Auto-disable pass failed.");
-        }
-    }
-}
-
-/// Export `num_pending` and `num_ack_pending` of both consumers.
-pub async fn run_consumer_metrics(js: async_nats::jetstream::Context, shutdown: CancellationToken) {
-    let consumers = [
-        (EVENTS_STREAM, FANOUT_CONSUMER),
-        (DELIVERIES_STREAM, DELIVER_CONSUMER),
-    ];
-    loop {
-        for (stream, name) in consumers {
-            let info = match js.get_stream(stream).await {
-                Ok(s) => s.consumer_info(name).await.map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
-            };
-            match info {
-                Ok(info) => {
-                    metrics::gauge!(CONSUMER_PENDING, "consumer" => name)
-                        .set(info.num_pending as f64);
-                    metrics::gauge!(CONSUMER_ACK_PENDING, "consumer" => name)
-                        .set(info.num_ack_pending as f64);
-                }
-                Err(error) => {
-                    tracing::debug!(%error, consumer = name, "Could not read consumer info.")
-                }
-            }
-        }
-        tokio::select! {
-            _ = shutdown.cancelled() => break,
-            _ = tokio::time::sleep(CONSUMER_POLL) => {}
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod endpoints_cache;
 pub mod fanout;
 #[cfg(test)]
 mod fixtures;
+pub mod gauges;
 pub mod housekeeping;
 pub mod retry;
 mod run;

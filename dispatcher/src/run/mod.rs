@@ -8,7 +8,7 @@ use crate::deliver::Puller;
 use crate::fanout::Fanout;
 use crate::retry::Scheduler;
 use crate::server::{self, Health};
-use crate::{control, housekeeping, DispatcherError};
+use crate::{control, gauges, housekeeping, DispatcherError};
 use build::{build, connect, Node};
 use herald_common::config::Config;
 use herald_common::shutdown::CancellationToken;
@@ -102,7 +102,9 @@ fn spawn(config: &Config, node: Node, shutdown: &CancellationToken) -> Running {
         config.auto_disable_after,
         shutdown.clone(),
     ));
-    background.spawn(housekeeping::run_consumer_metrics(
+    background.spawn(gauges::run(
+        links.pool.clone(),
+        links.nats.clone(),
         links.js.clone(),
         shutdown.clone(),
     ));

@@ -75,7 +75,13 @@ const PARK: &str = "
     FROM UNNEST($1::uuid[], $2::timestamptz[], $3::timestamptz[]) AS v(id, until, slot)
     WHERE d.id = v.id AND d.status IN ('pending', 'retrying')";
 
-pub(super) const STATEMENTS: &[&str] = &[CREATE, EXISTING, CLAIM_DUE, UPDATE, PARK];
+/// Deliveries waiting for their next attempt, and how many of them are due
+/// (`deliveries_due_idx` covers `next_retry_at IS NOT NULL`).
+const RETRY_BACKLOG: &str = "
+    SELECT count(*) AS waiting, count(*) FILTER (WHERE next_retry_at <= now()) AS due
+    FROM deliveries WHERE next_retry_at IS NOT NULL";
+
+pub(super) const STATEMENTS: &[&str] = &[CREATE, EXISTING, CLAIM_DUE, UPDATE, PARK, RETRY_BACKLOG];
 
 /// What makes a delivery unique: one per event and endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -255,4 +261,21 @@ pub async fn park(tx: &Transaction<'_>, parks: &[Park]) -> Result<u64, StoreErro
     let until: Vec<DateTime<Utc>> = parks.iter().map(|p| p.until).collect();
     let slots: Vec<Option<DateTime<Utc>>> = parks.iter().map(|p| p.rate_slot).collect();
     super::execute(tx, PARK, &[&ids, &until, &slots]).await
+}
+
+/// Deliveries waiting for a retry (or a parked send), and how many are due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryBacklog {
+    pub waiting: i64,
+    pub due: i64,
+}
+
+/// The retry backlog, for the gauges.
+pub async fn retry_backlog(client: &Client) -> Result<RetryBacklog, StoreError> {
+    let stmt = client.prepare_cached(RETRY_BACKLOG).await?;
+    let row = client.query_one(&stmt, &[]).await?;
+    Ok(RetryBacklog {
+        waiting: row.try_get("waiting")?,
+        due: row.try_get("due")?,
+    })
 }

@@ -50,6 +50,11 @@ const DISABLE_FAILING: &str = "
     WHERE active AND failing_since IS NOT NULL AND failing_since < now() - make_interval(secs => $1)
     RETURNING id, tenant_id";
 
+/// Endpoints by state.
+const BY_STATE: &str = "
+    SELECT count(*) FILTER (WHERE active) AS active, count(*) FILTER (WHERE NOT active) AS disabled
+    FROM webhooks";
+
 pub(super) const STATEMENTS: &[&str] = &[
     ALL,
     ONE,
@@ -57,6 +62,7 @@ pub(super) const STATEMENTS: &[&str] = &[
     FAILING_SINCE,
     DISABLE,
     DISABLE_FAILING,
+    BY_STATE,
 ];
 
 /// An endpoint row as stored (secrets still encrypted).
@@ -217,4 +223,21 @@ pub async fn disable_failing(
             .query(&stmt, &[&after.as_secs_f64(), &after_text])
             .await?,
     )
+}
+
+/// How many endpoints are active and disabled, for the gauges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ByState {
+    pub active: i64,
+    pub disabled: i64,
+}
+
+/// Endpoints by state.
+pub async fn by_state(client: &Client) -> Result<ByState, StoreError> {
+    let stmt = client.prepare_cached(BY_STATE).await?;
+    let row = client.query_one(&stmt, &[]).await?;
+    Ok(ByState {
+        active: row.try_get("active")?,
+        disabled: row.try_get("disabled")?,
+    })
 }

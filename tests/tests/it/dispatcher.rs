@@ -11,4 +11,4 @@ mod outage;
 mod resilience;
 mod retries;
 mod statements;
-mod support;
+pub(crate) mod support;

@@ -5,4 +5,5 @@
 mod dispatcher;
 mod foundation;
 mod ingest;
+mod observability;
 mod reliability;
