@@ -5,6 +5,7 @@ pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod domain;
+pub mod gauges;
 pub mod jetstream;
 pub mod messages;
 pub mod metrics;

@@ -161,15 +161,6 @@ pg_stop() {
     || as_pg "$PG_BIN/pg_ctl" -D "$data" -m immediate -w stop >/dev/null 2>&1 || true
 }
 
-# Prometheus (Debian package). Debian starts its own prometheus service on
-# :9090 where systemd runs; run.sh then reports the port as taken.
-ensure_prometheus() {
-  PROMETHEUS="$(command -v prometheus || true)"
-  [ -n "$PROMETHEUS" ] || { apt_install prometheus; PROMETHEUS="$(command -v prometheus || true)"; }
-  [ -n "$PROMETHEUS" ] || die "prometheus not found after installing the Debian package prometheus"
-  export PROMETHEUS
-}
-
 # wait_http URL SECONDS: true once URL answers 2xx; checks children meanwhile.
 wait_http() {
   local url="$1" i

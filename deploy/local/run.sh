@@ -25,6 +25,9 @@
 set -euo pipefail
 # shellcheck source=deploy/local/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# ensure_prometheus (Debian's package, its own service disabled).
+# shellcheck source=deploy/prometheus/check.sh
+source "$HERALD_ROOT/deploy/prometheus/check.sh"
 cd "$HERALD_ROOT"
 
 CLUSTER=""

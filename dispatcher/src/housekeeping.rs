@@ -1,43 +1,26 @@
-//! Periodic chores: disable endpoints that have failed for too long, and
-//! export the consumers' backlog from JetStream.
+//! Periodic chore: disable endpoints that have failed for too long.
 
+use crate::control::{self, DisableReason};
+use crate::endpoints_cache::EndpointsCache;
+use crate::store::{endpoints, StoreError};
 use deadpool_postgres::Pool;
-use herald_common::metrics::{CONSUMER_ACK_PENDING, CONSUMER_PENDING, ENDPOINTS_DISABLED_TOTAL};
 use herald_common::shutdown::CancellationToken;
-use herald_common::subjects::{
-    DELIVERIES_STREAM, DELIVER_CONSUMER, EVENTS_STREAM, FANOUT_CONSUMER,
-};
+use std::sync::Arc;
 use std::time::Duration;
 
-const CONSUMER_POLL: Duration = Duration::from_secs(5);
-
-/// Disable every active endpoint whose `failing_since` is older than
-/// `after`; safe to run in every dispatcher (each row is updated once).
-const AUTO_DISABLE: &str = "
-    UPDATE webhooks SET active = false, disabled_at = now(), updated_at = now(),
-        disabled_reason = 'every delivery failed for more than ' || $2 || ' (since ' || failing_since || ')'
-    WHERE active AND failing_since IS NOT NULL AND failing_since < now() - make_interval(secs => $1)
-    RETURNING id, tenant_id";
-
-/// One auto-disable pass; returns how many endpoints it disabled.
+/// One auto-disable pass: disable every active endpoint whose
+/// `failing_since` is older than `after` (safe to run in every dispatcher)
+/// and announce it. Returns how many endpoints it disabled.
 #[tracing::instrument(skip_all)]
-pub async fn auto_disable(
+async fn auto_disable(
     pool: &Pool,
     nats: &async_nats::Client,
+    cache: &EndpointsCache,
     after: Duration,
-) -> Result<usize, crate::DbError> {
-    let client = pool.get().await?;
-    let human = humanize(after);
-    let rows = client
-        .query(AUTO_DISABLE, &[&after.as_secs_f64(), &human])
-        .await?;
-    for row in &rows {
-        let (id, tenant): (uuid::Uuid, String) = (row.try_get(0)?, row.try_get(1)?);
-        tracing::warn!(webhook_id = %id, failing_for = %human, "Endpoint auto-disabled.");
-        metrics::counter!(ENDPOINTS_DISABLED_TOTAL, "reason" => "failing").increment(1);
-        crate::control::announce(nats, id, &tenant).await;
-    }
-    Ok(rows.len())
+) -> Result<usize, StoreError> {
+    let disabled = endpoints::disable_failing(pool, after, &humanize(after)).await?;
+    control::disabled(nats, cache, &disabled, DisableReason::Failing).await;
+    Ok(disabled.len())
 }
 
 fn humanize(d: Duration) -> String {
@@ -60,6 +43,7 @@ pub fn auto_disable_interval(after: Duration) -> Duration {
 pub async fn run_auto_disable(
     pool: Pool,
     nats: async_nats::Client,
+    cache: Arc<EndpointsCache>,
     after: Duration,
     shutdown: CancellationToken,
 ) {
@@ -69,39 +53,8 @@ pub async fn run_auto_disable(
             _ = shutdown.cancelled() => break,
             _ = tokio::time::sleep(every) => {}
         }
-        if let Err(error) = auto_disable(&pool, &nats, after).await {
+        if let Err(error) = auto_disable(&pool, &nats, &cache, after).await {
             tracing::warn!(%error, "Auto-disable pass failed.");
-        }
-    }
-}
-
-/// Export `num_pending` and `num_ack_pending` of both consumers.
-pub async fn run_consumer_metrics(js: async_nats::jetstream::Context, shutdown: CancellationToken) {
-    let consumers = [
-        (EVENTS_STREAM, FANOUT_CONSUMER),
-        (DELIVERIES_STREAM, DELIVER_CONSUMER),
-    ];
-    loop {
-        for (stream, name) in consumers {
-            let info = match js.get_stream(stream).await {
-                Ok(s) => s.consumer_info(name).await.map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
-            };
-            match info {
-                Ok(info) => {
-                    metrics::gauge!(CONSUMER_PENDING, "consumer" => name)
-                        .set(info.num_pending as f64);
-                    metrics::gauge!(CONSUMER_ACK_PENDING, "consumer" => name)
-                        .set(info.num_ack_pending as f64);
-                }
-                Err(error) => {
-                    tracing::debug!(%error, consumer = name, "Could not read consumer info.")
-                }
-            }
-        }
-        tokio::select! {
-            _ = shutdown.cancelled() => break,
-            _ = tokio::time::sleep(CONSUMER_POLL) => {}
         }
     }
 }

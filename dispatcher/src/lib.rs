@@ -1,27 +1,31 @@
 //! herald-dispatcher: turns events into delivered, signed HTTP requests.
 //!
-//! The modules read like the pipeline: [`fanout`] (events → delivery jobs),
-//! [`deliver`] (jobs → signed POSTs, with [`admission`] per endpoint and the
-//! pure [`outcome`] and [`request`] decisions), [`attempt_log`] (batched,
-//! durable record before every ack), [`retry`] (re-publishes due deliveries),
-//! and [`endpoints_cache`] with [`control`] (endpoints in memory, kept current
-//! by change notices). `docs/dispatcher.md` explains the retry/isolation design.
+//! The modules read like the pipeline: [`fanout`] (events → delivery rows →
+//! jobs), [`deliver`] (jobs → admitted, signed, sent and judged POSTs),
+//! [`attempt_log`] (batched, durable record before every ack), [`retry`]
+//! (re-publishes due deliveries), [`endpoints_cache`] with [`control`]
+//! (endpoints in memory, kept current by change notices), [`housekeeping`]
+//! (auto-disable, backlog metrics), and [`store`], which holds every SQL
+//! statement. Decisions are pure functions with table tests
+//! ([`fanout::plan`], [`deliver::judge`], [`deliver::outcome`],
+//! [`deliver::request`], [`attempt_log::batch`]). `docs/dispatcher.md`
+//! explains the retry/isolation design.
 
-pub mod admission;
 pub mod attempt_log;
 pub mod control;
 pub mod deliver;
 pub mod endpoints_cache;
 pub mod fanout;
+#[cfg(test)]
+mod fixtures;
+pub mod gauges;
 pub mod housekeeping;
-pub mod outcome;
-pub mod rate_limit;
-pub mod request;
 pub mod retry;
 mod run;
 pub mod server;
+pub mod store;
 
-pub use herald_common::db::DbError;
+use herald_common::db::DbError;
 pub use run::run;
 
 /// Why the dispatcher could not run.

@@ -5,8 +5,9 @@
 //! with a minute-long retry delay would fill the `deliver` window with its
 //! waiting retries and starve every healthy endpoint. Instead a failed attempt
 //! is recorded, the delivery becomes `retrying` with `next_retry_at`, and the
-//! job is **acked**; parked jobs (see `admission`) are handled the same way.
-//! Waiting deliveries thus live in Postgres, not in the hot consumer's window.
+//! job is **acked**; parked jobs (see `deliver::admission`) are handled the
+//! same way. Waiting deliveries thus live in Postgres, not in the hot
+//! consumer's window.
 //!
 //! Every dispatcher runs this loop; they do not publish the same due delivery
 //! twice because each poll claims rows with `FOR UPDATE SKIP LOCKED` and pushes
@@ -17,32 +18,27 @@
 //! after n parkings), so a re-claim of a job that is still queued is dropped
 //! by JetStream as a duplicate.
 
+use crate::store::deliveries::{self, DueDelivery};
+use crate::store::StoreError;
+use async_nats::HeaderMap;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Pool;
-use herald_common::messages::DeliveryJob;
+use herald_common::messages::{DeliveryJob, EventMessage, JobTarget};
 use herald_common::metrics::RETRIES_SCHEDULED_TOTAL;
 use herald_common::shutdown::CancellationToken;
 use herald_common::subjects::{delivery_subject, retry_msg_id};
 use serde_json::value::RawValue;
 use std::time::Duration;
-use uuid::Uuid;
 
 /// Header of a re-published job holding its reserved rate-limit slot (RFC 3339).
 pub const RATE_SLOT_HEADER: &str = "Herald-Rate-Slot";
 
-const CLAIM: &str = "
-    WITH due AS (
-        SELECT id FROM deliveries
-        WHERE next_retry_at IS NOT NULL AND status IN ('pending', 'retrying')
-          AND next_retry_at <= now()
-        ORDER BY next_retry_at
-        LIMIT $1
-        FOR UPDATE SKIP LOCKED)
-    UPDATE deliveries d SET next_retry_at = now() + make_interval(secs => $2)
-    FROM due, events e
-    WHERE d.id = due.id AND e.id = d.event_id
-    RETURNING d.id, d.event_id, d.webhook_id, d.tenant_id, d.attempts, d.parked, d.rate_slot_at,
-              e.event_type, e.created_at, e.payload";
+/// The rate-limit slot a re-published job holds, from its headers.
+pub fn reserved_slot(headers: Option<&HeaderMap>) -> Option<DateTime<Utc>> {
+    let value = headers?.get(RATE_SLOT_HEADER)?;
+    let slot = DateTime::parse_from_rfc3339(value.as_str()).ok()?;
+    Some(slot.with_timezone(&Utc))
+}
 
 pub struct Scheduler {
     pub pool: Pool,
@@ -58,6 +54,24 @@ struct Due {
     job: DeliveryJob,
     parked: i32,
     rate_slot: Option<DateTime<Utc>>,
+}
+
+impl Due {
+    /// `Nats-Msg-Id: <event>.<webhook>.<attempts>[.p<parked>]`, and the
+    /// reserved rate-limit slot if it holds one.
+    fn headers(&self) -> HeaderMap {
+        let job = &self.job;
+        let mut msg_id = retry_msg_id(job.event_id, job.webhook_id, job.attempts_made);
+        if self.parked > 0 {
+            msg_id.push_str(&format!(".p{}", self.parked));
+        }
+        let mut headers = HeaderMap::new();
+        headers.insert("Nats-Msg-Id", msg_id.as_str());
+        if let Some(slot) = self.rate_slot {
+            headers.insert(RATE_SLOT_HEADER, slot.to_rfc3339().as_str());
+        }
+        headers
+    }
 }
 
 impl Scheduler {
@@ -85,20 +99,12 @@ impl Scheduler {
 
     /// One poll: claim what is due and publish it. Returns how many were claimed.
     #[tracing::instrument(skip_all)]
-    pub async fn step(&self) -> Result<usize, crate::DbError> {
+    pub async fn step(&self) -> Result<usize, StoreError> {
         let due = self.claim().await?;
         let n = due.len();
         let mut acks = Vec::with_capacity(n);
         for d in due {
-            let mut msg_id = retry_msg_id(d.job.event_id, d.job.webhook_id, d.job.attempt);
-            if d.parked > 0 {
-                msg_id.push_str(&format!(".p{}", d.parked));
-            }
-            let mut headers = async_nats::HeaderMap::new();
-            headers.insert("Nats-Msg-Id", msg_id.as_str());
-            if let Some(slot) = d.rate_slot {
-                headers.insert(RATE_SLOT_HEADER, slot.to_rfc3339().as_str());
-            }
+            let headers = d.headers();
             let Ok(body) = serde_json::to_vec(&d.job) else {
                 continue;
             };
@@ -128,36 +134,66 @@ impl Scheduler {
         Ok(n)
     }
 
-    async fn claim(&self) -> Result<Vec<Due>, crate::DbError> {
-        let client = self.pool.get().await?;
-        let limit = i64::try_from(self.batch).unwrap_or(i64::MAX);
-        let rows = client
-            .query(CLAIM, &[&limit, &self.lease.as_secs_f64()])
-            .await?;
-        let mut due = Vec::with_capacity(rows.len());
-        for row in rows {
-            let payload: String = row.try_get("payload")?;
-            let delivery_id: Uuid = row.try_get("id")?;
-            let Ok(payload) = RawValue::from_string(payload) else {
-                tracing::error!(%delivery_id, "Stored event payload is not JSON; skipping.");
-                continue;
-            };
-            due.push(Due {
-                job: DeliveryJob {
-                    delivery_id,
-                    event_id: row.try_get("event_id")?,
-                    webhook_id: row.try_get("webhook_id")?,
-                    tenant_id: row.try_get("tenant_id")?,
-                    event_type: row.try_get("event_type")?,
-                    created_at: row.try_get("created_at")?,
-                    attempt: row.try_get("attempts")?,
-                    payload,
-                    webhook_version: None,
-                },
-                parked: row.try_get("parked")?,
-                rate_slot: row.try_get("rate_slot_at")?,
-            });
+    async fn claim(&self) -> Result<Vec<Due>, StoreError> {
+        let claimed = deliveries::claim_due(&self.pool, self.batch, self.lease).await?;
+        Ok(claimed.into_iter().filter_map(due).collect())
+    }
+}
+
+/// The job of a claimed delivery; `None` (logged) if its stored payload is
+/// not JSON.
+fn due(d: DueDelivery) -> Option<Due> {
+    let Ok(payload) = RawValue::from_string(d.payload) else {
+        tracing::error!(delivery_id = %d.id, "Stored event payload is not JSON; skipping.");
+        return None;
+    };
+    let event = EventMessage {
+        id: d.event_id,
+        tenant_id: d.tenant_id,
+        event_type: d.event_type,
+        created_at: d.event_created_at,
+        payload,
+    };
+    let target = JobTarget {
+        delivery_id: d.id,
+        webhook_id: d.webhook_id,
+        attempts_made: d.attempts,
+        webhook_version: None,
+    };
+    Some(Due {
+        job: DeliveryJob::new(event, target),
+        parked: d.parked,
+        rate_slot: d.rate_slot_at,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::{id, job};
+
+    fn due(attempts_made: i32, parked: i32, rate_slot: Option<DateTime<Utc>>) -> Due {
+        Due {
+            job: job(attempts_made),
+            parked,
+            rate_slot,
         }
-        Ok(due)
+    }
+
+    #[test]
+    fn a_due_job_is_named_by_its_attempts_and_parkings_and_keeps_its_slot() {
+        let slot = DateTime::from_timestamp(1_700_000_000, 250_000_000);
+        let base = retry_msg_id(id(1), id(2), 3);
+        let cases = [
+            (due(3, 0, None), base.clone(), None),
+            (due(3, 2, slot), format!("{base}.p2"), slot),
+        ];
+        for (due, msg_id, slot) in cases {
+            let headers = due.headers();
+            let got = headers.get("Nats-Msg-Id").map(|v| v.as_str().to_string());
+            assert_eq!(got, Some(msg_id));
+            assert_eq!(reserved_slot(Some(&headers)), slot);
+        }
+        assert_eq!(reserved_slot(None), None);
     }
 }

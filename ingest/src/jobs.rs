@@ -9,7 +9,7 @@
 
 use async_nats::jetstream::message::PublishMessage as Publish;
 use chrono::{DateTime, Utc};
-use herald_common::messages::DeliveryJob;
+use herald_common::messages::{DeliveryJob, EventMessage, JobTarget};
 use herald_common::subjects::delivery_subject;
 use serde_json::value::RawValue;
 use tokio_postgres::Row;
@@ -29,17 +29,20 @@ fn nats_down() -> ApiError {
 /// The job for a row of `SELECT {COLUMNS}, e.event_type, e.created_at, e.payload`.
 fn job(r: &Row) -> Result<DeliveryJob, ApiError> {
     let payload: String = r.get(14);
-    Ok(DeliveryJob {
-        delivery_id: r.get(0),
-        event_id: r.get(1),
-        webhook_id: r.get(2),
+    let event = EventMessage {
+        id: r.get(1),
         tenant_id: r.get(3),
-        attempt: r.get(5),
         event_type: r.get(12),
         created_at: r.get(13),
         payload: RawValue::from_string(payload).map_err(ApiError::internal)?,
+    };
+    let target = JobTarget {
+        delivery_id: r.get(0),
+        webhook_id: r.get(2),
+        attempts_made: r.get(5),
         webhook_version: None,
-    })
+    };
+    Ok(DeliveryJob::new(event, target))
 }
 
 /// PubAcks awaited at once: the JetStream context lends each publish one of

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod cache;
 pub mod error;
 pub mod extract;
+pub mod gauges;
 pub mod jobs;
 pub mod openapi;
 pub mod outbox;
@@ -227,6 +228,11 @@ pub async fn run(
         background.clone(),
     ));
     let outbox_task = tokio::spawn(outbox.run(background.clone()));
+    let gauges_task = tokio::spawn(gauges::run(
+        state.db.clone(),
+        state.nats.clone(),
+        background.clone(),
+    ));
 
     tracing::info!(addr = ?listener.local_addr().ok(), "herald-ingest listening.");
     let served = axum::serve(listener, router(state.clone()))
@@ -241,6 +247,7 @@ pub async fn run(
         let _ = writer_task.await;
         let _ = publisher_task.await;
         let _ = outbox_task.await;
+        let _ = gauges_task.await;
         let _ = provision_task.await;
         let _ = nats.flush().await;
     })

@@ -10,6 +10,8 @@
 //! * [`app`]: `TestApp`, ingest and dispatchers in-process against both.
 //! * [`process`]: `herald-ingest` / `herald-dispatcher` as child processes,
 //!   for tests that SIGTERM or `kill -9` them.
+//! * [`prometheus`]: a real Prometheus with the project's scrape config and
+//!   alert rules, scraping the test's nodes.
 //! * [`proxy`]: a TCP proxy a test can cut and restore (Postgres outages).
 //! * [`receiver`]: a recording HTTP endpoint that can fail, hang or answer
 //!   any status; [`http`]: a small client for ingest's API.
@@ -27,6 +29,7 @@ pub mod http;
 pub mod nats;
 pub mod postgres;
 pub mod process;
+pub mod prometheus;
 pub mod proxy;
 pub mod receiver;
 pub mod wait;
@@ -46,7 +49,8 @@ pub use http::{ApiClient, ApiResponse};
 pub use nats::{NatsCluster, NatsServer};
 pub use postgres::TestDb;
 pub use process::{Binary, HeraldProcess};
+pub use prometheus::{PrometheusServer, ScrapeTargets};
 pub use proxy::{CuttableProxy, ProxyTarget};
 pub use receiver::{Behavior, ReceivedRequest, TestReceiver};
-pub use support::{free_port, init_test_log, workspace_root};
+pub use support::{binary_from_env, find_in_path, free_port, init_test_log, workspace_root};
 pub use wait::{eventually, wait_for, wait_until, WaitTimeout};

@@ -13,7 +13,9 @@ use rustix::process::Signal;
 
 use crate::process::{signal, wait_exit};
 use crate::reaper;
-use crate::support::{find_in_path, init_test_log, is_executable, tail, workspace_root};
+use crate::support::{
+    binary_from_env, find_in_path, init_test_log, is_executable, tail, workspace_root,
+};
 
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 const STOP_TIMEOUT: Duration = Duration::from_secs(15);
@@ -23,12 +25,8 @@ pub use crate::nats_cluster::NatsCluster;
 /// The `nats-server` binary: `HERALD_NATS_SERVER`, else the project venv's
 /// (`.herald/venv/bin/nats-server`), else `PATH`.
 pub fn nats_server_binary() -> anyhow::Result<PathBuf> {
-    if let Some(p) = std::env::var_os("HERALD_NATS_SERVER").filter(|p| !p.is_empty()) {
-        let p = PathBuf::from(p);
-        if is_executable(&p) {
-            return Ok(p);
-        }
-        bail!("HERALD_NATS_SERVER={} is not an executable", p.display());
+    if let Some(found) = binary_from_env("HERALD_NATS_SERVER") {
+        return found;
     }
     let venv = workspace_root().join(".herald/venv/bin/nats-server");
     if is_executable(&venv) {

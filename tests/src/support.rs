@@ -46,6 +46,19 @@ pub fn find_in_path(name: &str) -> Option<PathBuf> {
         .find(|candidate| is_executable(candidate))
 }
 
+/// The program named by the variable `var`, when it is set: an error if
+/// that is not an executable.
+pub fn binary_from_env(var: &str) -> Option<anyhow::Result<PathBuf>> {
+    let p = PathBuf::from(std::env::var_os(var).filter(|p| !p.is_empty())?);
+    Some(match is_executable(&p) {
+        true => Ok(p),
+        false => Err(anyhow::anyhow!(
+            "{var}={} is not an executable",
+            p.display()
+        )),
+    })
+}
+
 pub fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     path.metadata()

@@ -245,7 +245,7 @@ impl Config {
             ),
             metrics_listen: r.parse(
                 "HERALD_METRICS_LISTEN",
-                SocketAddr::from(([127, 0, 0, 1], 9090)),
+                SocketAddr::from(([127, 0, 0, 1], 9091)),
                 "a socket address (host:port)",
             ),
             admin_token,

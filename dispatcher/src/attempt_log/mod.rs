@@ -4,19 +4,27 @@
 //! Concurrent deliveries hand their records to one writer task through a
 //! bounded channel; the writer takes everything that is waiting (up to
 //! [`MAX_BATCH`]) and writes it in **one transaction** of a few multi-row
-//! statements (`UNNEST` arrays): the attempts, the delivery updates, parked
-//! deliveries, the endpoints' `failing_since`, and endpoints disabled by a
-//! `410`. Only after the commit does each delivery task hear "recorded" and
-//! ack its job. While Postgres is down the writer holds the batch and retries;
-//! the channel fills and delivery tasks wait, so nothing unrecorded is acked.
+//! statements (`UNNEST` arrays, see [`batch`] and the [`crate::store`]
+//! modules): the attempts, the delivery updates, parked deliveries, the
+//! endpoints' `failing_since`, and endpoints disabled by a `410`. Only after
+//! the commit does each delivery task hear "recorded" and ack its job. While
+//! Postgres is down the writer holds the batch and retries; the channel fills
+//! and delivery tasks wait, so nothing unrecorded is acked.
 
-mod flush;
+pub mod batch;
 
+use crate::control::{self, DisableReason};
+use crate::endpoints_cache::EndpointsCache;
+use crate::store::deliveries::Park;
+use crate::store::endpoints::Disabled;
+use crate::store::{attempts, deliveries, endpoints, StoreError};
+use batch::Batch;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Pool;
 use herald_common::domain::DeliveryStatus;
-use herald_common::metrics::{ATTEMPT_LOG_FLUSH_SECONDS, ENDPOINTS_DISABLED_TOTAL};
+use herald_common::metrics::ATTEMPT_LOG_FLUSH_SECONDS;
 use herald_common::shutdown::CancellationToken;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
@@ -45,21 +53,12 @@ pub struct AttemptRecord {
     pub disable_reason: Option<String>,
 }
 
-impl AttemptRecord {
-    fn succeeded(&self) -> bool {
-        self.status == DeliveryStatus::Delivered
-    }
-}
-
+/// What a delivery task hands to the log.
 #[derive(Debug, Clone)]
 pub enum Record {
     Attempt(Box<AttemptRecord>),
-    /// Defer a delivery without an attempt (see `admission`).
-    Park {
-        delivery_id: Uuid,
-        until: DateTime<Utc>,
-        rate_slot: Option<DateTime<Utc>>,
-    },
+    /// Defer a delivery without an attempt (see `deliver::admission`).
+    Park(Park),
     /// End a delivery without an attempt (its endpoint is disabled).
     Fail {
         delivery_id: Uuid,
@@ -67,7 +66,11 @@ pub enum Record {
     },
 }
 
-type Pending = (Record, oneshot::Sender<()>);
+/// A record and the delivery task waiting for its commit.
+struct Pending {
+    record: Record,
+    recorded: oneshot::Sender<()>,
+}
 
 /// The handle delivery tasks use. Dropping every handle ends the writer after
 /// it has flushed what it holds.
@@ -80,11 +83,12 @@ impl AttemptLog {
     /// Hand a record to the writer and wait until it is committed. `false`
     /// if it could not be recorded (shutdown gave up on Postgres): do not ack.
     pub async fn record(&self, record: Record) -> bool {
-        let (done, recorded) = oneshot::channel();
-        if self.tx.send((record, done)).await.is_err() {
+        let (recorded, committed) = oneshot::channel();
+        let pending = Pending { record, recorded };
+        if self.tx.send(pending).await.is_err() {
             return false;
         }
-        recorded.await.is_ok()
+        committed.await.is_ok()
     }
 }
 
@@ -94,7 +98,7 @@ pub struct Writer {
     pub nats: async_nats::Client,
     pub dispatcher_id: String,
     /// Told at once about endpoints this writer disabled.
-    pub cache: std::sync::Arc<crate::endpoints_cache::EndpointsCache>,
+    pub cache: Arc<EndpointsCache>,
     /// Cancelled when shutdown stops waiting for Postgres: a batch that
     /// still cannot be written is dropped (its jobs are not acked, so
     /// JetStream redelivers them).
@@ -122,28 +126,25 @@ impl Writer {
         tracing::debug!("Attempt log closed.");
     }
 
-    async fn write(&self, batch: Vec<Pending>) {
-        let (records, waiters): (Vec<Record>, Vec<oneshot::Sender<()>>) = batch.into_iter().unzip();
+    /// Write `pending` in one transaction, retrying with backoff until it is
+    /// committed (then wake the waiting tasks) or shutdown gives up.
+    async fn write(&self, pending: Vec<Pending>) {
+        let (records, waiters): (Vec<Record>, Vec<oneshot::Sender<()>>) =
+            pending.into_iter().map(|p| (p.record, p.recorded)).unzip();
+        let batch = batch::build(&records, Utc::now());
         let mut backoff = Duration::from_millis(50);
         loop {
             let started = Instant::now();
-            match flush::flush(&self.pool, &self.dispatcher_id, &records).await {
+            match write(&self.pool, &self.dispatcher_id, &batch).await {
                 Ok(disabled) => {
                     metrics::histogram!(ATTEMPT_LOG_FLUSH_SECONDS)
                         .record(started.elapsed().as_secs_f64());
                     tracing::debug!(records = records.len(), "Attempt log flushed.");
-                    for (id, _) in &disabled {
-                        self.cache.deactivate(*id);
-                    }
                     for w in waiters {
                         let _ = w.send(());
                     }
-                    for (id, tenant) in disabled {
-                        tracing::warn!(webhook_id = %id, "Endpoint answered 410 Gone; disabled.");
-                        metrics::counter!(ENDPOINTS_DISABLED_TOTAL, "reason" => "gone")
-                            .increment(1);
-                        crate::control::announce(&self.nats, id, &tenant).await;
-                    }
+                    control::disabled(&self.nats, &self.cache, &disabled, DisableReason::Gone)
+                        .await;
                     return;
                 }
                 Err(error) => {
@@ -161,4 +162,26 @@ impl Writer {
             }
         }
     }
+}
+
+/// Write `batch` in one transaction, its statements pipelined on one
+/// connection (one round trip for all of them, not one each). Returns the
+/// endpoints it disabled.
+#[tracing::instrument(skip_all, fields(attempts = batch.attempts.len()))]
+async fn write(
+    pool: &Pool,
+    dispatcher_id: &str,
+    batch: &Batch<'_>,
+) -> Result<Vec<Disabled>, StoreError> {
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    let (_, _, _, _, disabled) = futures::try_join!(
+        attempts::insert(&tx, dispatcher_id, &batch.attempts),
+        deliveries::update(&tx, &batch.updates),
+        deliveries::park(&tx, &batch.parks),
+        endpoints::update_failing_since(&tx, &batch.results),
+        endpoints::disable(&tx, &batch.disables),
+    )?;
+    tx.commit().await?;
+    Ok(disabled)
 }

@@ -1,18 +1,23 @@
-//! One delivery job: admit, sign, send, decide, record, then ack.
+//! One delivery job, in stages: [`Prepared`] (its endpoint, admitted), then
+//! [`Sent`] (signed and sent), then [`Judged`]; the attempt is recorded and
+//! only then is the job acked.
 
+use super::admission::{Admission, Admitted, Gates};
 use super::http::{DeliveryError, HttpClient, HttpResponse};
-use crate::admission::{Admission, Gates};
-use crate::attempt_log::{AttemptLog, AttemptRecord, Record};
+use super::judge::{judge, Judged, Sent};
+use super::outcome::RetryPolicy;
+use super::request::{self, BodyParts, HeaderParts};
+use crate::attempt_log::{AttemptLog, Record};
 use crate::endpoints_cache::{Endpoint, EndpointsCache};
-use crate::outcome::{classify, decide, parse_retry_after, Decision};
-use crate::request::{self, BodyParts, HeaderParts};
-use crate::retry::RATE_SLOT_HEADER;
+use crate::retry::reserved_slot;
+use crate::store::deliveries::Park;
+use crate::store::StoreError;
 use async_nats::jetstream::{AckKind, Message};
 use chrono::{DateTime, Utc};
 use herald_common::domain::DeliveryStatus;
 use herald_common::messages::DeliveryJob;
 use herald_common::metrics::{
-    status_class, DELIVERIES_IN_FLIGHT, DELIVERIES_TOTAL, DELIVERY_ATTEMPTS_TOTAL,
+    DELIVERIES_IN_FLIGHT, DELIVERIES_TOTAL, DELIVERY_ATTEMPTS_TOTAL,
     DELIVERY_ATTEMPT_DURATION_SECONDS, DELIVERY_LAG_SECONDS,
 };
 use herald_common::shutdown::CancellationToken;
@@ -29,13 +34,30 @@ pub struct JobContext {
     pub gates: Gates,
     pub http: HttpClient,
     pub log: AttemptLog,
-    pub schedule: Vec<Duration>,
-    pub jitter: f64,
+    pub policy: RetryPolicy,
     pub ack_wait: Duration,
     /// Stop admitting: jobs not yet sending are returned (NAK, no delay).
     pub shutdown: CancellationToken,
     /// The grace period is over: requests still running are abandoned.
     pub hard_stop: CancellationToken,
+}
+
+/// A job ready to send: its endpoint, and a place in its in-flight cap.
+struct Prepared {
+    endpoint: Arc<Endpoint>,
+    admitted: Admitted,
+}
+
+/// How a job ends without being sent.
+enum Unsent {
+    /// Acknowledge it: there is nothing to deliver.
+    Drop,
+    /// Terminate it: it can never be delivered.
+    Reject,
+    /// Return it to JetStream, to come back after `Some(delay)` or at once.
+    Return(Option<Duration>),
+    /// Record this instead of an attempt, then acknowledge it.
+    Record(Record),
 }
 
 impl JobContext {
@@ -54,105 +76,80 @@ impl JobContext {
             delivery_id = %job.delivery_id,
             event_id = %job.event_id,
             webhook_id = %job.webhook_id,
-            attempt = job.attempt + 1,
+            attempt = job.attempts_made + 1,
         );
         self.run(&msg, &job).instrument(span).await;
     }
 
     async fn run(&self, msg: &Message, job: &DeliveryJob) {
-        let endpoint = match self.endpoint(job).await {
-            Ok(Some(e)) => e,
-            Ok(None) => {
-                tracing::info!("Endpoint deleted; dropping the job.");
-                return ack(msg, AckKind::Ack).await;
-            }
-            Err(error) => {
-                tracing::warn!(%error, "Could not load the endpoint.");
-                return ack(msg, AckKind::Nak(Some(RETRY_LATER))).await;
-            }
+        let prepared = match self.prepare(msg, job).await {
+            Ok(prepared) => prepared,
+            Err(unsent) => return self.settle(msg, unsent).await,
         };
-        if endpoint.tenant_id != job.tenant_id {
-            tracing::error!("Job and endpoint belong to different tenants; dropping the job.");
-            return ack(msg, AckKind::Term).await;
-        }
-        if !endpoint.active {
-            let reason = "endpoint is disabled".to_string();
-            return self
-                .finish(
-                    msg,
-                    Record::Fail {
-                        delivery_id: job.delivery_id,
-                        reason,
-                    },
-                )
-                .await;
-        }
-        let reserved = msg
-            .headers
-            .as_ref()
-            .and_then(|h| h.get(RATE_SLOT_HEADER))
-            .and_then(|v| DateTime::parse_from_rfc3339(v.as_str()).ok())
-            .map(|d| d.with_timezone(&Utc));
-        let admitted = match self.gates.admit(&endpoint, reserved, &self.shutdown).await {
-            Ok(Admission::Go(admitted)) => admitted,
-            Ok(Admission::Park { until, rate_slot }) => {
-                tracing::debug!(%until, "Endpoint busy; parking the job.");
-                let park = Record::Park {
-                    delivery_id: job.delivery_id,
-                    until,
-                    rate_slot,
-                };
-                return self.finish(msg, park).await;
-            }
-            Ok(Admission::Stopped) => return ack(msg, AckKind::Nak(None)).await,
-            Ok(Admission::Gone) => return ack(msg, AckKind::Ack).await,
-            Err(error) => {
-                tracing::warn!(%error, "Could not reserve a rate-limit slot.");
-                return ack(msg, AckKind::Nak(Some(RETRY_LATER))).await;
-            }
-        };
-
-        let started_at = Utc::now();
-        let clock = Instant::now();
-        metrics::gauge!(DELIVERIES_IN_FLIGHT).increment(1.0);
-        let sent = tokio::select! {
-            r = self.send(&endpoint, job, started_at) => Some(r),
-            _ = self.hard_stop.cancelled() => None,
-        };
-        metrics::gauge!(DELIVERIES_IN_FLIGHT).decrement(1.0);
-        let took = clock.elapsed();
-        admitted.gate.observe(took);
-        drop(admitted);
-        let Some(result) = sent else {
+        let Some(sent) = self.send(prepared, job).await else {
             tracing::info!("Shutdown grace period over; returning the job.");
             return ack(msg, AckKind::Nak(None)).await;
         };
-        let record = self.judge(job, result, started_at, took);
+        observe(&sent);
+        let jitter_sample = rand::thread_rng().gen_range(-1.0..=1.0);
+        let judged = judge(job, sent, &self.policy, Utc::now(), jitter_sample);
+        log(&judged);
+        let record = judged.record;
         let (status, disabled) = (record.status, record.disable_reason.is_some());
         if !self.record(msg, Record::Attempt(Box::new(record))).await {
             return ack(msg, AckKind::Nak(None)).await;
         }
         ack(msg, AckKind::Ack).await;
-        match status {
-            DeliveryStatus::Delivered => {
-                metrics::counter!(DELIVERIES_TOTAL, "outcome" => "delivered").increment(1);
-                let lag = (Utc::now() - job.created_at).to_std().unwrap_or_default();
-                metrics::histogram!(DELIVERY_LAG_SECONDS).record(lag.as_secs_f64());
+        count(status, disabled, job.created_at);
+    }
+
+    /// Find the job's endpoint and wait for its admission.
+    async fn prepare(&self, msg: &Message, job: &DeliveryJob) -> Result<Prepared, Unsent> {
+        let endpoint = match self.endpoint(job).await {
+            Ok(Some(e)) => e,
+            Ok(None) => {
+                tracing::info!("Endpoint deleted; dropping the job.");
+                return Err(Unsent::Drop);
             }
-            DeliveryStatus::Failed if disabled => {
-                metrics::counter!(DELIVERIES_TOTAL, "outcome" => "disabled").increment(1);
+            Err(error) => {
+                tracing::warn!(%error, "Could not load the endpoint.");
+                return Err(Unsent::Return(Some(RETRY_LATER)));
             }
-            DeliveryStatus::Failed => {
-                metrics::counter!(DELIVERIES_TOTAL, "outcome" => "failed").increment(1);
+        };
+        if endpoint.tenant_id != job.tenant_id {
+            tracing::error!("Job and endpoint belong to different tenants; dropping the job.");
+            return Err(Unsent::Reject);
+        }
+        if !endpoint.active {
+            return Err(Unsent::Record(Record::Fail {
+                delivery_id: job.delivery_id,
+                reason: "endpoint is disabled".to_string(),
+            }));
+        }
+        let reserved = reserved_slot(msg.headers.as_ref());
+        match self.gates.admit(&endpoint, reserved, &self.shutdown).await {
+            Ok(Admission::Go(admitted)) => Ok(Prepared { endpoint, admitted }),
+            Ok(Admission::Park { until, rate_slot }) => {
+                tracing::debug!(%until, "Endpoint busy; parking the job.");
+                Err(Unsent::Record(Record::Park(Park {
+                    delivery_id: job.delivery_id,
+                    until,
+                    rate_slot,
+                })))
             }
-            _ => {}
+            Ok(Admission::Stopped) => Err(Unsent::Return(None)),
+            Ok(Admission::Gone) => Err(Unsent::Drop),
+            Err(error) => {
+                tracing::warn!(%error, "Could not reserve a rate-limit slot.");
+                Err(Unsent::Return(Some(RETRY_LATER)))
+            }
         }
     }
 
     /// The job's endpoint as fresh as the job needs: at least the version
     /// fan-out saw, and re-read once before a cached "disabled" fails the
     /// delivery (it may have been re-enabled a moment ago).
-    async fn endpoint(&self, job: &DeliveryJob) -> Result<Option<Arc<Endpoint>>, crate::DbError> {
+    async fn endpoint(&self, job: &DeliveryJob) -> Result<Option<Arc<Endpoint>>, StoreError> {
         match self
             .cache
             .get_at_least(job.webhook_id, job.webhook_version)
@@ -163,8 +160,27 @@ impl JobContext {
         }
     }
 
+    /// Sign and send; `None` if the grace period ended first.
+    async fn send(&self, prepared: Prepared, job: &DeliveryJob) -> Option<Sent> {
+        let started_at = Utc::now();
+        let clock = Instant::now();
+        metrics::gauge!(DELIVERIES_IN_FLIGHT).increment(1.0);
+        let result = tokio::select! {
+            r = self.request(&prepared.endpoint, job, started_at) => Some(r),
+            _ = self.hard_stop.cancelled() => None,
+        };
+        metrics::gauge!(DELIVERIES_IN_FLIGHT).decrement(1.0);
+        let took = clock.elapsed();
+        prepared.admitted.gate.observe(took);
+        Some(Sent {
+            started_at,
+            took,
+            result: result?,
+        })
+    }
+
     /// Build, sign and send the request.
-    async fn send(
+    async fn request(
         &self,
         endpoint: &Endpoint,
         job: &DeliveryJob,
@@ -197,84 +213,30 @@ impl JobContext {
         self.http.deliver(url, headers, body).await
     }
 
-    /// Decide what the result means and describe it for the log.
-    fn judge(
-        &self,
-        job: &DeliveryJob,
-        result: Result<HttpResponse, DeliveryError>,
-        started_at: DateTime<Utc>,
-        took: Duration,
-    ) -> AttemptRecord {
-        let attempt = job.attempt.saturating_add(1);
-        let (status_code, error, body, retry_after) = match result {
-            Ok(r) => {
-                let error = (!(200..300).contains(&r.status)).then(|| format!("HTTP {}", r.status));
-                let retry_after = r
-                    .retry_after
-                    .as_deref()
-                    .and_then(|v| parse_retry_after(v, Utc::now()));
-                (Some(r.status), error, Some(r.body_excerpt), retry_after)
+    /// End a job that was not sent.
+    async fn settle(&self, msg: &Message, unsent: Unsent) {
+        match unsent {
+            Unsent::Drop => ack(msg, AckKind::Ack).await,
+            Unsent::Reject => ack(msg, AckKind::Term).await,
+            Unsent::Return(delay) => ack(msg, AckKind::Nak(delay)).await,
+            Unsent::Record(record) => {
+                let recorded = self.record(msg, record).await;
+                ack(
+                    msg,
+                    if recorded {
+                        AckKind::Ack
+                    } else {
+                        AckKind::Nak(None)
+                    },
+                )
+                .await
             }
-            Err(e) => {
-                metrics::counter!(DELIVERY_ATTEMPTS_TOTAL, "result" => e.label()).increment(1);
-                (None, Some(e.to_string()), None, None)
-            }
-        };
-        if let Some(code) = status_code {
-            metrics::counter!(DELIVERY_ATTEMPTS_TOTAL, "result" => status_class(code)).increment(1);
-        }
-        metrics::histogram!(DELIVERY_ATTEMPT_DURATION_SECONDS).record(took.as_secs_f64());
-        let jitter_sample = rand::thread_rng().gen_range(-1.0..=1.0);
-        let made = u32::try_from(attempt).unwrap_or(u32::MAX);
-        let decision = decide(
-            classify(status_code),
-            made,
-            &self.schedule,
-            self.jitter,
-            jitter_sample,
-            retry_after,
-        );
-        let (status, next_retry_at, disable_reason) = match decision {
-            Decision::Delivered => (DeliveryStatus::Delivered, None, None),
-            Decision::Retry { delay } => (DeliveryStatus::Retrying, Some(Utc::now() + delay), None),
-            Decision::Failed => (DeliveryStatus::Failed, None, None),
-            Decision::Disable => (
-                DeliveryStatus::Failed,
-                None,
-                Some("the endpoint answered 410 Gone".to_string()),
-            ),
-        };
-        match &error {
-            Some(error) => tracing::info!(%error, ?decision, "Delivery attempt failed."),
-            None => tracing::debug!("Delivered."),
-        }
-        AttemptRecord {
-            delivery_id: job.delivery_id,
-            webhook_id: job.webhook_id,
-            tenant_id: job.tenant_id.clone(),
-            attempt,
-            started_at,
-            duration: took,
-            status_code,
-            error,
-            response_body: body,
-            status,
-            next_retry_at,
-            disable_reason,
-        }
-    }
-
-    /// Record, then ack; NAK (no delay) if it could not be recorded.
-    async fn finish(&self, msg: &Message, record: Record) {
-        if self.record(msg, record).await {
-            ack(msg, AckKind::Ack).await;
-        } else {
-            ack(msg, AckKind::Nak(None)).await;
         }
     }
 
     /// Wait for the record to be committed, telling JetStream the job is in
-    /// progress meanwhile (Postgres may be slow or down).
+    /// progress meanwhile (Postgres may be slow or down). `false` if it could
+    /// not be recorded: do not ack.
     async fn record(&self, msg: &Message, record: Record) -> bool {
         let recorded = self.log.record(record);
         tokio::pin!(recorded);
@@ -286,6 +248,37 @@ impl JobContext {
             }
         }
     }
+}
+
+/// Attempt metrics: the result class and the duration.
+fn observe(sent: &Sent) {
+    metrics::counter!(DELIVERY_ATTEMPTS_TOTAL, "result" => sent.result_label()).increment(1);
+    metrics::histogram!(DELIVERY_ATTEMPT_DURATION_SECONDS).record(sent.took.as_secs_f64());
+}
+
+fn log(judged: &Judged) {
+    match &judged.record.error {
+        Some(error) => {
+            tracing::info!(%error, decision = ?judged.decision, "Delivery attempt failed.")
+        }
+        None => tracing::debug!("Delivered."),
+    }
+}
+
+/// Delivery metrics once the attempt is recorded: how it ended, and the lag
+/// from the event's acceptance to its delivery.
+fn count(status: DeliveryStatus, disabled: bool, created_at: DateTime<Utc>) {
+    let outcome = match status {
+        DeliveryStatus::Delivered => {
+            let lag = (Utc::now() - created_at).to_std().unwrap_or_default();
+            metrics::histogram!(DELIVERY_LAG_SECONDS).record(lag.as_secs_f64());
+            "delivered"
+        }
+        DeliveryStatus::Failed if disabled => "disabled",
+        DeliveryStatus::Failed => "failed",
+        DeliveryStatus::Pending | DeliveryStatus::Retrying => return,
+    };
+    metrics::counter!(DELIVERIES_TOTAL, "outcome" => outcome).increment(1);
 }
 
 async fn ack(msg: &Message, kind: AckKind) {

@@ -5,11 +5,21 @@
 //! permits, so this dispatcher never holds a job it cannot start. Each job runs
 //! in its own task (see [`job`]); on shutdown the puller stops pulling and NAKs
 //! (no delay) whatever its last pull still brings.
+//!
+//! A job is admitted by its endpoint ([`admission`]), its request built and
+//! signed ([`request`], pure), sent ([`http`], the only code that touches
+//! hyper, through the SSRF-pinning [`connector`]), and its result judged
+//! ([`judge`] and [`outcome`], pure).
 
+pub mod admission;
 pub mod connector;
 pub mod http;
 pub mod job;
+pub mod judge;
+pub mod outcome;
+pub mod request;
 
+use async_nats::jetstream::consumer::pull::Batch;
 use async_nats::jetstream::consumer::PullConsumer;
 use async_nats::jetstream::AckKind;
 use futures::StreamExt;
@@ -17,7 +27,7 @@ use herald_common::shutdown::CancellationToken;
 use job::JobContext;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::task::TaskTracker;
 
 const PULL_EXPIRES: Duration = Duration::from_secs(1);
@@ -37,69 +47,78 @@ impl Puller {
         shutdown: CancellationToken,
         tasks: TaskTracker,
     ) {
-        loop {
-            let first = tokio::select! {
-                _ = shutdown.cancelled() => break,
-                p = self.concurrency.clone().acquire_owned() => match p {
-                    Ok(p) => p,
-                    Err(_) => break,
-                },
-            };
-            let mut permits = vec![first];
-            while permits.len() < self.batch {
-                match self.concurrency.clone().try_acquire_owned() {
-                    Ok(p) => permits.push(p),
-                    Err(_) => break,
-                }
-            }
+        while let Some(permits) = self.permits(&shutdown).await {
             let pull = consumer
                 .batch()
                 .max_messages(permits.len())
                 .expires(PULL_EXPIRES)
                 .messages()
                 .await;
-            let mut jobs = match pull {
-                Ok(jobs) => jobs,
+            let pause = match pull {
+                Ok(jobs) => self.start(jobs, permits, &shutdown, &tasks).await,
                 Err(error) => {
                     tracing::warn!(%error, "Could not pull delivery jobs.");
-                    drop(permits);
-                    tokio::select! {
-                        _ = shutdown.cancelled() => break,
-                        _ = tokio::time::sleep(PULL_EXPIRES) => continue,
-                    }
+                    Some(PULL_EXPIRES)
                 }
             };
-            let mut ended_with_error = false;
-            while let Some(next) = jobs.next().await {
-                let msg = match next {
-                    Ok(msg) => msg,
-                    Err(error) => {
-                        tracing::debug!(%error, "Pull ended with a status.");
-                        ended_with_error = true;
-                        break;
-                    }
-                };
-                match (shutdown.is_cancelled(), permits.pop()) {
-                    (false, Some(permit)) => {
-                        let ctx = self.ctx.clone();
-                        tasks.spawn(async move { ctx.handle(msg, permit).await });
-                    }
-                    _ => {
-                        if let Err(error) = msg.ack_with(AckKind::Nak(None)).await {
-                            tracing::warn!(%error, "Could not return a job.");
-                        }
-                    }
-                }
-            }
-            drop(permits);
-            if ended_with_error {
+            if let Some(pause) = pause {
                 // e.g. a leader change: do not spin on a failing consumer.
                 tokio::select! {
                     _ = shutdown.cancelled() => break,
-                    _ = tokio::time::sleep(ERROR_PAUSE) => {}
+                    _ = tokio::time::sleep(pause) => {}
                 }
             }
         }
         tracing::debug!("Delivery puller stopped.");
+    }
+
+    /// Wait for one concurrency permit, then take as many more as are free
+    /// (up to a batch); `None` at shutdown.
+    async fn permits(&self, shutdown: &CancellationToken) -> Option<Vec<OwnedSemaphorePermit>> {
+        let first = tokio::select! {
+            _ = shutdown.cancelled() => return None,
+            p = self.concurrency.clone().acquire_owned() => p.ok()?,
+        };
+        let mut permits = vec![first];
+        while permits.len() < self.batch {
+            match self.concurrency.clone().try_acquire_owned() {
+                Ok(p) => permits.push(p),
+                Err(_) => break,
+            }
+        }
+        Some(permits)
+    }
+
+    /// Start a task per job of the pull, each with one of `permits`; after
+    /// shutdown, return the jobs (NAK, no delay). Returns a pause if the pull
+    /// ended with an error status.
+    async fn start(
+        &self,
+        mut jobs: Batch,
+        mut permits: Vec<OwnedSemaphorePermit>,
+        shutdown: &CancellationToken,
+        tasks: &TaskTracker,
+    ) -> Option<Duration> {
+        while let Some(next) = jobs.next().await {
+            let msg = match next {
+                Ok(msg) => msg,
+                Err(error) => {
+                    tracing::debug!(%error, "Pull ended with a status.");
+                    return Some(ERROR_PAUSE);
+                }
+            };
+            match (shutdown.is_cancelled(), permits.pop()) {
+                (false, Some(permit)) => {
+                    let ctx = self.ctx.clone();
+                    tasks.spawn(async move { ctx.handle(msg, permit).await });
+                }
+                _ => {
+                    if let Err(error) = msg.ack_with(AckKind::Nak(None)).await {
+                        tracing::warn!(%error, "Could not return a job.");
+                    }
+                }
+            }
+        }
+        None
     }
 }

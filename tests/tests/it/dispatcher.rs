@@ -10,4 +10,5 @@ mod observability;
 mod outage;
 mod resilience;
 mod retries;
-mod support;
+mod statements;
+pub(crate) mod support;

@@ -6,4 +6,5 @@ mod deploy;
 mod dispatcher;
 mod foundation;
 mod ingest;
+mod observability;
 mod reliability;

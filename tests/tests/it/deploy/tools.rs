@@ -18,26 +18,15 @@ use super::support::skip_or_fail;
 /// The checker named by `var`, else `name` on the PATH; `None` (after
 /// printing that `test` skipped, or failing in CI) when there is none.
 pub fn tool(test: &str, var: &str, name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os(var)
-        .filter(|v| !v.is_empty())
-        .map_or_else(|| PathBuf::from(name), PathBuf::from);
-    let version: &[&str] = if name == "kubectl" {
-        &["version", "--client"]
-    } else {
-        &["--version"]
+    let found = match herald_tests::binary_from_env(var) {
+        Some(found) => Some(found.unwrap_or_else(|e| panic!("{e}"))),
+        None => herald_tests::find_in_path(name),
     };
-    let works = Command::new(&path)
-        .args(version)
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if works {
-        return Some(path);
+    if found.is_none() {
+        let reason = format!("{name} is not installed ({var}; deploy/local/test.sh installs it)");
+        skip_or_fail(test, &reason);
     }
-    skip_or_fail(
-        test,
-        &format!("{name} is not installed ({var}; deploy/local/test.sh installs it)"),
-    );
-    None
+    found
 }
 
 /// Run `tool args...` in the workspace root; fails the test unless it succeeds.

@@ -153,7 +153,7 @@ async fn retry_and_recover_publish_jobs_and_reset_the_status() {
             "{msg_id}"
         );
         assert_eq!(
-            (job.delivery_id, job.webhook_id, job.attempt),
+            (job.delivery_id, job.webhook_id, job.attempts_made),
             (deliveries[0], webhook, 1)
         );
         assert_eq!(job.payload.get(), r#"{"n":0}"#);

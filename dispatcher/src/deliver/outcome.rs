@@ -9,6 +9,14 @@
 use chrono::{DateTime, Utc};
 use std::time::Duration;
 
+/// When to try again: `schedule[n]` is the delay after attempt n + 1, spread
+/// by `±jitter` (a fraction, e.g. 0.2).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetryPolicy {
+    pub schedule: Vec<Duration>,
+    pub jitter: f64,
+}
+
 /// The longest `Retry-After` Herald honours.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
 
@@ -53,43 +61,39 @@ pub enum Decision {
 pub fn decide(
     outcome: Outcome,
     attempts_made: u32,
-    schedule: &[Duration],
-    jitter: f64,
+    policy: &RetryPolicy,
     jitter_sample: f64,
     retry_after: Option<Duration>,
 ) -> Decision {
     match outcome {
         Outcome::Delivered => Decision::Delivered,
         Outcome::Disable => Decision::Disable,
-        Outcome::Retry => {
-            match retry_delay(attempts_made, schedule, jitter, jitter_sample, retry_after) {
-                Some(delay) => Decision::Retry { delay },
-                None => Decision::Failed,
-            }
-        }
+        Outcome::Retry => match retry_delay(attempts_made, policy, jitter_sample, retry_after) {
+            Some(delay) => Decision::Retry { delay },
+            None => Decision::Failed,
+        },
     }
 }
 
 /// The delay before the next attempt, or `None` when `attempts_made` has used
 /// the whole schedule (a schedule of n delays allows n + 1 attempts).
 ///
-/// The scheduled delay is spread by `±jitter` (a fraction, e.g. 0.2) so that
+/// The scheduled delay is spread by the policy's `±jitter` so that
 /// deliveries failing together do not come back together. A `Retry-After`
 /// replaces it, but never shorter than half the scheduled delay (a receiver
 /// cannot make Herald hammer it) and never longer than [`MAX_RETRY_AFTER`].
 pub fn retry_delay(
     attempts_made: u32,
-    schedule: &[Duration],
-    jitter: f64,
+    policy: &RetryPolicy,
     jitter_sample: f64,
     retry_after: Option<Duration>,
 ) -> Option<Duration> {
     let index = usize::try_from(attempts_made.checked_sub(1)?).ok()?;
-    let base = *schedule.get(index)?;
+    let base = *policy.schedule.get(index)?;
     if let Some(asked) = retry_after {
         return Some(asked.max(base / 2).min(MAX_RETRY_AFTER.max(base)));
     }
-    let factor = 1.0 + jitter.clamp(0.0, 1.0) * jitter_sample.clamp(-1.0, 1.0);
+    let factor = 1.0 + policy.jitter.clamp(0.0, 1.0) * jitter_sample.clamp(-1.0, 1.0);
     Some(base.mul_f64(factor.max(0.0)))
 }
 
@@ -114,6 +118,13 @@ mod tests {
 
     fn s(secs: u64) -> Duration {
         Duration::from_secs(secs)
+    }
+
+    fn policy(schedule: &[Duration], jitter: f64) -> RetryPolicy {
+        RetryPolicy {
+            schedule: schedule.to_vec(),
+            jitter,
+        }
     }
 
     #[test]
@@ -151,7 +162,7 @@ mod tests {
         ];
         for (attempts, want) in cases {
             assert_eq!(
-                retry_delay(attempts, &schedule, 0.2, 0.0, None),
+                retry_delay(attempts, &policy(&schedule, 0.2), 0.0, None),
                 want,
                 "{attempts}"
             );
@@ -170,7 +181,10 @@ mod tests {
             (3.0, -1.0, s(0)),  // jitter fractions are clamped to 1
         ];
         for (jitter, sample, want) in cases {
-            assert_eq!(retry_delay(1, &schedule, jitter, sample, None), Some(want));
+            assert_eq!(
+                retry_delay(1, &policy(&schedule, jitter), sample, None),
+                Some(want)
+            );
         }
     }
 
@@ -187,12 +201,15 @@ mod tests {
         ];
         for (attempts, asked, want) in cases {
             assert_eq!(
-                retry_delay(attempts, &schedule, 0.2, 1.0, Some(asked)),
+                retry_delay(attempts, &policy(&schedule, 0.2), 1.0, Some(asked)),
                 Some(want),
                 "{asked:?}"
             );
         }
-        assert_eq!(retry_delay(3, &schedule, 0.2, 1.0, Some(s(1))), None);
+        assert_eq!(
+            retry_delay(3, &policy(&schedule, 0.2), 1.0, Some(s(1))),
+            None
+        );
     }
 
     #[test]
@@ -207,7 +224,10 @@ mod tests {
             (Outcome::Retry, 3, Decision::Failed),
         ];
         for (outcome, attempts, want) in cases {
-            assert_eq!(decide(outcome, attempts, &schedule, 0.2, 0.0, None), want);
+            assert_eq!(
+                decide(outcome, attempts, &policy(&schedule, 0.2), 0.0, None),
+                want
+            );
         }
     }
 

@@ -17,10 +17,10 @@
 //! average of attempt durations ÷ `max_in_flight`), so a hanging endpoint's
 //! backlog comes back at the pace it can be served instead of all at once.
 //! The in-flight cap is per dispatcher; the rate limit is shared by all of
-//! them (see [`crate::rate_limit`]).
+//! them (see [`crate::store::rate_slots`]).
 
 use crate::endpoints_cache::Endpoint;
-use crate::rate_limit;
+use crate::store::{rate_slots, StoreError};
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Pool;
 use herald_common::shutdown::CancellationToken;
@@ -39,19 +39,30 @@ const MIN_PARK: Duration = Duration::from_secs(1);
 /// Service-time estimate for an endpoint with no attempts yet.
 const INITIAL_SERVICE_TIME: Duration = Duration::from_millis(100);
 
-/// The next parking slot of an endpoint's virtual queue: no earlier than
-/// `now + MIN_PARK`, and `service_time / max_in_flight` after the previous
-/// one. Returns `(slot, next)`.
-pub fn park_slot(
-    now: Instant,
-    next: Option<Instant>,
-    service_time: Duration,
-    max_in_flight: usize,
-) -> (Instant, Instant) {
-    let earliest = now + MIN_PARK;
-    let slot = next.map_or(earliest, |n| n.max(earliest));
-    let spacing = service_time / u32::try_from(max_in_flight.max(1)).unwrap_or(u32::MAX);
-    (slot, slot + spacing)
+/// An endpoint's virtual queue of parked jobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParkQueue {
+    /// The earliest slot the next parked job may take.
+    pub next: Option<Instant>,
+    /// Moving average of the endpoint's attempt durations.
+    pub service_time: Duration,
+}
+
+impl ParkQueue {
+    /// Take the next parking slot: no earlier than `now + MIN_PARK`, and
+    /// `service_time / max_in_flight` after the previous one.
+    pub fn take_slot(&mut self, now: Instant, max_in_flight: usize) -> Instant {
+        let earliest = now + MIN_PARK;
+        let slot = self.next.map_or(earliest, |n| n.max(earliest));
+        let spacing = self.service_time / u32::try_from(max_in_flight.max(1)).unwrap_or(u32::MAX);
+        self.next = Some(slot + spacing);
+        slot
+    }
+
+    /// Feed an attempt's duration into the service-time average.
+    pub fn observe(&mut self, took: Duration) {
+        self.service_time = self.service_time.mul_f64(0.8) + took.mul_f64(0.2);
+    }
 }
 
 /// How many jobs of an endpoint may wait for an in-flight permit: as many as
@@ -75,7 +86,7 @@ pub struct Gate {
     max_in_flight: usize,
     permits: Arc<Semaphore>,
     waiting: AtomicUsize,
-    queue: Mutex<(Option<Instant>, Duration)>,
+    queue: Mutex<ParkQueue>,
 }
 
 impl Gate {
@@ -84,27 +95,30 @@ impl Gate {
             max_in_flight,
             permits: Arc::new(Semaphore::new(max_in_flight)),
             waiting: AtomicUsize::new(0),
-            queue: Mutex::new((None, INITIAL_SERVICE_TIME)),
+            queue: Mutex::new(ParkQueue {
+                next: None,
+                service_time: INITIAL_SERVICE_TIME,
+            }),
         }
+    }
+
+    fn queue(&self) -> std::sync::MutexGuard<'_, ParkQueue> {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn park_until(&self) -> DateTime<Utc> {
         let now = Instant::now();
-        let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
-        let (slot, next) = park_slot(now, q.0, q.1, self.max_in_flight);
-        q.0 = Some(next);
+        let slot = self.queue().take_slot(now, self.max_in_flight);
         Utc::now() + (slot - now)
     }
 
     fn waiter_cap(&self) -> usize {
-        let q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
-        waiter_cap(self.max_in_flight, q.1)
+        waiter_cap(self.max_in_flight, self.queue().service_time)
     }
 
     /// Feed an attempt's duration into the service-time average.
     pub fn observe(&self, took: Duration) {
-        let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
-        q.1 = q.1.mul_f64(0.8) + took.mul_f64(0.2);
+        self.queue().observe(took);
     }
 }
 
@@ -173,7 +187,7 @@ impl Gates {
         endpoint: &Endpoint,
         reserved: Option<DateTime<Utc>>,
         shutdown: &CancellationToken,
-    ) -> Result<Admission, crate::DbError> {
+    ) -> Result<Admission, StoreError> {
         let gate = self.gate(endpoint);
         if gate.waiting.load(Ordering::SeqCst) >= gate.waiter_cap() {
             return Ok(Admission::Park {
@@ -188,7 +202,7 @@ impl Gates {
                 .unwrap_or_default()
                 .min(ADMISSION_WAIT);
         } else if let Some(rate) = endpoint.rate_limit_per_second {
-            let Some(slot) = rate_limit::reserve(&self.pool, endpoint.id, rate).await? else {
+            let Some(slot) = rate_slots::reserve(&self.pool, endpoint.id, rate).await? else {
                 return Ok(Admission::Gone);
             };
             if slot.wait > ADMISSION_WAIT {
@@ -219,67 +233,4 @@ impl Gates {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parked_jobs_are_spaced_by_the_service_rate() {
-        let t0 = Instant::now();
-        let ms = Duration::from_millis;
-        // (next, service time, max in flight) -> (slot, next)
-        let cases = [
-            (
-                None,
-                ms(100),
-                16,
-                t0 + MIN_PARK,
-                t0 + MIN_PARK + ms(100) / 16,
-            ),
-            (Some(t0), ms(100), 1, t0 + MIN_PARK, t0 + MIN_PARK + ms(100)),
-            (
-                Some(t0 + ms(5000)),
-                ms(10_000),
-                10,
-                t0 + ms(5000),
-                t0 + ms(6000),
-            ),
-            (Some(t0 + ms(5000)), ms(10), 0, t0 + ms(5000), t0 + ms(5010)),
-        ];
-        for (next, service, max, slot, new_next) in cases {
-            assert_eq!(park_slot(t0, next, service, max), (slot, new_next));
-        }
-    }
-
-    #[test]
-    fn the_waiting_room_holds_about_a_second_of_work() {
-        let ms = Duration::from_millis;
-        let cases = [
-            (16, ms(10_000), 1), // hanging endpoint: it starts one job a second at most
-            (16, ms(2000), 8),
-            (16, ms(1000), 16),
-            (16, ms(100), 160),
-            (16, ms(10), 1600),
-            (16, ms(1), 1600), // capped at 100 per permit
-            (4, Duration::ZERO, 400),
-            (1, ms(300), 3),
-        ];
-        for (max, service, cap) in cases {
-            assert_eq!(waiter_cap(max, service), cap, "{max} {service:?}");
-        }
-    }
-
-    #[test]
-    fn a_thousand_parks_behind_a_hanging_endpoint_spread_over_its_service_time() {
-        let t0 = Instant::now();
-        let mut next = None;
-        let mut last = t0;
-        for _ in 0..1000 {
-            let (slot, n) = park_slot(t0, next, Duration::from_secs(10), 16);
-            assert!(slot >= last);
-            last = slot;
-            next = Some(n);
-        }
-        // 999 gaps of 10 s / 16 after the first slot.
-        assert_eq!(last - t0, MIN_PARK + Duration::from_millis(625) * 999);
-    }
-}
+mod tests;

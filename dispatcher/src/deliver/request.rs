@@ -125,29 +125,6 @@ pub fn headers(parts: &HeaderParts<'_>) -> HeaderMap {
     map
 }
 
-/// An endpoint's custom headers from its JSON object, without reserved names
-/// and invalid names or values (those are returned separately for a log line).
-pub fn custom_headers(json: &serde_json::Value) -> (Vec<(HeaderName, HeaderValue)>, Vec<String>) {
-    let mut ok = Vec::new();
-    let mut skipped = Vec::new();
-    let Some(obj) = json.as_object() else {
-        return (ok, skipped);
-    };
-    for (name, value) in obj {
-        let lower = name.to_ascii_lowercase();
-        let parsed = value.as_str().and_then(|v| {
-            let n = HeaderName::from_bytes(lower.as_bytes()).ok()?;
-            let v = HeaderValue::from_str(v).ok()?;
-            Some((n, v))
-        });
-        match parsed {
-            Some(pair) if !signing::RESERVED_HEADERS.contains(&lower.as_str()) => ok.push(pair),
-            _ => skipped.push(name.clone()),
-        }
-    }
-    (ok, skipped)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -251,23 +228,5 @@ mod tests {
             get("x-webhook-signature"),
             signing::sign_legacy(1_700_000_000, body, &keys[0])
         );
-    }
-
-    #[test]
-    fn custom_headers_skip_reserved_and_invalid_entries() {
-        let json = serde_json::json!({
-            "X-Team": "payments",
-            "Authorization": "Bearer t",
-            "User-Agent": "me",
-            "Webhook-Signature": "v1,forged",
-            "bad name": "x",
-            "x-number": 5,
-            "x-newline": "a\nb",
-        });
-        let (ok, skipped) = custom_headers(&json);
-        let names: Vec<&str> = ok.iter().map(|(n, _)| n.as_str()).collect();
-        assert_eq!(names, ["authorization", "x-team"]);
-        assert_eq!(skipped.len(), 5);
-        assert!(custom_headers(&serde_json::json!("nope")).0.is_empty());
     }
 }

@@ -1,0 +1,147 @@
+//! One endpoint as deliveries use it: parsed from its stored row once, with
+//! its secrets decrypted and its custom headers checked.
+
+use crate::store::endpoints::EndpointRow;
+use chrono::{DateTime, Utc};
+use herald_common::crypto::EncryptionKey;
+use herald_common::domain::PayloadFormat;
+use herald_common::signing::{self, SigningKey};
+use http::{HeaderName, HeaderValue};
+use uuid::Uuid;
+
+/// A secret that signs until `expires` (a rotated-out secret in its grace
+/// period).
+#[derive(Debug, Clone)]
+pub struct PreviousSecret {
+    pub key: SigningKey,
+    pub expires: DateTime<Utc>,
+}
+
+/// One endpoint, parsed and with its secrets decrypted.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub id: Uuid,
+    pub tenant_id: String,
+    /// `Err` holds why the stored URL is unusable (each attempt fails with it).
+    pub url: Result<url::Url, String>,
+    pub event_types: Vec<String>,
+    pub secret: Result<SigningKey, String>,
+    pub previous_secret: Option<PreviousSecret>,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// `custom_payload` as JSON text.
+    pub custom_payload: Option<String>,
+    pub payload_format: PayloadFormat,
+    pub rate_limit_per_second: Option<u32>,
+    pub max_in_flight: Option<usize>,
+    pub active: bool,
+    /// The row's `updated_at`: its version (bumped by every change).
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Endpoint {
+    /// The keys that sign a request at `now`: the current secret, then the
+    /// previous one while its grace period lasts.
+    pub fn signing_keys(&self, now: DateTime<Utc>) -> Result<Vec<SigningKey>, String> {
+        let mut keys = vec![self.secret.clone()?];
+        if let Some(previous) = &self.previous_secret {
+            if previous.expires > now {
+                keys.push(previous.key.clone());
+            }
+        }
+        Ok(keys)
+    }
+
+    /// Parse a stored row, decrypting its secrets with `key`. What cannot be
+    /// used is logged and kept as an error for each attempt to report.
+    pub fn parse(row: EndpointRow, key: &EncryptionKey) -> Self {
+        let id = row.id;
+        let decrypt = |ct: &[u8]| -> Result<SigningKey, String> {
+            let secret = key.decrypt_string(ct).map_err(|e| e.to_string())?;
+            SigningKey::from_secret(&secret).map_err(|e| e.to_string())
+        };
+        let secret = decrypt(&row.secret_ciphertext);
+        if let Err(error) = &secret {
+            tracing::error!(webhook_id = %id, %error, "Cannot read the endpoint's signing secret.");
+        }
+        let previous_secret = match (
+            row.previous_secret_ciphertext,
+            row.previous_secret_expires_at,
+        ) {
+            (Some(ct), Some(expires)) => {
+                decrypt(&ct).ok().map(|key| PreviousSecret { key, expires })
+            }
+            _ => None,
+        };
+        let (headers, skipped) = custom_headers(&row.headers);
+        if !skipped.is_empty() {
+            tracing::warn!(webhook_id = %id, ?skipped, "Ignoring reserved or invalid custom headers.");
+        }
+        Self {
+            id,
+            tenant_id: row.tenant_id,
+            url: url::Url::parse(&row.url).map_err(|e| format!("invalid endpoint url: {e}")),
+            event_types: row.event_types,
+            secret,
+            previous_secret,
+            headers,
+            custom_payload: row.custom_payload.map(|c| c.to_string()),
+            payload_format: PayloadFormat::parse(&row.payload_format).unwrap_or_default(),
+            rate_limit_per_second: row
+                .rate_limit_per_second
+                .and_then(|r| u32::try_from(r).ok())
+                .filter(|r| *r > 0),
+            max_in_flight: row
+                .max_in_flight
+                .and_then(|m| usize::try_from(m).ok())
+                .filter(|m| *m > 0),
+            active: row.active,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+/// An endpoint's custom headers from its JSON object, without reserved names
+/// and invalid names or values (those are returned separately for a log line).
+pub fn custom_headers(json: &serde_json::Value) -> (Vec<(HeaderName, HeaderValue)>, Vec<String>) {
+    let mut ok = Vec::new();
+    let mut skipped = Vec::new();
+    let Some(obj) = json.as_object() else {
+        return (ok, skipped);
+    };
+    for (name, value) in obj {
+        let lower = name.to_ascii_lowercase();
+        let parsed = value.as_str().and_then(|v| {
+            let n = HeaderName::from_bytes(lower.as_bytes()).ok()?;
+            let v = HeaderValue::from_str(v).ok()?;
+            Some((n, v))
+        });
+        match parsed {
+            Some(pair) if !signing::RESERVED_HEADERS.contains(&lower.as_str()) => ok.push(pair),
+            _ => skipped.push(name.clone()),
+        }
+    }
+    (ok, skipped)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn custom_headers_skip_reserved_and_invalid_entries() {
+        let json = serde_json::json!({
+            "X-Team": "payments",
+            "Authorization": "Bearer t",
+            "User-Agent": "me",
+            "Webhook-Signature": "v1,forged",
+            "bad name": "x",
+            "x-number": 5,
+            "x-newline": "a\nb",
+        });
+        let (ok, skipped) = custom_headers(&json);
+        let names: Vec<&str> = ok.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["authorization", "x-team"]);
+        assert_eq!(skipped.len(), 5);
+        assert!(custom_headers(&serde_json::json!("nope")).0.is_empty());
+    }
+}

@@ -1,0 +1,178 @@
+//! Every endpoint, in memory, so a delivery never queries Postgres for its
+//! endpoint (fan-out reads the subscribed endpoints of each group of events
+//! from Postgres and brings this cache up to those versions; see
+//! [`EndpointsCache::catch_up`]).
+//!
+//! Loaded in full at start, then kept current three ways: a change notice on
+//! `herald.control.webhooks` (published by ingest after every endpoint change,
+//! and by dispatchers when they disable one) re-reads that one row; a full
+//! reload every `HERALD_ENDPOINT_REFRESH_INTERVAL` repairs anything a lost
+//! notice missed; and a delivery for an endpoint the cache does not know, or
+//! knows in an older version than its job names, reads that row on the spot.
+//! Secrets are decrypted once, when a row is read.
+
+mod endpoint;
+
+pub use endpoint::{custom_headers, Endpoint, PreviousSecret};
+
+use crate::store::endpoints::Subscribed;
+use crate::store::{self, StoreError};
+use chrono::{DateTime, Utc};
+use deadpool_postgres::Pool;
+use herald_common::crypto::EncryptionKey;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use uuid::Uuid;
+
+#[derive(Default)]
+struct Inner {
+    by_id: HashMap<Uuid, Arc<Endpoint>>,
+    by_tenant: HashMap<String, Vec<Arc<Endpoint>>>,
+}
+
+impl Inner {
+    fn remove(&mut self, id: Uuid) {
+        if let Some(old) = self.by_id.remove(&id) {
+            if let Some(list) = self.by_tenant.get_mut(&old.tenant_id) {
+                list.retain(|e| e.id != id);
+            }
+        }
+    }
+
+    fn insert(&mut self, e: Arc<Endpoint>) {
+        self.remove(e.id);
+        self.by_tenant
+            .entry(e.tenant_id.clone())
+            .or_default()
+            .push(e.clone());
+        self.by_id.insert(e.id, e);
+    }
+}
+
+pub struct EndpointsCache {
+    inner: RwLock<Inner>,
+    pool: Pool,
+    key: EncryptionKey,
+}
+
+impl EndpointsCache {
+    pub fn new(pool: Pool, key: EncryptionKey) -> Self {
+        Self {
+            inner: RwLock::new(Inner::default()),
+            pool,
+            key,
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {
+        self.inner
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Inner> {
+        self.inner
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn get(&self, id: Uuid) -> Option<Arc<Endpoint>> {
+        self.read().by_id.get(&id).cloned()
+    }
+
+    pub fn len(&self) -> usize {
+        self.read().by_id.len()
+    }
+
+    /// How many cached endpoints are active.
+    pub fn active_count(&self) -> usize {
+        self.read().by_id.values().filter(|e| e.active).count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Replace everything with what Postgres holds now.
+    pub async fn load_all(&self) -> Result<usize, StoreError> {
+        let rows = store::endpoints::all(&self.pool).await?;
+        let mut fresh = Inner::default();
+        for row in rows {
+            fresh.insert(Arc::new(Endpoint::parse(row, &self.key)));
+        }
+        let n = fresh.by_id.len();
+        *self.write() = fresh;
+        Ok(n)
+    }
+
+    /// Re-read one endpoint (or forget it if its row is gone).
+    #[tracing::instrument(skip(self), fields(webhook_id = %id))]
+    pub async fn refresh(&self, id: Uuid) -> Result<Option<Arc<Endpoint>>, StoreError> {
+        let row = store::endpoints::one(&self.pool, id).await?;
+        let mut inner = self.write();
+        match row {
+            Some(row) => {
+                let e = Arc::new(Endpoint::parse(row, &self.key));
+                inner.insert(e.clone());
+                Ok(Some(e))
+            }
+            None => {
+                inner.remove(id);
+                Ok(None)
+            }
+        }
+    }
+
+    /// The cached endpoint if it is at least `version` (its row's
+    /// `updated_at`), else its row read now: a change notice that has not
+    /// reached this dispatcher yet never makes it use an older view.
+    pub async fn get_at_least(
+        &self,
+        id: Uuid,
+        version: Option<DateTime<Utc>>,
+    ) -> Result<Option<Arc<Endpoint>>, StoreError> {
+        match (self.get(id), version) {
+            (Some(e), Some(v)) if e.updated_at < v => self.refresh(id).await,
+            (Some(e), _) => Ok(Some(e)),
+            (None, _) => self.refresh(id).await,
+        }
+    }
+
+    /// Bring the cache up to the endpoints fan-out just read from Postgres:
+    /// re-read each row the cache lacks or holds in an older version.
+    /// Usually none.
+    pub async fn catch_up(&self, current: &[Subscribed]) -> Result<(), StoreError> {
+        let stale: Vec<Uuid> = {
+            let inner = self.read();
+            current
+                .iter()
+                .filter(|s| {
+                    inner
+                        .by_id
+                        .get(&s.id)
+                        .is_none_or(|e| e.updated_at < s.version)
+                })
+                .map(|s| s.id)
+                .collect()
+        };
+        for id in stale {
+            self.refresh(id).await?;
+        }
+        Ok(())
+    }
+
+    /// Mark an endpoint inactive at once (this dispatcher just disabled it;
+    /// the change notice that follows re-reads the row).
+    pub fn deactivate(&self, id: Uuid) {
+        let mut inner = self.write();
+        if let Some(e) = inner.by_id.get(&id) {
+            let mut off = Endpoint::clone(e);
+            off.active = false;
+            inner.insert(Arc::new(off));
+        }
+    }
+
+    pub fn forget(&self, id: Uuid) {
+        self.write().remove(id);
+    }
+}

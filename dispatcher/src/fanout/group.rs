@@ -1,0 +1,158 @@
+//! One group of events: decode, plan (one endpoint query, one insert),
+//! publish the jobs, then ack each event whose jobs JetStream stored.
+
+use super::plan::{self, Pair};
+use super::{ack, Fanout, MAX_PENDING_ACKS, RETRY_LATER};
+use crate::store::deliveries::{self, DeliveryKey, DeliveryRow};
+use crate::store::{endpoints, StoreError};
+use async_nats::jetstream::context::PublishError;
+use async_nats::jetstream::publish::PublishAck;
+use async_nats::jetstream::{AckKind, Message};
+use futures::future::{BoxFuture, FutureExt};
+use futures::stream::FuturesUnordered;
+use futures::StreamExt;
+use herald_common::messages::{DeliveryJob, EventMessage};
+use herald_common::metrics::FANOUT_EVENTS_TOTAL;
+use herald_common::subjects::{delivery_msg_id, delivery_subject};
+use std::collections::HashMap;
+
+/// A job's PubAck with the index of its event.
+type PendingAck = BoxFuture<'static, (usize, Result<PublishAck, PublishError>)>;
+
+/// The pairs of a group and their delivery rows.
+struct Plan {
+    pairs: Vec<Pair>,
+    rows: HashMap<DeliveryKey, DeliveryRow>,
+}
+
+impl Fanout {
+    /// Fan out one group of events.
+    #[tracing::instrument(level = "debug", skip_all, fields(events = messages.len()))]
+    pub(super) async fn process(&self, messages: Vec<Message>) {
+        let Decoded { messages, events } = decode(messages).await;
+        let plan = match self.plan(&events).await {
+            Ok(plan) => plan,
+            Err(error) => {
+                tracing::warn!(%error, events = events.len(), "Could not create deliveries; events will be redelivered.");
+                for msg in &messages {
+                    ack(msg, AckKind::Nak(Some(RETRY_LATER))).await;
+                }
+                return;
+            }
+        };
+        let stored = self.publish(&events, &plan).await;
+        for ((msg, event), ok) in messages.iter().zip(&events).zip(stored) {
+            if ok {
+                ack(msg, AckKind::Ack).await;
+                metrics::counter!(FANOUT_EVENTS_TOTAL).increment(1);
+            } else {
+                tracing::debug!(event_id = %event.id, "Event will be fanned out again.");
+                ack(msg, AckKind::Nak(Some(RETRY_LATER))).await;
+            }
+        }
+    }
+
+    /// Resolve the subscribed endpoints of a group from Postgres (one query
+    /// for the group, so an endpoint committed before an event was accepted
+    /// is always seen, whatever this dispatcher's cache has heard yet), bring
+    /// the cache up to those versions, and create the delivery rows.
+    async fn plan(&self, events: &[EventMessage]) -> Result<Plan, StoreError> {
+        if events.is_empty() {
+            return Ok(Plan {
+                pairs: Vec::new(),
+                rows: HashMap::new(),
+            });
+        }
+        let client = self.pool.get().await?;
+        let subscribed = endpoints::subscribed(&client, &plan::tenants(events)).await?;
+        self.cache.catch_up(&subscribed).await?;
+        let pairs = plan::pairs(events, &subscribed);
+        let rows = if pairs.is_empty() {
+            HashMap::new()
+        } else {
+            let new = plan::new_deliveries(events, &pairs);
+            deliveries::create_or_find(&client, &new).await?
+        };
+        Ok(Plan { pairs, rows })
+    }
+
+    /// Publish the planned jobs; per event, whether JetStream stored all of
+    /// them.
+    ///
+    /// PubAcks are awaited as they come, never more than MAX_PENDING_ACKS at
+    /// once: the JetStream context lends each publish one of 5,000 shared ack
+    /// permits until its ack is awaited, so publishing a large group (256
+    /// events x 50 endpoints) before awaiting any ack would wait forever for
+    /// a permit.
+    async fn publish(&self, events: &[EventMessage], plan: &Plan) -> Vec<bool> {
+        let mut stored = vec![true; events.len()];
+        let mut acks: FuturesUnordered<PendingAck> = FuturesUnordered::new();
+        for job in plan::jobs(events, &plan.pairs, &plan.rows) {
+            while acks.len() >= MAX_PENDING_ACKS {
+                if let Some((i, Err(error))) = acks.next().await {
+                    tracing::warn!(%error, event_id = %events[i].id, "A delivery job was not stored.");
+                    stored[i] = false;
+                }
+            }
+            let event = &events[job.event];
+            let webhook_id = job.target.webhook_id;
+            let Ok(body) = serde_json::to_vec(&DeliveryJob::new(event.clone(), job.target)) else {
+                continue;
+            };
+            let mut headers = async_nats::HeaderMap::new();
+            headers.insert(
+                "Nats-Msg-Id",
+                delivery_msg_id(event.id, webhook_id).as_str(),
+            );
+            match self
+                .js
+                .publish_with_headers(delivery_subject(webhook_id), headers, body.into())
+                .await
+            {
+                Ok(ack) => {
+                    let i = job.event;
+                    acks.push(async move { (i, ack.await) }.boxed());
+                }
+                Err(error) => {
+                    tracing::warn!(%error, event_id = %event.id, "Could not publish a delivery job.");
+                    stored[job.event] = false;
+                }
+            }
+        }
+        while let Some((i, result)) = acks.next().await {
+            if let Err(error) = result {
+                tracing::warn!(%error, event_id = %events[i].id, "A delivery job was not stored.");
+                stored[i] = false;
+            }
+        }
+        stored
+    }
+}
+
+/// The messages of a group that parsed: `messages[i]` carries `events[i]`.
+struct Decoded {
+    messages: Vec<Message>,
+    events: Vec<EventMessage>,
+}
+
+/// Parse each message's event; a malformed one is terminated (it would
+/// never parse).
+async fn decode(messages: Vec<Message>) -> Decoded {
+    let mut decoded = Decoded {
+        messages: Vec::with_capacity(messages.len()),
+        events: Vec::with_capacity(messages.len()),
+    };
+    for msg in messages {
+        match serde_json::from_slice::<EventMessage>(&msg.payload) {
+            Ok(event) => {
+                decoded.messages.push(msg);
+                decoded.events.push(event);
+            }
+            Err(error) => {
+                tracing::error!(%error, subject = %msg.subject, "Dropping a malformed event message.");
+                ack(&msg, AckKind::Term).await;
+            }
+        }
+    }
+    decoded
+}

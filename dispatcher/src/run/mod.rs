@@ -1,0 +1,178 @@
+//! Wiring: connect and build every part ([`build`]), spawn the tasks, wait
+//! for the shutdown signal, drain in order.
+
+mod build;
+
+use crate::deliver::job::JobContext;
+use crate::deliver::Puller;
+use crate::fanout::Fanout;
+use crate::retry::Scheduler;
+use crate::server::{self, Health};
+use crate::{control, gauges, housekeeping, DispatcherError};
+use build::{build, connect, Node};
+use herald_common::config::Config;
+use herald_common::shutdown::CancellationToken;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+use tokio::task::JoinHandle;
+use tokio_util::task::TaskTracker;
+
+/// After the grace period, how long abandoned jobs get to NAK and recorded
+/// attempts get to reach Postgres before the log gives up.
+const FLUSH_DEADLINE: Duration = Duration::from_secs(10);
+
+/// Run a dispatcher until `shutdown` is cancelled, serving `/metrics` and
+/// `/healthz` on `metrics_listener`. Returns `Ok` after a graceful drain.
+pub async fn run(
+    config: Config,
+    metrics_listener: tokio::net::TcpListener,
+    shutdown: CancellationToken,
+) -> Result<(), DispatcherError> {
+    let _ = herald_common::metrics::prometheus();
+    let health = Arc::new(Health::default());
+    let server_stop = CancellationToken::new();
+    let server = tokio::spawn(server::serve(
+        metrics_listener,
+        health.clone(),
+        server_stop.clone(),
+    ));
+    let result = run_nodes(&config, &health, &shutdown).await;
+    server_stop.cancel();
+    match server.await {
+        Ok(Err(e)) if result.is_ok() => return Err(e.into()),
+        _ => {}
+    }
+    result
+}
+
+async fn run_nodes(
+    config: &Config,
+    health: &Arc<Health>,
+    shutdown: &CancellationToken,
+) -> Result<(), DispatcherError> {
+    let Some(links) = connect(config, shutdown).await? else {
+        return Ok(());
+    };
+    let Some(node) = build(config, links, health, shutdown).await? else {
+        return Ok(());
+    };
+    let endpoints = node.cache.len();
+    let running = spawn(config, node, shutdown);
+    health.ready.store(true, Ordering::SeqCst);
+    tracing::info!(dispatcher_id = %config.dispatcher_id, endpoints, "Dispatcher running.");
+    shutdown.cancelled().await;
+    drain(config.shutdown_grace, running).await;
+    Ok(())
+}
+
+/// The later stages of a shutdown, after the shutdown signal itself.
+#[derive(Clone, Default)]
+struct Stops {
+    /// The grace period is over: abandon requests still running.
+    hard_stop: CancellationToken,
+    /// Stop waiting for Postgres: unrecorded attempts stay unacked.
+    give_up: CancellationToken,
+}
+
+/// What shutdown drains, in order.
+struct Running {
+    background: TaskTracker,
+    jobs: TaskTracker,
+    ctx: Arc<JobContext>,
+    log_task: JoinHandle<()>,
+    stops: Stops,
+}
+
+/// Start the background tasks and the consumers.
+fn spawn(config: &Config, node: Node, shutdown: &CancellationToken) -> Running {
+    let links = &node.links;
+    let background = TaskTracker::new();
+    background.spawn(control::keep_current(
+        node.cache.clone(),
+        node.notices,
+        config.endpoint_refresh_interval,
+        shutdown.clone(),
+    ));
+    background.spawn(housekeeping::run_auto_disable(
+        links.pool.clone(),
+        links.nats.clone(),
+        node.cache.clone(),
+        config.auto_disable_after,
+        shutdown.clone(),
+    ));
+    background.spawn(gauges::run(
+        links.pool.clone(),
+        links.nats.clone(),
+        links.js.clone(),
+        shutdown.clone(),
+    ));
+    let scheduler = Scheduler {
+        pool: links.pool.clone(),
+        js: links.js.clone(),
+        poll_interval: config.retry_poll_interval,
+        lease: (config.streams.duplicate_window / 2)
+            .min(config.streams.ack_wait)
+            .max(Duration::from_secs(1)),
+        batch: config.fetch_batch,
+    };
+    background.spawn(scheduler.run(shutdown.clone()));
+    let fanout = Fanout {
+        js: links.js.clone(),
+        pool: links.pool.clone(),
+        cache: node.cache.clone(),
+        batch: config.fetch_batch,
+    };
+    background.spawn(fanout.run(node.fanout, shutdown.clone()));
+    let jobs = TaskTracker::new();
+    let puller = Puller {
+        ctx: node.ctx.clone(),
+        concurrency: Arc::new(Semaphore::new(config.dispatcher_concurrency)),
+        batch: config.fetch_batch,
+    };
+    background.spawn(puller.run(node.deliver, shutdown.clone(), jobs.clone()));
+    Running {
+        background,
+        jobs,
+        ctx: node.ctx,
+        log_task: node.log_task,
+        stops: node.stops,
+    }
+}
+
+/// After the shutdown signal: stop pulling, let jobs finish within `grace`
+/// (then abandon them), and flush the attempt log.
+async fn drain(grace: Duration, running: Running) {
+    let Running {
+        background,
+        jobs,
+        ctx,
+        mut log_task,
+        stops,
+    } = running;
+    tracing::info!("Shutting down: no more pulls; finishing in-flight deliveries.");
+    background.close();
+    background.wait().await;
+    jobs.close();
+    if tokio::time::timeout(grace, jobs.wait()).await.is_err() {
+        tracing::warn!(?grace, "Grace period over; returning unfinished jobs.");
+        stops.hard_stop.cancel();
+        if tokio::time::timeout(FLUSH_DEADLINE, jobs.wait())
+            .await
+            .is_err()
+        {
+            stops.give_up.cancel();
+            jobs.wait().await;
+        }
+    }
+    drop(ctx); // the last handle on the attempt log: the writer flushes and ends
+    if tokio::time::timeout(FLUSH_DEADLINE, &mut log_task)
+        .await
+        .is_err()
+    {
+        stops.give_up.cancel();
+        let _ = log_task.await;
+    }
+    tracing::info!("Dispatcher drained.");
+}
