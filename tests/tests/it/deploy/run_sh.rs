@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 use herald_tests::{ApiClient, Binary, TestReceiver};
 use rustix::process::{kill_process, kill_process_group, Pid, Signal};
 
-use super::support::{js_api, skip_or_fail};
+use serde_json::Value;
+
+use super::support::{js_api, skip_or_fail, WAIT};
 use crate::reliability::producer::Producer;
 use crate::reliability::support::{create_endpoints, finish, RATE};
 
@@ -192,6 +194,34 @@ async fn assert_three_replicas(client: &async_nats::Client) {
     }
 }
 
+/// The instances Prometheus on 9090 scrapes successfully.
+async fn scraped() -> Vec<String> {
+    let Ok(r) = ApiClient::new("http://127.0.0.1:9090")
+        .get("/api/v1/targets")
+        .await
+    else {
+        return Vec::new();
+    };
+    let v: Value = r.value();
+    let targets = v["data"]["activeTargets"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let up = targets.iter().filter(|t| t["health"] == "up");
+    up.filter_map(|t| t["labels"]["instance"].as_str().map(String::from))
+        .collect()
+}
+
+/// Prometheus scrapes both ingest nodes and the three dispatchers.
+async fn assert_prometheus_scrapes_every_node() {
+    let all = herald_tests::wait_until(WAIT, || async { scraped().await.len() == 5 }).await;
+    assert!(
+        all.is_ok(),
+        "Prometheus scrapes {:?}, not all 5 nodes",
+        scraped().await
+    );
+}
+
 #[tokio::test]
 async fn run_sh_cluster() {
     let taken: Vec<u16> = PORTS.into_iter().filter(|p| port_taken(*p)).collect();
@@ -238,6 +268,8 @@ async fn run_sh_cluster() {
         Some(killed_at),
     )
     .await;
+
+    assert_prometheus_scrapes_every_node().await;
 
     let pids = run.pids();
     let stop_started = Instant::now();
