@@ -7,14 +7,16 @@ use chrono::{DateTime, Utc};
 use herald_common::crypto::{generate_api_key, hash_api_key};
 use herald_common::domain::TenantId;
 use serde::{Deserialize, Serialize};
-use tokio_postgres::error::SqlState;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::auth::Caller;
-use crate::error::{ApiError, ErrorBody};
-use crate::extract::{parse_id, ApiJson, OptionalJson, RawPath};
-use crate::state::AppState;
+use crate::http::auth::Caller;
+use crate::http::error::{ApiError, ErrorBody};
+use crate::http::extract::{parse_id, ApiJson, OptionalJson, RawPath};
+use crate::http::state::AppState;
+use crate::store::api_keys::{self, ApiKey, NewApiKey};
+use crate::store::tenants::{self, Tenant};
+use crate::store::StoreError;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -65,13 +67,39 @@ fn tenant_id(raw: &str) -> Result<TenantId, ApiError> {
     TenantId::parse(raw).map_err(|e| ApiError::bad_request("invalid_tenant", e.to_string()))
 }
 
-fn row_to_tenant(r: &tokio_postgres::Row) -> TenantOut {
-    TenantOut {
-        id: r.get(0),
-        name: r.get(1),
-        max_endpoints: r.get(2),
-        created_at: r.get(3),
+impl From<Tenant> for TenantOut {
+    fn from(t: Tenant) -> Self {
+        Self {
+            id: t.id,
+            name: t.name,
+            max_endpoints: t.max_endpoints,
+            created_at: t.created_at,
+        }
     }
+}
+
+impl From<ApiKey> for ApiKeyOut {
+    fn from(k: ApiKey) -> Self {
+        Self {
+            id: k.id,
+            tenant_id: k.tenant_id,
+            name: k.name,
+            key_prefix: k.key_prefix,
+            created_at: k.created_at,
+            revoked_at: k.revoked_at,
+        }
+    }
+}
+
+/// A label of at most 200 characters.
+fn name(raw: String) -> Result<String, ApiError> {
+    if raw.chars().count() > 200 {
+        return Err(ApiError::bad_request(
+            "invalid_name",
+            "the name may be at most 200 characters",
+        ));
+    }
+    Ok(raw)
 }
 
 /// Create a tenant.
@@ -92,30 +120,18 @@ pub async fn create(
             "max_endpoints must be 0 or more",
         ));
     }
-    let name = body.name.unwrap_or_else(|| id.as_str().to_string());
-    if name.chars().count() > 200 {
-        return Err(ApiError::bad_request(
-            "invalid_name",
-            "the name may be at most 200 characters",
-        ));
-    }
-    let client = state.db.get().await?;
-    let row = client
-        .query_one(
-            "INSERT INTO tenants (id, name, max_endpoints) VALUES ($1, $2, $3) \
-             RETURNING id, name, max_endpoints, created_at",
-            &[&id.as_str(), &name, &body.max_endpoints],
-        )
+    let name = name(body.name.unwrap_or_else(|| id.as_str().to_string()))?;
+    let tenant = tenants::insert(&state.db, id.as_str(), &name, body.max_endpoints)
         .await
-        .map_err(|e| match e.code() {
-            Some(c) if *c == SqlState::UNIQUE_VIOLATION => ApiError::conflict(
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => ApiError::conflict(
                 "tenant_exists",
                 format!("the tenant {:?} already exists", id.as_str()),
             ),
-            _ => e.into(),
+            e => e.into(),
         })?;
     state.tenants.0.insert(id.as_str());
-    Ok((StatusCode::CREATED, Json(row_to_tenant(&row))))
+    Ok((StatusCode::CREATED, Json(tenant.into())))
 }
 
 /// Every tenant (admin) or the caller's own (tenant key).
@@ -125,15 +141,8 @@ pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<Vec<TenantOut>>, ApiError> {
-    let client = state.db.get().await?;
-    let rows = client
-        .query(
-            "SELECT id, name, max_endpoints, created_at FROM tenants \
-             WHERE $1::text IS NULL OR id = $1 ORDER BY id LIMIT 10000",
-            &[&caller.scope_param()],
-        )
-        .await?;
-    Ok(Json(rows.iter().map(row_to_tenant).collect()))
+    let tenants = tenants::list(&state.db, caller.scope_str()).await?;
+    Ok(Json(tenants.into_iter().map(TenantOut::from).collect()))
 }
 
 async fn ensure_tenant(state: &AppState, id: &TenantId) -> Result<(), ApiError> {
@@ -158,32 +167,17 @@ pub async fn create_key(
     caller.require_admin()?;
     let tenant = tenant_id(&raw)?;
     ensure_tenant(&state, &tenant).await?;
-    let name = body.and_then(|b| b.name).unwrap_or_default();
-    if name.chars().count() > 200 {
-        return Err(ApiError::bad_request(
-            "invalid_name",
-            "the name may be at most 200 characters",
-        ));
-    }
+    let name = name(body.and_then(|b| b.name).unwrap_or_default())?;
     let key = generate_api_key();
     let prefix: String = key.chars().take(10).collect();
-    let id = Uuid::now_v7();
-    let client = state.db.get().await?;
-    let row = client
-        .query_one(
-            "INSERT INTO api_keys (id, tenant_id, name, key_hash, key_prefix) VALUES ($1, $2, $3, $4, $5) \
-             RETURNING created_at",
-            &[&id, &tenant.as_str(), &name, &hash_api_key(&key), &prefix],
-        )
-        .await?;
-    let api_key = ApiKeyOut {
-        id,
-        tenant_id: tenant.as_str().to_string(),
-        name,
-        key_prefix: prefix,
-        created_at: row.get(0),
-        revoked_at: None,
+    let new = NewApiKey {
+        id: Uuid::now_v7(),
+        tenant_id: tenant.as_str(),
+        name: &name,
+        key_hash: &hash_api_key(&key),
+        key_prefix: &prefix,
     };
+    let api_key = api_keys::insert(&state.db, new).await?.into();
     Ok((StatusCode::CREATED, Json(ApiKeyCreated { api_key, key })))
 }
 
@@ -199,26 +193,8 @@ pub async fn list_keys(
     caller.require_admin()?;
     let tenant = tenant_id(&raw)?;
     ensure_tenant(&state, &tenant).await?;
-    let client = state.db.get().await?;
-    let rows = client
-        .query(
-            "SELECT id, tenant_id, name, key_prefix, created_at, revoked_at FROM api_keys \
-             WHERE tenant_id = $1 ORDER BY created_at LIMIT 10000",
-            &[&tenant.as_str()],
-        )
-        .await?;
-    Ok(Json(
-        rows.iter()
-            .map(|r| ApiKeyOut {
-                id: r.get(0),
-                tenant_id: r.get(1),
-                name: r.get(2),
-                key_prefix: r.get(3),
-                created_at: r.get(4),
-                revoked_at: r.get(5),
-            })
-            .collect(),
-    ))
+    let keys = api_keys::list(&state.db, tenant.as_str()).await?;
+    Ok(Json(keys.into_iter().map(ApiKeyOut::from).collect()))
 }
 
 /// Revoke an API key; it stops working at once on this node and within
@@ -234,14 +210,7 @@ pub async fn revoke_key(
     caller.require_admin()?;
     let tenant = tenant_id(&raw_tenant)?;
     let key_id = parse_id(&raw_key)?;
-    let client = state.db.get().await?;
-    let n = client
-        .execute(
-            "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 AND tenant_id = $2",
-            &[&key_id, &tenant.as_str()],
-        )
-        .await?;
-    if n == 0 {
+    if !api_keys::revoke(&state.db, key_id, tenant.as_str()).await? {
         return Err(ApiError::not_found("api key"));
     }
     state.keys.revoke(key_id);

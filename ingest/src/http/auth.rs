@@ -14,8 +14,8 @@ use herald_common::domain::TenantId;
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
-use crate::error::ApiError;
-use crate::state::AppState;
+use super::error::ApiError;
+use super::state::AppState;
 
 /// The header an admin uses to act on one tenant.
 pub const TENANT_HEADER: &str = "herald-tenant";
@@ -37,9 +37,14 @@ impl Caller {
         }
     }
 
-    /// `scope()` as an SQL parameter (`$n::text IS NULL OR tenant_id = $n`).
+    /// `scope()` as the store takes it: `None` for every tenant.
+    pub fn scope_str(&self) -> Option<&str> {
+        self.scope().map(TenantId::as_str)
+    }
+
+    /// `scope()` as an owned filter value.
     pub fn scope_param(&self) -> Option<String> {
-        self.scope().map(|t| t.as_str().to_string())
+        self.scope_str().map(str::to_string)
     }
 
     /// The tenant that owns what this call creates.

@@ -1,25 +1,29 @@
-//! `/webhooks`: endpoint CRUD and secret rotation.
+//! `/webhooks`: endpoint CRUD ([`secret`] rotates the signing secret;
+//! [`input`] holds the request bodies and their validation).
+
+pub mod input;
+mod out;
+pub mod secret;
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use chrono::{DateTime, Utc};
 use herald_common::crypto::generate_webhook_secret;
 use herald_common::domain::WebhookUrl;
 use herald_common::messages::ChangeOp;
 use herald_common::url_guard::GuardError;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::auth::Caller;
-use crate::error::{ApiError, ErrorBody};
-use crate::extract::{ApiJson, ApiQuery, IdPath};
-use crate::pagination::{decode_cursor, limit, page, Page};
-use crate::routes::webhook_store::{self as store, WebhookOut};
-use crate::state::AppState;
-use crate::webhook_input::{self as input, CreateWebhook, PatchWebhook};
+use self::input::{CreateWebhook, PatchWebhook};
+pub use self::out::WebhookOut;
+use crate::http::auth::Caller;
+use crate::http::error::{ApiError, ErrorBody};
+use crate::http::extract::{ApiJson, ApiQuery, IdPath};
+use crate::http::pagination::{decode_cursor, limit, page, Page};
+use crate::http::state::AppState;
+use crate::store::webhooks::{self, Inserted, ListFilter, NewWebhook, Webhook};
 
 /// `201` body of `POST /webhooks`: the endpoint and its secret (shown only here).
 #[derive(Debug, Serialize, ToSchema)]
@@ -47,7 +51,7 @@ pub struct ListWebhooks {
 /// Refuse URLs whose host resolves to a non-public address (unless allowed).
 /// A host that does not resolve (yet) is accepted: it cannot reach anything
 /// now, and the dispatcher checks every address again at send time.
-pub async fn check_url(state: &AppState, url: &WebhookUrl) -> Result<(), ApiError> {
+async fn check_url(state: &AppState, url: &WebhookUrl) -> Result<(), ApiError> {
     let lookup = tokio::time::timeout(
         std::time::Duration::from_secs(5),
         state.guard.resolve(url.as_url()),
@@ -88,7 +92,7 @@ pub async fn create(
         Some(s) => input::secret(s)?,
         None => generate_webhook_secret(),
     };
-    let new = store::NewWebhook {
+    let new = NewWebhook {
         id: Uuid::now_v7(),
         tenant_id: caller.write_tenant(),
         url: url.as_str().to_string(),
@@ -108,20 +112,38 @@ pub async fn create(
         secret_ciphertext: state.config.encryption_key.encrypt(secret.as_bytes()),
     };
     let names: Vec<&str> = new.event_types.iter().map(String::as_str).collect();
-    state
-        .event_types
-        .ensure_registered(&state.db, &names)
-        .await?;
+    super::ensure_registered(&state, &names).await?;
     check_url(&state, &url).await?;
-    let webhook = store::insert(&state, new).await?;
+    let webhook = inserted(&state, new).await?;
     state
         .announce_webhook_change(webhook.id, &webhook.tenant_id, ChangeOp::Upsert)
         .await;
     tracing::info!(webhook_id = %webhook.id, tenant_id = %webhook.tenant_id, "Endpoint created.");
     Ok((
         StatusCode::CREATED,
-        Json(WebhookCreated { webhook, secret }),
+        Json(WebhookCreated {
+            webhook: webhook.into(),
+            secret,
+        }),
     ))
+}
+
+/// Insert under the tenant's endpoint limit: `422 unknown_tenant` or
+/// `409 endpoint_limit_reached` when the store refuses.
+async fn inserted(state: &AppState, new: NewWebhook) -> Result<Webhook, ApiError> {
+    let tenant = new.tenant_id.as_str().to_string();
+    let default_max = state.config.max_endpoints_per_tenant;
+    match webhooks::insert(&state.db, new, default_max).await? {
+        Inserted::Created(webhook) => Ok(*webhook),
+        Inserted::UnknownTenant => Err(ApiError::unprocessable(
+            "unknown_tenant",
+            format!("the tenant {tenant:?} does not exist"),
+        )),
+        Inserted::LimitReached { count, max } => Err(ApiError::conflict(
+            "endpoint_limit_reached",
+            format!("the tenant already has {count} endpoints, its limit is {max}"),
+        )),
+    }
 }
 
 /// One endpoint (never its secret).
@@ -133,10 +155,9 @@ pub async fn get(
     caller: Caller,
     IdPath(id): IdPath,
 ) -> Result<Json<WebhookOut>, ApiError> {
-    let client = state.db.get().await?;
-    store::fetch(&client, id, caller.scope_param(), false)
+    webhooks::get(&state.db, id, caller.scope_str())
         .await?
-        .map(Json)
+        .map(|w| Json(w.into()))
         .ok_or_else(|| ApiError::not_found("endpoint"))
 }
 
@@ -151,15 +172,15 @@ pub async fn list(
 ) -> Result<Json<Page<WebhookOut>>, ApiError> {
     let limit = limit(q.limit)?;
     let cursor = decode_cursor(q.cursor.as_deref())?;
-    let rows = store::list(
-        &state,
-        caller.scope_param(),
-        cursor,
-        q.active,
-        q.event_type,
-        limit + 1,
-    )
-    .await?;
+    let filter = ListFilter {
+        scope: caller.scope_param(),
+        before: cursor,
+        active: q.active,
+        event_type: q.event_type,
+        limit: limit + 1,
+    };
+    let rows = webhooks::list(&state.db, &filter).await?;
+    let rows = rows.into_iter().map(WebhookOut::from).collect();
     Ok(Json(page(rows, limit, |w| w.id)))
 }
 
@@ -180,7 +201,7 @@ pub async fn patch(
         .as_deref()
         .map(input::event_types)
         .transpose()?;
-    let change = store::Change {
+    let change = webhooks::Change {
         url: url.as_ref().map(|u| u.as_str().to_string()),
         event_types: event_types.map(|v| v.iter().map(|t| t.as_str().to_string()).collect()),
         description: body
@@ -207,21 +228,18 @@ pub async fn patch(
     };
     if let Some(types) = &change.event_types {
         let names: Vec<&str> = types.iter().map(String::as_str).collect();
-        state
-            .event_types
-            .ensure_registered(&state.db, &names)
-            .await?;
+        super::ensure_registered(&state, &names).await?;
     }
     if let Some(url) = &url {
         check_url(&state, url).await?;
     }
-    let webhook = store::update(&state, id, caller.scope_param(), change)
+    let webhook = webhooks::update(&state.db, id, caller.scope_str(), change)
         .await?
         .ok_or_else(|| ApiError::not_found("endpoint"))?;
     state
         .announce_webhook_change(webhook.id, &webhook.tenant_id, ChangeOp::Upsert)
         .await;
-    Ok(Json(webhook))
+    Ok(Json(webhook.into()))
 }
 
 /// Delete an endpoint (and its delivery log).
@@ -233,90 +251,11 @@ pub async fn delete(
     caller: Caller,
     IdPath(id): IdPath,
 ) -> Result<StatusCode, ApiError> {
-    let mut client = state.db.get().await?;
-    let tx = client.transaction().await?;
-    // Deleting the row first waits for any fan-out that locked it; the
-    // deliveries are then deleted by a later statement, which sees what
-    // that fan-out wrote (migrations/0003_hot_path.sql).
-    let row = tx
-        .query_opt(
-            "DELETE FROM webhooks WHERE id = $1 AND ($2::text IS NULL OR tenant_id = $2) RETURNING tenant_id",
-            &[&id, &caller.scope_param()],
-        )
+    let tenant = webhooks::delete(&state.db, id, caller.scope_str())
         .await?
         .ok_or_else(|| ApiError::not_found("endpoint"))?;
-    let tenant: String = row.get(0);
-    tx.execute(
-        "WITH gone AS (DELETE FROM deliveries WHERE webhook_id = $1 RETURNING id) \
-         DELETE FROM delivery_attempts WHERE delivery_id IN (SELECT id FROM gone)",
-        &[&id],
-    )
-    .await?;
-    tx.commit().await?;
     state
         .announce_webhook_change(id, &tenant, ChangeOp::Delete)
         .await;
     Ok(StatusCode::NO_CONTENT)
-}
-
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RotateSecret {
-    /// The new secret; generated if absent (the body itself is optional).
-    pub secret: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SecretRotated {
-    pub id: Uuid,
-    /// The new signing secret, shown only here.
-    pub secret: String,
-    /// Until then requests are signed with both the new and the old secret.
-    pub previous_secret_expires_at: DateTime<Utc>,
-}
-
-/// Replace the secret; the old one keeps signing beside it for the grace period.
-#[utoipa::path(post, path = "/webhooks/{id}/rotate-secret", tag = "webhooks",
-    request_body(content = Option<RotateSecret>, description = "optional"),
-    security(("bearer" = [])), params(("id" = Uuid, Path, description = "endpoint id")),
-    responses((status = 200, body = SecretRotated), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn rotate_secret(
-    State(state): State<AppState>,
-    caller: Caller,
-    IdPath(id): IdPath,
-    crate::extract::OptionalJson(body): crate::extract::OptionalJson<RotateSecret>,
-) -> Result<Json<SecretRotated>, ApiError> {
-    let secret = match body.and_then(|b| b.secret) {
-        Some(s) => input::secret(&s)?,
-        None => generate_webhook_secret(),
-    };
-    let ct = state.config.encryption_key.encrypt(secret.as_bytes());
-    let grace = state.config.secret_rotation_grace.as_secs_f64();
-    let client = state.db.get().await?;
-    let row = client
-        .query_opt(
-            "UPDATE webhooks SET previous_secret_ciphertext = secret_ciphertext, \
-                 previous_secret_expires_at = now() + make_interval(secs => $3), \
-                 secret_ciphertext = $2, updated_at = now() \
-             WHERE id = $1 AND ($4::text IS NULL OR tenant_id = $4) \
-             RETURNING tenant_id, previous_secret_expires_at",
-            &[&id, &ct, &grace, &caller.scope_param()],
-        )
-        .await?
-        .ok_or_else(|| ApiError::not_found("endpoint"))?;
-    let tenant: String = row.get(0);
-    state
-        .announce_webhook_change(id, &tenant, ChangeOp::Upsert)
-        .await;
-    tracing::info!(webhook_id = %id, "Endpoint secret rotated.");
-    Ok(Json(SecretRotated {
-        id,
-        secret,
-        previous_secret_expires_at: row.get(1),
-    }))
-}
-
-/// Custom headers as stored (a JSON object of strings).
-pub fn headers_from_json(v: serde_json::Value) -> BTreeMap<String, String> {
-    serde_json::from_value(v).unwrap_or_default()
 }

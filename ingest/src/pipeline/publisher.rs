@@ -15,7 +15,7 @@ use herald_common::subjects::event_subject;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use crate::writer::StoredEvent;
+use crate::store::events::{self, Event};
 
 /// Events waiting to be published; beyond this they are left to the relay.
 const QUEUE: usize = 50_000;
@@ -27,7 +27,7 @@ const MARK_BATCH: usize = 2_000;
 
 #[derive(Clone)]
 pub struct Publisher {
-    tx: mpsc::Sender<StoredEvent>,
+    tx: mpsc::Sender<Event>,
 }
 
 /// Why an event could not be published.
@@ -43,7 +43,7 @@ pub enum PublishFailure {
 /// its id; returns the PubAck future.
 pub async fn publish_event(
     js: &jetstream::Context,
-    e: &StoredEvent,
+    e: &Event,
 ) -> Result<PublishAckFuture, PublishFailure> {
     let msg = EventMessage {
         id: e.id,
@@ -61,18 +61,6 @@ pub async fn publish_event(
         .await?)
 }
 
-/// Record that JetStream has these events.
-pub async fn mark_published(db: &Pool, ids: &[Uuid]) -> Result<u64, crate::error::ApiError> {
-    let client = db.get().await?;
-    let n = client
-        .execute(
-            "UPDATE events SET published_at = now() WHERE id = ANY($1) AND published_at IS NULL",
-            &[&ids],
-        )
-        .await?;
-    Ok(n)
-}
-
 impl Publisher {
     /// Start the publisher task; it ends when every handle is dropped,
     /// after a bounded wait for outstanding acks.
@@ -87,7 +75,7 @@ impl Publisher {
 
     /// Queue freshly committed events; never waits. Events that do not fit
     /// are left to the outbox relay.
-    pub fn offer(&self, events: Vec<StoredEvent>) {
+    pub fn offer(&self, events: Vec<Event>) {
         for e in events {
             if self.tx.try_send(e).is_err() {
                 break;
@@ -103,7 +91,7 @@ fn spawn_mark(db: &Pool, ids: &mut Vec<Uuid>) {
     let ids = std::mem::take(ids);
     let db = db.clone();
     tokio::spawn(async move {
-        if let Err(error) = mark_published(&db, &ids).await {
+        if let Err(error) = events::mark_published(&db, &ids).await {
             // The relay will publish them again; JetStream drops the repeats.
             tracing::debug!(?error, n = ids.len(), "Could not mark events published.");
         }
@@ -114,7 +102,7 @@ async fn run(
     js: jetstream::Context,
     nats: async_nats::Client,
     db: Pool,
-    mut rx: mpsc::Receiver<StoredEvent>,
+    mut rx: mpsc::Receiver<Event>,
 ) {
     let mut acks = FuturesUnordered::new();
     let mut acked: Vec<Uuid> = Vec::new();
@@ -153,7 +141,7 @@ async fn run(
         }
     }
     if !acked.is_empty() {
-        if let Err(error) = mark_published(&db, &acked).await {
+        if let Err(error) = events::mark_published(&db, &acked).await {
             tracing::debug!(?error, "Could not mark events published at shutdown.");
         }
     }

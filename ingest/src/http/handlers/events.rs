@@ -10,12 +10,13 @@ use serde_json::value::RawValue;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::auth::Caller;
-use crate::error::{ApiError, ErrorBody};
-use crate::extract::{ApiJson, IdPath};
-use crate::routes::deliveries::{self, DeliveryOut};
-use crate::state::AppState;
-use crate::writer::{NewEvent, StoredEvent, Written};
+use super::deliveries::DeliveryOut;
+use crate::http::auth::Caller;
+use crate::http::error::{ApiError, ErrorBody};
+use crate::http::extract::{ApiJson, IdPath};
+use crate::http::state::AppState;
+use crate::pipeline::writer::Written;
+use crate::store::events::{self, Event};
 
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
 pub const MAX_IDEMPOTENCY_KEY: usize = 255;
@@ -117,7 +118,7 @@ pub fn validate(
     tenant: &str,
     e: CreateEvent,
     header_key: Option<String>,
-) -> Result<NewEvent, ApiError> {
+) -> Result<Event, ApiError> {
     let event_type = EventType::parse(&e.event_type)
         .map_err(|err| ApiError::bad_request("invalid_event_type", err.to_string()))?;
     if !e.payload.get().starts_with('{') {
@@ -136,7 +137,7 @@ pub fn validate(
         (Some(k), _) | (None, Some(k)) => Some(idempotency_key(&k)?),
         (None, None) => None,
     };
-    Ok(NewEvent {
+    Ok(Event {
         id: Uuid::now_v7(),
         tenant_id: tenant.to_string(),
         event_type: event_type.as_str().to_string(),
@@ -162,11 +163,11 @@ fn header_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
         .transpose()
 }
 
-async fn ensure_types(state: &AppState, events: &[NewEvent]) -> Result<(), ApiError> {
+async fn ensure_types(state: &AppState, events: &[Event]) -> Result<(), ApiError> {
     let mut names: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
     names.sort_unstable();
     names.dedup();
-    state.event_types.ensure_registered(&state.db, &names).await
+    super::ensure_registered(state, &names).await
 }
 
 /// Accept one event: `201` once stored, `200` with the first event when the
@@ -252,25 +253,11 @@ pub async fn get(
     caller: Caller,
     IdPath(id): IdPath,
 ) -> Result<Json<EventDetail>, ApiError> {
-    let client = state.db.get().await?;
-    let row = client
-        .query_opt(
-            "SELECT id, tenant_id, event_type, payload, idempotency_key, created_at, published_at \
-             FROM events WHERE id = $1 AND ($2::text IS NULL OR tenant_id = $2)",
-            &[&id, &caller.scope_param()],
-        )
+    let found = events::get(&state.db, id, caller.scope_str())
         .await?
         .ok_or_else(|| ApiError::not_found("event"))?;
-    let e = StoredEvent {
-        id: row.get(0),
-        tenant_id: row.get(1),
-        event_type: row.get(2),
-        payload: row.get(3),
-        idempotency_key: row.get(4),
-        created_at: row.get(5),
-    };
+    let e = found.event;
     let payload = RawValue::from_string(e.payload).map_err(ApiError::internal)?;
-    let deliveries = deliveries::for_event(&client, id).await?;
     Ok(Json(EventDetail {
         id: e.id,
         tenant_id: e.tenant_id,
@@ -278,7 +265,11 @@ pub async fn get(
         payload,
         idempotency_key: e.idempotency_key,
         created_at: e.created_at,
-        published_at: row.get(6),
-        deliveries,
+        published_at: found.published_at,
+        deliveries: found
+            .deliveries
+            .into_iter()
+            .map(DeliveryOut::from)
+            .collect(),
     }))
 }

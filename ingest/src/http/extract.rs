@@ -8,7 +8,7 @@ use axum::Json;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
-use crate::error::ApiError;
+use super::error::ApiError;
 
 /// A JSON body; malformed JSON, unknown fields, a wrong content type or an
 /// oversize body become 400/415/413 errors in the API's shape.

@@ -1,11 +1,13 @@
-//! The OpenAPI document, generated from the handlers' annotations.
+//! The OpenAPI document, generated from the handlers' annotations, and the
+//! route that serves it.
 
+use axum::Json;
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{deliveries, event_types, events, ops, tenants, webhooks};
+use super::handlers::{deliveries, event_types, events, ops, tenants, webhooks};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -18,16 +20,23 @@ use crate::routes::{deliveries, event_types, events, ops, tenants, webhooks};
     ),
     paths(
         webhooks::create, webhooks::list, webhooks::get, webhooks::patch, webhooks::delete,
-        webhooks::rotate_secret, deliveries::recover,
+        webhooks::secret::rotate_secret, deliveries::recover,
         event_types::list, event_types::create,
         events::create, events::create_batch, events::get,
         deliveries::list, deliveries::get, deliveries::retry,
         tenants::create, tenants::list, tenants::create_key, tenants::list_keys, tenants::revoke_key,
-        ops::healthz, ops::readyz, ops::metrics, ops::openapi, ops::dashboard,
+        ops::healthz, ops::readyz, ops::metrics, document, ops::dashboard,
     ),
     modifiers(&BearerAuth, &CommonErrors),
 )]
 pub struct ApiDoc;
+
+/// This document.
+#[utoipa::path(get, path = "/openapi.json", tag = "operations",
+    responses((status = 200, description = "the OpenAPI 3.1 document", content_type = "application/json")))]
+pub async fn document() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
 
 struct BearerAuth;
 

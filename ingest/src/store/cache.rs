@@ -11,7 +11,9 @@ use deadpool_postgres::Pool;
 use herald_common::domain::TenantId;
 use uuid::Uuid;
 
-use crate::error::ApiError;
+use super::api_keys::{self, KeyOwner};
+use super::error::StoreError;
+use super::{event_types, tenants};
 
 /// How long a verified API key is trusted without asking Postgres again.
 pub const KEY_TTL: Duration = Duration::from_secs(5);
@@ -32,29 +34,22 @@ impl KnownNames {
         }
     }
 
-    /// The names in `wanted` that do not exist, asking Postgres (`sql`, a
-    /// trusted constant taking a `text[]`) about those not cached.
-    async fn missing(
-        &self,
-        db: &Pool,
-        sql: &str,
-        wanted: &[&str],
-    ) -> Result<Vec<String>, ApiError> {
-        let unknown: Vec<String> = wanted
+    /// The names of `wanted` not known yet.
+    fn unknown(&self, wanted: &[&str]) -> Vec<String> {
+        wanted
             .iter()
             .filter(|n| !self.contains(n))
             .map(|n| n.to_string())
-            .collect();
-        if unknown.is_empty() {
-            return Ok(Vec::new());
-        }
-        let client = db.get().await?;
-        let rows = client.query(sql, &[&unknown]).await?;
-        let found: HashSet<String> = rows.iter().map(|r| r.get::<_, String>(0)).collect();
-        for name in &found {
+            .collect()
+    }
+
+    /// Remember the names `found` in Postgres; the first of `asked` that is
+    /// not among them.
+    fn learn(&self, asked: Vec<String>, found: &[String]) -> Option<String> {
+        for name in found {
             self.insert(name);
         }
-        Ok(unknown.into_iter().filter(|n| !found.contains(n)).collect())
+        asked.into_iter().find(|n| !found.contains(n))
     }
 }
 
@@ -63,23 +58,18 @@ impl KnownNames {
 pub struct EventTypes(pub KnownNames);
 
 impl EventTypes {
-    /// `Err(422 unknown_event_type)` naming the first unregistered type.
-    pub async fn ensure_registered(&self, db: &Pool, names: &[&str]) -> Result<(), ApiError> {
-        let missing = self
-            .0
-            .missing(
-                db,
-                "SELECT name FROM event_types WHERE name = ANY($1)",
-                names,
-            )
-            .await?;
-        match missing.first() {
-            None => Ok(()),
-            Some(name) => Err(ApiError::unprocessable(
-                "unknown_event_type",
-                format!("the event type {name:?} is not registered (see GET /event-types)"),
-            )),
+    /// The first of `names` that is not registered, if any.
+    pub async fn first_unregistered(
+        &self,
+        db: &Pool,
+        names: &[&str],
+    ) -> Result<Option<String>, StoreError> {
+        let unknown = self.0.unknown(names);
+        if unknown.is_empty() {
+            return Ok(None);
         }
+        let found = event_types::registered(db, &unknown).await?;
+        Ok(self.0.learn(unknown, &found))
     }
 }
 
@@ -88,24 +78,14 @@ impl EventTypes {
 pub struct Tenants(pub KnownNames);
 
 impl Tenants {
-    pub async fn exists(&self, db: &Pool, tenant: &TenantId) -> Result<bool, ApiError> {
-        let missing = self
-            .0
-            .missing(
-                db,
-                "SELECT id FROM tenants WHERE id = ANY($1)",
-                &[tenant.as_str()],
-            )
-            .await?;
-        Ok(missing.is_empty())
+    pub async fn exists(&self, db: &Pool, tenant: &TenantId) -> Result<bool, StoreError> {
+        let unknown = self.0.unknown(&[tenant.as_str()]);
+        if unknown.is_empty() {
+            return Ok(true);
+        }
+        let found = tenants::existing(db, &unknown).await?;
+        Ok(self.0.learn(unknown, &found).is_none())
     }
-}
-
-/// A verified tenant API key.
-#[derive(Debug, Clone)]
-pub struct KeyOwner {
-    pub tenant: TenantId,
-    pub key_id: Uuid,
 }
 
 /// Verified API keys by SHA-256 digest, each kept for [`KEY_TTL`].
@@ -114,7 +94,7 @@ pub struct ApiKeys(RwLock<HashMap<Vec<u8>, (KeyOwner, Instant)>>);
 
 impl ApiKeys {
     /// The owner of the key with this digest, or `None` if it is unknown or revoked.
-    pub async fn lookup(&self, db: &Pool, digest: &[u8]) -> Result<Option<KeyOwner>, ApiError> {
+    pub async fn lookup(&self, db: &Pool, digest: &[u8]) -> Result<Option<KeyOwner>, StoreError> {
         if let Ok(map) = self.0.read() {
             if let Some((owner, at)) = map.get(digest) {
                 if at.elapsed() < KEY_TTL {
@@ -122,23 +102,11 @@ impl ApiKeys {
                 }
             }
         }
-        let client = db.get().await?;
-        let row = client
-            .query_opt(
-                "SELECT id, tenant_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
-                &[&digest],
-            )
-            .await?;
-        let Some(row) = row else {
+        let Some(owner) = api_keys::owner(db, digest).await? else {
             if let Ok(mut map) = self.0.write() {
                 map.remove(digest);
             }
             return Ok(None);
-        };
-        let tenant: String = row.get(1);
-        let owner = KeyOwner {
-            key_id: row.get(0),
-            tenant: TenantId::parse(&tenant).map_err(ApiError::internal)?,
         };
         if let Ok(mut map) = self.0.write() {
             if map.len() > 10_000 {

@@ -9,10 +9,11 @@ use herald_common::domain::EventType;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::Caller;
-use crate::error::{ApiError, ErrorBody};
-use crate::extract::ApiJson;
-use crate::state::AppState;
+use crate::http::auth::Caller;
+use crate::http::error::{ApiError, ErrorBody};
+use crate::http::extract::ApiJson;
+use crate::http::state::AppState;
+use crate::store::event_types::{self, Entry};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -30,11 +31,13 @@ pub struct EventTypeOut {
     pub created_at: DateTime<Utc>,
 }
 
-fn from_row(r: &tokio_postgres::Row) -> EventTypeOut {
-    EventTypeOut {
-        name: r.get(0),
-        description: r.get(1),
-        created_at: r.get(2),
+impl From<Entry> for EventTypeOut {
+    fn from(e: Entry) -> Self {
+        Self {
+            name: e.name,
+            description: e.description,
+            created_at: e.created_at,
+        }
     }
 }
 
@@ -45,14 +48,8 @@ pub async fn list(
     State(state): State<AppState>,
     _caller: Caller,
 ) -> Result<Json<Vec<EventTypeOut>>, ApiError> {
-    let client = state.db.get().await?;
-    let rows = client
-        .query(
-            "SELECT name, description, created_at FROM event_types ORDER BY name LIMIT 10000",
-            &[],
-        )
-        .await?;
-    Ok(Json(rows.iter().map(from_row).collect()))
+    let entries = event_types::list(&state.db).await?;
+    Ok(Json(entries.into_iter().map(EventTypeOut::from).collect()))
 }
 
 /// Register an event type. Registering an existing name again changes
@@ -76,25 +73,12 @@ pub async fn create(
             "the description may be at most 1024 characters",
         ));
     }
-    let client = state.db.get().await?;
-    let inserted = client
-        .query_opt(
-            "INSERT INTO event_types (name, description) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING \
-             RETURNING name, description, created_at",
-            &[&name.as_str(), &description],
-        )
-        .await?;
+    let registered = event_types::register(&state.db, name.as_str(), &description).await?;
     state.event_types.0.insert(name.as_str());
-    match inserted {
-        Some(row) => Ok((StatusCode::CREATED, Json(from_row(&row)))),
-        None => {
-            let row = client
-                .query_one(
-                    "SELECT name, description, created_at FROM event_types WHERE name = $1",
-                    &[&name.as_str()],
-                )
-                .await?;
-            Ok((StatusCode::OK, Json(from_row(&row))))
-        }
-    }
+    let status = if registered.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(registered.entry.into())))
 }

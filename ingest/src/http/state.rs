@@ -13,8 +13,9 @@ use herald_common::subjects::WEBHOOK_CHANGES;
 use herald_common::url_guard::UrlGuard;
 use uuid::Uuid;
 
-use crate::cache::{ApiKeys, EventTypes, Tenants};
-use crate::writer::EventWriter;
+use crate::pipeline::resend::Resend;
+use crate::pipeline::writer::EventWriter;
+use crate::store::cache::{ApiKeys, EventTypes, Tenants};
 
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -48,6 +49,15 @@ impl AppState {
     pub fn nats_ready(&self) -> bool {
         self.provisioned.load(Ordering::Relaxed)
             && self.nats.connection_state() == async_nats::connection::State::Connected
+    }
+
+    /// Manual re-sends, with NATS's readiness as of now.
+    pub fn resend(&self) -> Resend<'_> {
+        Resend {
+            db: &self.db,
+            js: &self.js,
+            nats_ready: self.nats_ready(),
+        }
     }
 
     /// Tell dispatchers an endpoint changed (best effort: they also refresh

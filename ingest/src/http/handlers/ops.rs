@@ -1,5 +1,5 @@
-//! Operational routes: `/healthz`, `/readyz`, `/metrics`, `/openapi.json`
-//! and the dashboard at `/`. None needs a token (the dashboard asks for one
+//! Operational routes: `/healthz`, `/readyz`, `/metrics` and the dashboard
+//! at `/` (`/openapi.json` is served by [`crate::http::openapi`]). None needs a token (the dashboard asks for one
 //! and calls the API with it).
 
 use std::time::Duration;
@@ -9,11 +9,11 @@ use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
-use utoipa::{OpenApi, ToSchema};
+use utoipa::ToSchema;
 
-use crate::error::{ApiError, ErrorBody};
-use crate::openapi::ApiDoc;
-use crate::state::AppState;
+use crate::http::error::{ApiError, ErrorBody};
+use crate::http::state::AppState;
+use crate::store;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
@@ -29,13 +29,9 @@ pub async fn healthz() -> Json<Health> {
 }
 
 async fn postgres_ok(state: &AppState) -> bool {
-    let check = async {
-        let client = state.db.get().await.ok()?;
-        client.simple_query("SELECT 1").await.ok()
-    };
     matches!(
-        tokio::time::timeout(Duration::from_secs(2), check).await,
-        Ok(Some(_))
+        tokio::time::timeout(Duration::from_secs(2), store::ping(&state.db)).await,
+        Ok(Ok(()))
     )
 }
 
@@ -72,13 +68,6 @@ pub async fn metrics() -> Response {
         herald_common::metrics::prometheus().render(),
     )
         .into_response()
-}
-
-/// This document.
-#[utoipa::path(get, path = "/openapi.json", tag = "operations",
-    responses((status = 200, description = "the OpenAPI 3.1 document", content_type = "application/json")))]
-pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
 }
 
 /// The dashboard: one self-contained HTML page.

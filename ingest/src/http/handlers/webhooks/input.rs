@@ -10,7 +10,7 @@ use herald_common::signing::{SigningKey, RESERVED_HEADERS};
 use serde::{Deserialize, Deserializer};
 use utoipa::ToSchema;
 
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 pub const MAX_EVENT_TYPES: usize = 100;
 pub const MAX_HEADERS: usize = 32;

@@ -1,14 +1,6 @@
 //! The router: every route, the body limit, request timeouts, request logs
 //! and `herald_http_requests_total{route,status}`.
 
-pub mod deliveries;
-pub mod event_types;
-pub mod events;
-pub mod ops;
-pub mod tenants;
-pub mod webhook_store;
-pub mod webhooks;
-
 use std::time::{Duration, Instant};
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
@@ -22,8 +14,10 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-use crate::error::ApiError;
-use crate::state::AppState;
+use super::error::ApiError;
+use super::handlers::{deliveries, event_types, events, ops, tenants, webhooks};
+use super::openapi;
+use super::state::AppState;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -35,7 +29,7 @@ pub fn router(state: AppState) -> Router {
             "/webhooks/{id}",
             get(webhooks::get).patch(webhooks::patch).delete(webhooks::delete),
         )
-        .route("/webhooks/{id}/rotate-secret", post(webhooks::rotate_secret))
+        .route("/webhooks/{id}/rotate-secret", post(webhooks::secret::rotate_secret))
         .route("/webhooks/{id}/recover", post(deliveries::recover))
         .route("/event-types", get(event_types::list).post(event_types::create))
         .route("/events", post(events::create))
@@ -56,7 +50,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
-        .route("/openapi.json", get(ops::openapi))
+        .route("/openapi.json", get(openapi::document))
         .route("/", get(ops::dashboard))
         .fallback(no_route)
         .method_not_allowed_fallback(no_method)

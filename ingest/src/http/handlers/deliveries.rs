@@ -6,19 +6,17 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
-use deadpool_postgres::GenericClient;
 use herald_common::domain::DeliveryStatus;
 use serde::{Deserialize, Serialize};
-use tokio_postgres::Row;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::auth::Caller;
-use crate::error::{ApiError, ErrorBody};
-use crate::extract::{ApiJson, ApiQuery, IdPath};
-use crate::jobs;
-use crate::pagination::{decode_cursor, limit, page, Page};
-use crate::state::AppState;
+use crate::http::auth::Caller;
+use crate::http::error::{ApiError, ErrorBody};
+use crate::http::extract::{ApiJson, ApiQuery, IdPath};
+use crate::http::pagination::{decode_cursor, limit, page, Page};
+use crate::http::state::AppState;
+use crate::store::deliveries::{self, Attempt, Delivery, ListFilter};
 
 /// Response bodies in the log are cut to this many bytes.
 pub const RESPONSE_BODY_LIMIT: usize = 1024;
@@ -41,23 +39,22 @@ pub struct DeliveryOut {
     pub updated_at: DateTime<Utc>,
 }
 
-pub const COLUMNS: &str = "d.id, d.event_id, d.webhook_id, d.tenant_id, d.status, d.attempts, \
-     d.last_status_code, d.last_error, d.next_retry_at, d.delivered_at, d.created_at, d.updated_at";
-
-pub fn from_row(r: &Row) -> DeliveryOut {
-    DeliveryOut {
-        id: r.get(0),
-        event_id: r.get(1),
-        webhook_id: r.get(2),
-        tenant_id: r.get(3),
-        status: r.get(4),
-        attempts: r.get(5),
-        last_status_code: r.get(6),
-        last_error: r.get(7),
-        next_retry_at: r.get(8),
-        delivered_at: r.get(9),
-        created_at: r.get(10),
-        updated_at: r.get(11),
+impl From<Delivery> for DeliveryOut {
+    fn from(d: Delivery) -> Self {
+        Self {
+            id: d.id,
+            event_id: d.event_id,
+            webhook_id: d.webhook_id,
+            tenant_id: d.tenant_id,
+            status: d.status,
+            attempts: d.attempts,
+            last_status_code: d.last_status_code,
+            last_error: d.last_error,
+            next_retry_at: d.next_retry_at,
+            delivered_at: d.delivered_at,
+            created_at: d.created_at,
+            updated_at: d.updated_at,
+        }
     }
 }
 
@@ -70,6 +67,19 @@ pub struct AttemptOut {
     pub error: Option<String>,
     /// The start of the response body, at most 1 KiB.
     pub response_body: Option<String>,
+}
+
+impl From<Attempt> for AttemptOut {
+    fn from(a: Attempt) -> Self {
+        Self {
+            attempt: a.attempt,
+            started_at: a.started_at,
+            duration_ms: a.duration_ms,
+            status_code: a.status_code,
+            error: a.error,
+            response_body: a.response_body.map(|b| truncate(b, RESPONSE_BODY_LIMIT)),
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -105,20 +115,6 @@ pub fn truncate(mut s: String, max: usize) -> String {
     s
 }
 
-/// The deliveries of one event.
-pub async fn for_event<C: GenericClient>(
-    client: &C,
-    event_id: Uuid,
-) -> Result<Vec<DeliveryOut>, ApiError> {
-    let sql = format!("SELECT {COLUMNS} FROM deliveries d WHERE d.event_id = $1 ORDER BY d.id");
-    Ok(client
-        .query(&sql, &[&event_id])
-        .await?
-        .iter()
-        .map(from_row)
-        .collect())
-}
-
 /// The delivery log, newest first.
 #[utoipa::path(get, path = "/deliveries", tag = "deliveries", security(("bearer" = [])),
     params(ListDeliveries),
@@ -144,32 +140,17 @@ pub async fn list(
                 })
         })
         .transpose()?;
-    let client = state.db.get().await?;
-    let sql = format!(
-        "SELECT {COLUMNS} FROM deliveries d \
-         WHERE ($1::text IS NULL OR d.tenant_id = $1) AND ($2::uuid IS NULL OR d.id < $2) \
-           AND ($3::uuid IS NULL OR d.webhook_id = $3) AND ($4::uuid IS NULL OR d.event_id = $4) \
-           AND ($5::text IS NULL OR d.status = $5) \
-         ORDER BY d.id DESC LIMIT $6"
-    );
-    let rows = client
-        .query(
-            &sql,
-            &[
-                &caller.scope_param(),
-                &cursor,
-                &q.webhook_id,
-                &q.event_id,
-                &status,
-                &(limit + 1),
-            ],
-        )
-        .await?;
-    Ok(Json(page(
-        rows.iter().map(from_row).collect(),
-        limit,
-        |d| d.id,
-    )))
+    let filter = ListFilter {
+        scope: caller.scope_param(),
+        before: cursor,
+        webhook_id: q.webhook_id,
+        event_id: q.event_id,
+        status,
+        limit: limit + 1,
+    };
+    let rows = deliveries::list(&state.db, &filter).await?;
+    let rows = rows.into_iter().map(DeliveryOut::from).collect();
+    Ok(Json(page(rows, limit, |d| d.id)))
 }
 
 /// One delivery with every attempt.
@@ -181,38 +162,12 @@ pub async fn get(
     caller: Caller,
     IdPath(id): IdPath,
 ) -> Result<Json<DeliveryDetail>, ApiError> {
-    let client = state.db.get().await?;
-    let sql = format!(
-        "SELECT {COLUMNS} FROM deliveries d WHERE d.id = $1 AND ($2::text IS NULL OR d.tenant_id = $2)"
-    );
-    let delivery = client
-        .query_opt(&sql, &[&id, &caller.scope_param()])
+    let found = deliveries::get(&state.db, id, caller.scope_str())
         .await?
-        .as_ref()
-        .map(from_row)
         .ok_or_else(|| ApiError::not_found("delivery"))?;
-    let attempts = client
-        .query(
-            "SELECT attempt, started_at, duration_ms, status_code, error, response_body \
-             FROM delivery_attempts WHERE delivery_id = $1 ORDER BY started_at, attempt",
-            &[&id],
-        )
-        .await?
-        .iter()
-        .map(|r| AttemptOut {
-            attempt: r.get(0),
-            started_at: r.get(1),
-            duration_ms: r.get(2),
-            status_code: r.get(3),
-            error: r.get(4),
-            response_body: r
-                .get::<_, Option<String>>(5)
-                .map(|b| truncate(b, RESPONSE_BODY_LIMIT)),
-        })
-        .collect();
     Ok(Json(DeliveryDetail {
-        delivery,
-        attempt_log: attempts,
+        delivery: found.delivery.into(),
+        attempt_log: found.attempts.into_iter().map(AttemptOut::from).collect(),
     }))
 }
 
@@ -226,10 +181,12 @@ pub async fn retry(
     caller: Caller,
     IdPath(id): IdPath,
 ) -> Result<(StatusCode, Json<DeliveryOut>), ApiError> {
-    let out = jobs::requeue_one(&state, id, caller.scope_param())
+    let delivery = state
+        .resend()
+        .one(id, caller.scope_str())
         .await?
         .ok_or_else(|| ApiError::not_found("delivery"))?;
-    Ok((StatusCode::ACCEPTED, Json(out)))
+    Ok((StatusCode::ACCEPTED, Json(delivery.into())))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -256,7 +213,9 @@ pub async fn recover(
     IdPath(id): IdPath,
     ApiJson(body): ApiJson<Recover>,
 ) -> Result<(StatusCode, Json<Recovered>), ApiError> {
-    let requeued = jobs::requeue_failed(&state, id, caller.scope_param(), body.since)
+    let requeued = state
+        .resend()
+        .failed_since(id, caller.scope_str(), body.since)
         .await?
         .ok_or_else(|| ApiError::not_found("endpoint"))?;
     Ok((StatusCode::ACCEPTED, Json(Recovered { requeued })))

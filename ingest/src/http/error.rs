@@ -1,4 +1,6 @@
-//! The one error type of the REST API. Every failure becomes
+//! The one error type of the REST API, and the only place where failures of
+//! the layers below (storage, the event writer, re-sends) become HTTP
+//! statuses. Every failure becomes
 //! `{"error": {"code": "...", "message": "..."}}` with the right status: 4xx
 //! carry a code and a message meant for the caller, 5xx carry an opaque
 //! message while the cause chain goes to the log.
@@ -9,7 +11,12 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use std::error::Error as StdError;
 use std::fmt;
+use std::sync::Arc;
 use utoipa::ToSchema;
+
+use crate::pipeline::resend::ResendError;
+use crate::pipeline::writer::WriteError;
+use crate::store::StoreError;
 
 type Cause = Box<dyn StdError + Send + Sync>;
 
@@ -136,37 +143,54 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// Is this Postgres error a sign that the database is unreachable (as
-/// opposed to a bug or a constraint)?
-fn pg_is_unavailable(e: &tokio_postgres::Error) -> bool {
-    if e.is_closed() {
-        return true;
+/// The one mapping of storage failures to responses: an unreachable
+/// database is `503` (retry later), a unique conflict `409`, anything else
+/// (a bug, a schema the code does not match) an opaque `500`. The cause goes
+/// to the log, never into the body. Handlers that expect a particular
+/// conflict (a tenant id taken) answer their own code before this applies.
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        Self::from(Arc::new(e))
     }
-    match e.code() {
-        // No SQLSTATE: an I/O or protocol failure talking to the server.
-        None => true,
-        Some(code) => {
-            let c = code.code();
-            // 08: connection exception; 53: insufficient resources;
-            // 57P0x: admin/crash shutdown, cannot connect now.
-            c.starts_with("08") || c.starts_with("53") || c.starts_with("57P")
+}
+
+/// The same mapping for a failure shared by several requests (one group
+/// insert of the event writer answers every request in the group).
+impl From<Arc<StoreError>> for ApiError {
+    fn from(e: Arc<StoreError>) -> Self {
+        match *e {
+            StoreError::Pool(_) | StoreError::Unavailable(_) => {
+                Self::unavailable("the database", e)
+            }
+            StoreError::Conflict(_) => Self {
+                cause: Some(Box::new(e)),
+                ..Self::conflict("conflict", "the request conflicts with stored data")
+            },
+            StoreError::Row(_) | StoreError::Invalid { .. } | StoreError::Db(_) => {
+                Self::internal(e)
+            }
         }
     }
 }
 
-impl From<tokio_postgres::Error> for ApiError {
-    fn from(e: tokio_postgres::Error) -> Self {
-        if pg_is_unavailable(&e) {
-            Self::unavailable("the database", e)
-        } else {
-            Self::internal(e)
+impl From<WriteError> for ApiError {
+    fn from(e: WriteError) -> Self {
+        match e {
+            WriteError::Closed => Self::unavailable("the event writer", e),
+            WriteError::Store(e) => e.into(),
+            WriteError::NoEarlierEvent => Self::internal(e),
         }
     }
 }
 
-impl From<deadpool_postgres::PoolError> for ApiError {
-    fn from(e: deadpool_postgres::PoolError) -> Self {
-        Self::unavailable("the database", e)
+impl From<ResendError> for ApiError {
+    fn from(e: ResendError) -> Self {
+        match e {
+            ResendError::Store(e) => e.into(),
+            ResendError::NatsDown | ResendError::Publish(_) => Self::unavailable("NATS", e),
+            ResendError::NotAcknowledged => Self::unavailable("JetStream", e),
+            ResendError::Encode(_) => Self::internal(e),
+        }
     }
 }
 

@@ -16,9 +16,9 @@ use herald_common::metrics::{OUTBOX_PENDING, OUTBOX_PUBLISHED_TOTAL};
 use herald_common::shutdown::CancellationToken;
 use uuid::Uuid;
 
-use crate::error::ApiError;
-use crate::publisher::publish_event;
-use crate::writer::StoredEvent;
+use super::publisher::publish_event;
+use crate::store::events::{self, Event};
+use crate::store::{self, StoreError};
 
 /// Events claimed per round.
 pub const BATCH: i64 = 500;
@@ -35,6 +35,17 @@ pub struct Outbox {
     pub interval: Duration,
     /// Only events at least this old are re-published.
     pub grace: Duration,
+}
+
+/// Why a relay round stopped early.
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// JetStream did not acknowledge every claimed event (they stay in the
+    /// outbox for the next round).
+    #[error("JetStream acknowledged {} of {} claimed events", .0.published, .0.claimed)]
+    Unacknowledged(Round),
 }
 
 /// The result of one round.
@@ -61,93 +72,35 @@ impl Outbox {
     }
 
     /// Committed events not yet acknowledged by JetStream.
-    pub async fn pending(&self) -> Result<i64, ApiError> {
-        let client = self.db.get().await?;
-        let row = client
-            .query_one(
-                "SELECT count(*) FROM events WHERE published_at IS NULL",
-                &[],
-            )
-            .await?;
-        Ok(row.get(0))
+    pub async fn pending(&self) -> Result<i64, StoreError> {
+        events::count_unpublished(&self.db).await
     }
 
-    /// Claim the oldest due unpublished events, publish them, mark the
-    /// acknowledged ones. Public so tests can drive the relay step by step.
-    pub async fn step(&self) -> Result<Round, ApiError> {
-        let mut client = self.db.get().await?;
-        let tx = client.transaction().await?;
-        let rows = tx
-            .query(
-                "SELECT id, tenant_id, event_type, payload, idempotency_key, created_at \
-                 FROM events \
-                 WHERE published_at IS NULL AND created_at <= now() - make_interval(secs => $1) \
-                 ORDER BY created_at, id LIMIT $2 FOR UPDATE SKIP LOCKED",
-                &[&self.grace.as_secs_f64(), &BATCH],
-            )
-            .await?;
-        let events: Vec<StoredEvent> = rows
-            .iter()
-            .map(|r| StoredEvent {
-                id: r.get(0),
-                tenant_id: r.get(1),
-                event_type: r.get(2),
-                payload: r.get(3),
-                idempotency_key: r.get(4),
-                created_at: r.get(5),
-            })
-            .collect();
-        // Send in creation order, then await every ack.
-        let mut pending = Vec::with_capacity(events.len());
-        for e in &events {
-            match publish_event(&self.js, e).await {
-                Ok(ack) => pending.push((e.id, ack)),
-                Err(error) => {
-                    tracing::debug!(%error, event_id = %e.id, "Relay publish failed.");
-                    break;
-                }
-            }
-        }
-        let mut acked: Vec<Uuid> = Vec::with_capacity(pending.len());
-        let results = futures::future::join_all(
-            pending
-                .into_iter()
-                .map(|(id, ack)| async move { (id, ack.await) }),
-        )
-        .await;
-        for (id, res) in results {
-            match res {
-                Ok(_) => acked.push(id),
-                Err(error) => tracing::debug!(%error, event_id = %id, "Relay got no PubAck."),
-            }
-        }
-        if !acked.is_empty() {
-            tx.execute(
-                "UPDATE events SET published_at = now() WHERE id = ANY($1)",
-                &[&acked],
-            )
-            .await?;
-        }
-        tx.commit().await?;
+    /// One round: claim the oldest due unpublished events, publish them in
+    /// creation order, mark the acknowledged ones. [`Outbox::run`] calls it
+    /// on a timer; tests call it directly to drive the relay step by step.
+    pub async fn step(&self) -> Result<Round, StoreError> {
+        let mut client = store::client(&self.db).await?;
+        let claim = events::claim_unpublished(&mut client, self.grace, BATCH).await?;
+        let acked = publish_in_order(&self.js, &claim.events).await;
+        let claimed = claim.events.len();
+        claim.finish(&acked).await?;
         metrics::counter!(OUTBOX_PUBLISHED_TOTAL).increment(acked.len() as u64);
         Ok(Round {
-            claimed: events.len(),
+            claimed,
             published: acked.len(),
         })
     }
 
     /// Rounds until the outbox is drained or a round fails.
-    async fn drain(&self) -> Result<(), ApiError> {
+    async fn drain(&self) -> Result<(), RelayError> {
         loop {
             let round = self.step().await?;
             if round.published > 0 {
                 tracing::info!(n = round.published, "Relay published outbox events.");
             }
             if round.published < round.claimed {
-                return Err(ApiError::unavailable(
-                    "JetStream",
-                    "some events were not acknowledged",
-                ));
+                return Err(RelayError::Unacknowledged(round));
             }
             if round.claimed < BATCH as usize {
                 return Ok(());
@@ -180,4 +133,33 @@ impl Outbox {
             }
         }
     }
+}
+
+/// Send `events` in order (stopping at the first that cannot be sent), then
+/// await every PubAck; the ids JetStream acknowledged.
+async fn publish_in_order(js: &jetstream::Context, events: &[Event]) -> Vec<Uuid> {
+    let mut pending = Vec::with_capacity(events.len());
+    for e in events {
+        match publish_event(js, e).await {
+            Ok(ack) => pending.push((e.id, ack)),
+            Err(error) => {
+                tracing::debug!(%error, event_id = %e.id, "Relay publish failed.");
+                break;
+            }
+        }
+    }
+    let results = futures::future::join_all(
+        pending
+            .into_iter()
+            .map(|(id, ack)| async move { (id, ack.await) }),
+    )
+    .await;
+    let mut acked = Vec::with_capacity(results.len());
+    for (id, res) in results {
+        match res {
+            Ok(_) => acked.push(id),
+            Err(error) => tracing::debug!(%error, event_id = %id, "Relay got no PubAck."),
+        }
+    }
+    acked
 }
