@@ -6,3 +6,4 @@ mod dispatcher;
 mod foundation;
 mod ingest;
 mod reliability;
+mod statements;
