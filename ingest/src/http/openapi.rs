@@ -32,7 +32,7 @@ use super::handlers::{deliveries, event_types, events, ops, tenants, webhooks};
 pub struct ApiDoc;
 
 /// This document.
-#[utoipa::path(get, path = "/openapi.json", tag = "operations",
+#[utoipa::path(get, path = "/openapi.json", tag = "operations", operation_id = "openapi",
     responses((status = 200, description = "the OpenAPI 3.1 document", content_type = "application/json")))]
 pub async fn document() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())

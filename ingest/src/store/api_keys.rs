@@ -4,18 +4,22 @@
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Pool;
 use herald_common::domain::TenantId;
+use serde::Serialize;
 use tokio_postgres::Row;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::error::StoreError;
 use super::pg::{client, map_rows, Columns};
 
-/// A key as listed (never the key or its digest).
-#[derive(Debug, Clone)]
+/// A tenant API key as listed: never the key itself or its digest.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = ApiKeyOut)]
 pub struct ApiKey {
     pub id: Uuid,
     pub tenant_id: String,
     pub name: String,
+    /// The first characters of the key, to recognise it.
     pub key_prefix: String,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,

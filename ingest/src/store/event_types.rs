@@ -3,13 +3,16 @@
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Pool;
+use serde::Serialize;
 use tokio_postgres::Row;
+use utoipa::ToSchema;
 
 use super::error::StoreError;
 use super::pg::{client, map_rows, Columns};
 
-/// One registered event type.
-#[derive(Debug, Clone)]
+/// A registered event type.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = EventTypeOut)]
 pub struct Entry {
     pub name: String,
     pub description: String,

@@ -12,6 +12,11 @@
 //! | [`tenants`], [`api_keys`], [`event_types`] | the small admin tables |
 //! | [`cache`] | in-memory caches in front of the per-request lookups (event types, tenants, API keys) |
 //!
+//! Records the API shows as they are (a delivery and its attempts, an
+//! endpoint, a tenant, an API key, an event type) derive `Serialize` and
+//! `ToSchema` and are the response bodies themselves, under the names the
+//! OpenAPI document has always used (`DeliveryOut`, `WebhookOut`, ...).
+//!
 //! [`statements`] lists every statement, so a test prepares each one against
 //! a migrated database and a renamed column fails a test, not a request.
 

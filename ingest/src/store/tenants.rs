@@ -2,16 +2,20 @@
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Pool};
+use serde::Serialize;
 use tokio_postgres::Row;
+use utoipa::ToSchema;
 
 use super::error::StoreError;
 use super::pg::{client, map_rows, Columns};
 
-#[derive(Debug, Clone)]
+/// A tenant.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = TenantOut)]
 pub struct Tenant {
     pub id: String,
     pub name: String,
-    /// Endpoint limit; `None` means the configured default.
+    /// Endpoint limit; `null` means `HERALD_MAX_ENDPOINTS_PER_TENANT`.
     pub max_endpoints: Option<i32>,
     pub created_at: DateTime<Utc>,
 }

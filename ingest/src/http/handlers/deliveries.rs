@@ -22,72 +22,11 @@ use crate::store::deliveries::{self, Attempt, Delivery, ListFilter};
 pub const RESPONSE_BODY_LIMIT: usize = 1024;
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct DeliveryOut {
-    pub id: Uuid,
-    pub event_id: Uuid,
-    pub webhook_id: Uuid,
-    pub tenant_id: String,
-    /// `pending`, `delivered`, `retrying` or `failed`.
-    pub status: String,
-    /// Attempts made so far.
-    pub attempts: i32,
-    pub last_status_code: Option<i32>,
-    pub last_error: Option<String>,
-    pub next_retry_at: Option<DateTime<Utc>>,
-    pub delivered_at: Option<DateTime<Utc>>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl From<Delivery> for DeliveryOut {
-    fn from(d: Delivery) -> Self {
-        Self {
-            id: d.id,
-            event_id: d.event_id,
-            webhook_id: d.webhook_id,
-            tenant_id: d.tenant_id,
-            status: d.status,
-            attempts: d.attempts,
-            last_status_code: d.last_status_code,
-            last_error: d.last_error,
-            next_retry_at: d.next_retry_at,
-            delivered_at: d.delivered_at,
-            created_at: d.created_at,
-            updated_at: d.updated_at,
-        }
-    }
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AttemptOut {
-    pub attempt: i32,
-    pub started_at: DateTime<Utc>,
-    pub duration_ms: i32,
-    pub status_code: Option<i32>,
-    pub error: Option<String>,
-    /// The start of the response body, at most 1 KiB.
-    pub response_body: Option<String>,
-}
-
-impl From<Attempt> for AttemptOut {
-    fn from(a: Attempt) -> Self {
-        Self {
-            attempt: a.attempt,
-            started_at: a.started_at,
-            duration_ms: a.duration_ms,
-            status_code: a.status_code,
-            error: a.error,
-            response_body: a.response_body.map(|b| truncate(b, RESPONSE_BODY_LIMIT)),
-        }
-    }
-}
-
-#[derive(Debug, Serialize, ToSchema)]
 pub struct DeliveryDetail {
     #[serde(flatten)]
-    pub delivery: DeliveryOut,
+    pub delivery: Delivery,
     /// Every attempt, oldest first.
-    pub attempt_log: Vec<AttemptOut>,
+    pub attempt_log: Vec<Attempt>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -118,12 +57,12 @@ pub fn truncate(mut s: String, max: usize) -> String {
 /// The delivery log, newest first.
 #[utoipa::path(get, path = "/deliveries", tag = "deliveries", security(("bearer" = [])),
     params(ListDeliveries),
-    responses((status = 200, body = Page<DeliveryOut>), (status = 400, body = ErrorBody)))]
+    responses((status = 200, body = Page<Delivery>), (status = 400, body = ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
     ApiQuery(q): ApiQuery<ListDeliveries>,
-) -> Result<Json<Page<DeliveryOut>>, ApiError> {
+) -> Result<Json<Page<Delivery>>, ApiError> {
     let limit = limit(q.limit)?;
     let cursor = decode_cursor(q.cursor.as_deref())?;
     let status = q
@@ -149,7 +88,6 @@ pub async fn list(
         limit: limit + 1,
     };
     let rows = deliveries::list(&state.db, &filter).await?;
-    let rows = rows.into_iter().map(DeliveryOut::from).collect();
     Ok(Json(page(rows, limit, |d| d.id)))
 }
 
@@ -165,28 +103,36 @@ pub async fn get(
     let found = deliveries::get(&state.db, id, caller.scope_str())
         .await?
         .ok_or_else(|| ApiError::not_found("delivery"))?;
+    let attempt_log = found
+        .attempts
+        .into_iter()
+        .map(|a| Attempt {
+            response_body: a.response_body.map(|b| truncate(b, RESPONSE_BODY_LIMIT)),
+            ..a
+        })
+        .collect();
     Ok(Json(DeliveryDetail {
-        delivery: found.delivery.into(),
-        attempt_log: found.attempts.into_iter().map(AttemptOut::from).collect(),
+        delivery: found.delivery,
+        attempt_log,
     }))
 }
 
 /// Send a delivery again now (whatever its status).
 #[utoipa::path(post, path = "/deliveries/{id}/retry", tag = "deliveries", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "delivery id")),
-    responses((status = 202, body = DeliveryOut), (status = 400, body = ErrorBody),
+    responses((status = 202, body = Delivery), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn retry(
     State(state): State<AppState>,
     caller: Caller,
     IdPath(id): IdPath,
-) -> Result<(StatusCode, Json<DeliveryOut>), ApiError> {
+) -> Result<(StatusCode, Json<Delivery>), ApiError> {
     let delivery = state
         .resend()
         .one(id, caller.scope_str())
         .await?
         .ok_or_else(|| ApiError::not_found("delivery"))?;
-    Ok((StatusCode::ACCEPTED, Json(delivery.into())))
+    Ok((StatusCode::ACCEPTED, Json(delivery)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -4,9 +4,8 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use chrono::{DateTime, Utc};
 use herald_common::domain::EventType;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::http::auth::Caller;
@@ -24,45 +23,27 @@ pub struct CreateEventType {
     pub description: Option<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct EventTypeOut {
-    pub name: String,
-    pub description: String,
-    pub created_at: DateTime<Utc>,
-}
-
-impl From<Entry> for EventTypeOut {
-    fn from(e: Entry) -> Self {
-        Self {
-            name: e.name,
-            description: e.description,
-            created_at: e.created_at,
-        }
-    }
-}
-
 /// Every registered event type.
 #[utoipa::path(get, path = "/event-types", tag = "event types", security(("bearer" = [])),
-    responses((status = 200, body = Vec<EventTypeOut>), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = Vec<Entry>), (status = 401, body = ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
     _caller: Caller,
-) -> Result<Json<Vec<EventTypeOut>>, ApiError> {
-    let entries = event_types::list(&state.db).await?;
-    Ok(Json(entries.into_iter().map(EventTypeOut::from).collect()))
+) -> Result<Json<Vec<Entry>>, ApiError> {
+    Ok(Json(event_types::list(&state.db).await?))
 }
 
 /// Register an event type. Registering an existing name again changes
 /// nothing and answers `200` with it, so set-up scripts can re-run.
 #[utoipa::path(post, path = "/event-types", tag = "event types", request_body = CreateEventType,
     security(("bearer" = [])),
-    responses((status = 201, body = EventTypeOut), (status = 200, description = "already registered", body = EventTypeOut),
+    responses((status = 201, body = Entry), (status = 200, description = "already registered", body = Entry),
         (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(body): ApiJson<CreateEventType>,
-) -> Result<(StatusCode, Json<EventTypeOut>), ApiError> {
+) -> Result<(StatusCode, Json<Entry>), ApiError> {
     caller.require_admin()?;
     let name = EventType::parse(&body.name)
         .map_err(|e| ApiError::bad_request("invalid_event_type", e.to_string()))?;
@@ -80,5 +61,5 @@ pub async fn create(
     } else {
         StatusCode::OK
     };
-    Ok((status, Json(registered.entry.into())))
+    Ok((status, Json(registered.entry)))
 }

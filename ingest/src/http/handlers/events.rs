@@ -10,12 +10,12 @@ use serde_json::value::RawValue;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::deliveries::DeliveryOut;
 use crate::http::auth::Caller;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::{ApiJson, IdPath};
 use crate::http::state::AppState;
 use crate::pipeline::writer::Written;
+use crate::store::deliveries::Delivery;
 use crate::store::events::{self, Event};
 
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
@@ -76,7 +76,7 @@ pub struct EventDetail {
     pub created_at: DateTime<Utc>,
     /// When JetStream acknowledged it; `null` while it waits in the outbox.
     pub published_at: Option<DateTime<Utc>>,
-    pub deliveries: Vec<DeliveryOut>,
+    pub deliveries: Vec<Delivery>,
 }
 
 fn out(w: &Written) -> EventOut {
@@ -266,10 +266,6 @@ pub async fn get(
         idempotency_key: e.idempotency_key,
         created_at: e.created_at,
         published_at: found.published_at,
-        deliveries: found
-            .deliveries
-            .into_iter()
-            .map(DeliveryOut::from)
-            .collect(),
+        deliveries: found.deliveries,
     }))
 }

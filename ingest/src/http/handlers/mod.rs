@@ -1,7 +1,8 @@
 //! The handlers, one module per resource. Each parses and validates the
 //! request, makes one call to the store or the pipeline for its use case,
-//! and shapes the response; the response types (`*Out`) live beside their
-//! handlers, separate from the stored records.
+//! and shapes the response. Request bodies and the responses that add to
+//! what is stored live beside their handlers; a stored record the API shows
+//! as it is (a delivery, an endpoint, a tenant) is the response body itself.
 
 pub mod deliveries;
 pub mod event_types;

@@ -3,7 +3,6 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use chrono::{DateTime, Utc};
 use herald_common::crypto::{generate_api_key, hash_api_key};
 use herald_common::domain::TenantId;
 use serde::{Deserialize, Serialize};
@@ -29,14 +28,6 @@ pub struct CreateTenant {
     pub max_endpoints: Option<i32>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TenantOut {
-    pub id: String,
-    pub name: String,
-    pub max_endpoints: Option<i32>,
-    pub created_at: DateTime<Utc>,
-}
-
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateApiKey {
@@ -45,50 +36,15 @@ pub struct CreateApiKey {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct ApiKeyOut {
-    pub id: Uuid,
-    pub tenant_id: String,
-    pub name: String,
-    /// The first characters of the key, to recognise it.
-    pub key_prefix: String,
-    pub created_at: DateTime<Utc>,
-    pub revoked_at: Option<DateTime<Utc>>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
 pub struct ApiKeyCreated {
     #[serde(flatten)]
-    pub api_key: ApiKeyOut,
+    pub api_key: ApiKey,
     /// The key itself (`hk_...`), shown only here.
     pub key: String,
 }
 
 fn tenant_id(raw: &str) -> Result<TenantId, ApiError> {
     TenantId::parse(raw).map_err(|e| ApiError::bad_request("invalid_tenant", e.to_string()))
-}
-
-impl From<Tenant> for TenantOut {
-    fn from(t: Tenant) -> Self {
-        Self {
-            id: t.id,
-            name: t.name,
-            max_endpoints: t.max_endpoints,
-            created_at: t.created_at,
-        }
-    }
-}
-
-impl From<ApiKey> for ApiKeyOut {
-    fn from(k: ApiKey) -> Self {
-        Self {
-            id: k.id,
-            tenant_id: k.tenant_id,
-            name: k.name,
-            key_prefix: k.key_prefix,
-            created_at: k.created_at,
-            revoked_at: k.revoked_at,
-        }
-    }
 }
 
 /// A label of at most 200 characters.
@@ -105,13 +61,13 @@ fn name(raw: String) -> Result<String, ApiError> {
 /// Create a tenant.
 #[utoipa::path(post, path = "/tenants", tag = "tenants", request_body = CreateTenant,
     security(("bearer" = [])),
-    responses((status = 201, body = TenantOut), (status = 400, body = ErrorBody),
+    responses((status = 201, body = Tenant), (status = 400, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(body): ApiJson<CreateTenant>,
-) -> Result<(StatusCode, Json<TenantOut>), ApiError> {
+) -> Result<(StatusCode, Json<Tenant>), ApiError> {
     caller.require_admin()?;
     let id = tenant_id(&body.id)?;
     if body.max_endpoints.is_some_and(|m| m < 0) {
@@ -131,18 +87,17 @@ pub async fn create(
             e => e.into(),
         })?;
     state.tenants.0.insert(id.as_str());
-    Ok((StatusCode::CREATED, Json(tenant.into())))
+    Ok((StatusCode::CREATED, Json(tenant)))
 }
 
 /// Every tenant (admin) or the caller's own (tenant key).
 #[utoipa::path(get, path = "/tenants", tag = "tenants", security(("bearer" = [])),
-    responses((status = 200, body = Vec<TenantOut>)))]
+    responses((status = 200, body = Vec<Tenant>)))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
-) -> Result<Json<Vec<TenantOut>>, ApiError> {
-    let tenants = tenants::list(&state.db, caller.scope_str()).await?;
-    Ok(Json(tenants.into_iter().map(TenantOut::from).collect()))
+) -> Result<Json<Vec<Tenant>>, ApiError> {
+    Ok(Json(tenants::list(&state.db, caller.scope_str()).await?))
 }
 
 async fn ensure_tenant(state: &AppState, id: &TenantId) -> Result<(), ApiError> {
@@ -177,24 +132,23 @@ pub async fn create_key(
         key_hash: &hash_api_key(&key),
         key_prefix: &prefix,
     };
-    let api_key = api_keys::insert(&state.db, new).await?.into();
+    let api_key = api_keys::insert(&state.db, new).await?;
     Ok((StatusCode::CREATED, Json(ApiKeyCreated { api_key, key })))
 }
 
 /// A tenant's API keys (never the keys themselves).
 #[utoipa::path(get, path = "/tenants/{id}/api-keys", tag = "tenants", security(("bearer" = [])),
     params(("id" = String, Path, description = "tenant id")),
-    responses((status = 200, body = Vec<ApiKeyOut>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Vec<ApiKey>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn list_keys(
     State(state): State<AppState>,
     caller: Caller,
     RawPath(raw): RawPath<String>,
-) -> Result<Json<Vec<ApiKeyOut>>, ApiError> {
+) -> Result<Json<Vec<ApiKey>>, ApiError> {
     caller.require_admin()?;
     let tenant = tenant_id(&raw)?;
     ensure_tenant(&state, &tenant).await?;
-    let keys = api_keys::list(&state.db, tenant.as_str()).await?;
-    Ok(Json(keys.into_iter().map(ApiKeyOut::from).collect()))
+    Ok(Json(api_keys::list(&state.db, tenant.as_str()).await?))
 }
 
 /// Revoke an API key; it stops working at once on this node and within

@@ -1,14 +1,18 @@
-//! The delivery and attempt records and their row mapping.
+//! The delivery and attempt records and their row mapping. The API shows
+//! them as they are (`DeliveryOut`, `AttemptOut` in the OpenAPI document).
 
 use chrono::{DateTime, Utc};
+use serde::Serialize;
 use tokio_postgres::Row;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::store::error::StoreError;
 use crate::store::pg::Columns;
 
 /// One (event, endpoint) pair and where its delivery stands.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = DeliveryOut)]
 pub struct Delivery {
     pub id: Uuid,
     pub event_id: Uuid,
@@ -16,6 +20,7 @@ pub struct Delivery {
     pub tenant_id: String,
     /// `pending`, `delivered`, `retrying` or `failed`.
     pub status: String,
+    /// Attempts made so far.
     pub attempts: i32,
     pub last_status_code: Option<i32>,
     pub last_error: Option<String>,
@@ -26,14 +31,15 @@ pub struct Delivery {
 }
 
 /// One HTTP attempt of a delivery.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = AttemptOut)]
 pub struct Attempt {
     pub attempt: i32,
     pub started_at: DateTime<Utc>,
     pub duration_ms: i32,
     pub status_code: Option<i32>,
     pub error: Option<String>,
-    /// The start of the response body, as the dispatcher stored it.
+    /// The start of the response body, at most 1 KiB.
     pub response_body: Option<String>,
 }
 

@@ -1,16 +1,20 @@
-//! The stored endpoint and its row mapping.
+//! The stored endpoint and its row mapping. The API shows it as it is
+//! (`WebhookOut` in the OpenAPI document).
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use serde::Serialize;
 use tokio_postgres::Row;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::store::error::StoreError;
 use crate::store::pg::Columns;
 
-/// An endpoint as stored, without its secrets.
-#[derive(Debug, Clone)]
+/// An endpoint as the API shows it: everything but the secret.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = WebhookOut)]
 pub struct Webhook {
     pub id: Uuid,
     pub tenant_id: String,
@@ -18,13 +22,17 @@ pub struct Webhook {
     pub description: String,
     pub event_types: Vec<String>,
     pub headers: BTreeMap<String, String>,
+    #[schema(value_type = Option<Object>)]
     pub custom_payload: Option<serde_json::Value>,
+    /// `standard` or `raw`.
     pub payload_format: String,
     pub rate_limit_per_second: Option<i32>,
     pub max_in_flight: Option<i32>,
     pub active: bool,
+    /// Why the endpoint is disabled (for example after `410 Gone`).
     pub disabled_reason: Option<String>,
     pub disabled_at: Option<DateTime<Utc>>,
+    /// While set and in the future, the previous secret still signs too.
     pub previous_secret_expires_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

@@ -2,7 +2,6 @@
 //! [`input`] holds the request bodies and their validation).
 
 pub mod input;
-mod out;
 pub mod secret;
 
 use axum::extract::State;
@@ -17,7 +16,6 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use self::input::{CreateWebhook, PatchWebhook};
-pub use self::out::WebhookOut;
 use crate::http::auth::Caller;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::{ApiJson, ApiQuery, IdPath};
@@ -29,7 +27,7 @@ use crate::store::webhooks::{self, Inserted, ListFilter, NewWebhook, Webhook};
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WebhookCreated {
     #[serde(flatten)]
-    pub webhook: WebhookOut,
+    pub webhook: Webhook,
     /// The signing secret. Store it: it is never shown again.
     pub secret: String,
 }
@@ -121,10 +119,7 @@ pub async fn create(
     tracing::info!(webhook_id = %webhook.id, tenant_id = %webhook.tenant_id, "Endpoint created.");
     Ok((
         StatusCode::CREATED,
-        Json(WebhookCreated {
-            webhook: webhook.into(),
-            secret,
-        }),
+        Json(WebhookCreated { webhook, secret }),
     ))
 }
 
@@ -149,27 +144,27 @@ async fn inserted(state: &AppState, new: NewWebhook) -> Result<Webhook, ApiError
 /// One endpoint (never its secret).
 #[utoipa::path(get, path = "/webhooks/{id}", tag = "webhooks", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "endpoint id")),
-    responses((status = 200, body = WebhookOut), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Webhook), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
     IdPath(id): IdPath,
-) -> Result<Json<WebhookOut>, ApiError> {
+) -> Result<Json<Webhook>, ApiError> {
     webhooks::get(&state.db, id, caller.scope_str())
         .await?
-        .map(|w| Json(w.into()))
+        .map(Json)
         .ok_or_else(|| ApiError::not_found("endpoint"))
 }
 
 /// List endpoints, newest first.
 #[utoipa::path(get, path = "/webhooks", tag = "webhooks", security(("bearer" = [])),
     params(ListWebhooks),
-    responses((status = 200, body = Page<WebhookOut>), (status = 400, body = ErrorBody)))]
+    responses((status = 200, body = Page<Webhook>), (status = 400, body = ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
     ApiQuery(q): ApiQuery<ListWebhooks>,
-) -> Result<Json<Page<WebhookOut>>, ApiError> {
+) -> Result<Json<Page<Webhook>>, ApiError> {
     let limit = limit(q.limit)?;
     let cursor = decode_cursor(q.cursor.as_deref())?;
     let filter = ListFilter {
@@ -180,21 +175,20 @@ pub async fn list(
         limit: limit + 1,
     };
     let rows = webhooks::list(&state.db, &filter).await?;
-    let rows = rows.into_iter().map(WebhookOut::from).collect();
     Ok(Json(page(rows, limit, |w| w.id)))
 }
 
 /// Change an endpoint; `{"active": true}` re-enables a disabled one.
 #[utoipa::path(patch, path = "/webhooks/{id}", tag = "webhooks", request_body = PatchWebhook,
     security(("bearer" = [])), params(("id" = Uuid, Path, description = "endpoint id")),
-    responses((status = 200, body = WebhookOut), (status = 400, body = ErrorBody),
+    responses((status = 200, body = Webhook), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn patch(
     State(state): State<AppState>,
     caller: Caller,
     IdPath(id): IdPath,
     ApiJson(body): ApiJson<PatchWebhook>,
-) -> Result<Json<WebhookOut>, ApiError> {
+) -> Result<Json<Webhook>, ApiError> {
     let url = body.url.as_deref().map(input::url).transpose()?;
     let event_types = body
         .event_types
@@ -239,7 +233,7 @@ pub async fn patch(
     state
         .announce_webhook_change(webhook.id, &webhook.tenant_id, ChangeOp::Upsert)
         .await;
-    Ok(Json(webhook.into()))
+    Ok(Json(webhook))
 }
 
 /// Delete an endpoint (and its delivery log).
