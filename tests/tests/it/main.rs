@@ -7,3 +7,4 @@ mod foundation;
 mod ingest;
 mod observability;
 mod reliability;
+mod statements;
