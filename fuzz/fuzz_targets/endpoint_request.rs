@@ -3,7 +3,7 @@
 //! handler before it touches DNS or the database).
 #![no_main]
 
-use herald_ingest::webhook_input::{self as input, CreateWebhook, PatchWebhook};
+use herald_ingest::http::handlers::webhooks::input::{self as input, CreateWebhook, PatchWebhook};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -2,7 +2,7 @@
 //! or valid events, never a panic.
 #![no_main]
 
-use herald_ingest::routes::events::{validate, CreateEvent, CreateEventBatch};
+use herald_ingest::http::handlers::events::{validate, CreateEvent, CreateEventBatch};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -3,15 +3,11 @@
 //! `herald_outbox_pending` stays with the relay, which counts it each round.
 
 use deadpool_postgres::Pool;
+
+use crate::store::events;
 use herald_common::gauges::{sample_every, RuntimeGauges, SAMPLE_INTERVAL};
 use herald_common::metrics::{self as names, OUTBOX_OLDEST_SECONDS};
 use herald_common::shutdown::CancellationToken;
-
-/// Seconds since the oldest event not yet acknowledged by JetStream was
-/// committed; 0 when there is none (`events_unpublished_idx`).
-pub const OUTBOX_OLDEST_SQL: &str = "
-    SELECT COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8 AS oldest
-    FROM events WHERE published_at IS NULL";
 
 /// Sample every gauge of this ingest node until `shutdown`.
 pub async fn run(pool: Pool, nats: async_nats::Client, shutdown: CancellationToken) {
@@ -19,16 +15,10 @@ pub async fn run(pool: Pool, nats: async_nats::Client, shutdown: CancellationTok
     let runtime = RuntimeGauges::new(pool.clone(), nats);
     sample_every(SAMPLE_INTERVAL, shutdown, || async {
         runtime.sample();
-        match outbox_oldest(&pool).await {
+        match events::oldest_unpublished_age(&pool).await {
             Ok(age) => metrics::gauge!(OUTBOX_OLDEST_SECONDS).set(age.max(0.0)),
             Err(error) => tracing::debug!(%error, "Could not read the outbox's oldest event."),
         }
     })
     .await;
-}
-
-async fn outbox_oldest(pool: &Pool) -> Result<f64, herald_common::db::DbError> {
-    let client = pool.get().await?;
-    let row = client.query_one(OUTBOX_OLDEST_SQL, &[]).await?;
-    Ok(row.try_get("oldest")?)
 }

@@ -3,21 +3,23 @@
 //! transactional outbox behind it) and serves the delivery log.
 //!
 //! [`run`] is the whole node; `main.rs` only reads the config and binds.
+//! [`Node`] builds the state and the background tasks without touching the
+//! network. The code is grouped in three layers, each importing only the
+//! ones below it:
+//!
+//! - [`http`]: the edge. The router, auth, extractors, pagination, the
+//!   OpenAPI document, the handlers (`http/handlers/<resource>.rs`) and
+//!   [`http::error`], the only place that turns a failure into a status.
+//! - [`pipeline`]: the event pipeline. The writer (group commit), the
+//!   publisher (fast path to JetStream), the outbox relay, and manual
+//!   re-sends of deliveries.
+//! - [`store`]: the storage layer. One module per table or aggregate, each
+//!   owning its SQL; every function returns a [`store::StoreError`].
 
-pub mod auth;
-pub mod cache;
-pub mod error;
-pub mod extract;
 pub mod gauges;
-pub mod jobs;
-pub mod openapi;
-pub mod outbox;
-pub mod pagination;
-pub mod publisher;
-pub mod routes;
-pub mod state;
-pub mod webhook_input;
-pub mod writer;
+pub mod http;
+pub mod pipeline;
+pub mod store;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -32,14 +34,13 @@ use herald_common::shutdown::CancellationToken;
 use herald_common::url_guard::UrlGuard;
 use tokio::sync::Notify;
 
-pub use routes::router;
-pub use state::AppState;
+pub use http::{router, AppState};
 
-use crate::cache::{ApiKeys, EventTypes, Tenants};
-use crate::outbox::Outbox;
-use crate::publisher::Publisher;
-use crate::state::Inner;
-use crate::writer::EventWriter;
+use crate::http::state::Inner;
+use crate::pipeline::outbox::Outbox;
+use crate::pipeline::publisher::Publisher;
+use crate::pipeline::writer::EventWriter;
+use crate::store::cache::{ApiKeys, EventTypes, Tenants};
 
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {

@@ -4,8 +4,12 @@
 
 use std::collections::BTreeMap;
 
-use herald_ingest::routes::events::{validate, CreateEvent, CreateEventBatch, MAX_IDEMPOTENCY_KEY};
-use herald_ingest::webhook_input::{self as input, CreateWebhook, MAX_RATE_LIMIT};
+use herald_ingest::http::handlers::events::{
+    validate, CreateEvent, CreateEventBatch, MAX_IDEMPOTENCY_KEY,
+};
+use herald_ingest::http::handlers::webhooks::input::{
+    self as input, CreateWebhook, MAX_RATE_LIMIT,
+};
 use proptest::prelude::*;
 use serde_json::json;
 

@@ -10,5 +10,4 @@ mod observability;
 mod outage;
 mod resilience;
 mod retries;
-mod statements;
 pub(crate) mod support;

@@ -8,3 +8,4 @@ mod foundation;
 mod ingest;
 mod observability;
 mod reliability;
+mod statements;

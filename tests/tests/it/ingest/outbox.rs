@@ -4,6 +4,8 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
+use herald_ingest::pipeline::outbox::{Outbox, Round};
+use herald_tests::{TestApp, TestAppOptions};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -61,20 +63,7 @@ async fn events_accepted_while_nats_is_down_reach_the_stream_exactly_once() {
 #[tokio::test]
 async fn the_relay_publishes_events_committed_but_never_published() {
     let app = app().await;
-    // What a crash between commit and publish leaves behind.
-    let mut ids = Vec::new();
-    for i in 0..30 {
-        let id = Uuid::now_v7();
-        app.db()
-            .execute(
-                "INSERT INTO events (id, tenant_id, event_type, payload, created_at) \
-                 VALUES ($1, 'default', 'order.updated', $2, now() - interval '1 minute' + $3 * interval '1 ms')",
-                &[&id, &format!(r#"{{"n": {i}}}"#), &(i as f64)],
-            )
-            .await
-            .expect("insert");
-        ids.push(id);
-    }
+    let ids = insert_unpublished(&app, 30, 60.0).await;
     expect_stream_messages(&app, 30).await;
     assert_eq!(stream_event_ids(&app).await, ids, "in creation order");
     let drained = herald_tests::wait_until(WAIT, || async {
@@ -89,6 +78,44 @@ async fn the_relay_publishes_events_committed_but_never_published() {
         .expect("metrics")
         .text();
     assert!(metrics.contains("herald_outbox_pending"), "{metrics}");
+}
+
+/// The relay driven round by round with no ingest running (so no timer and
+/// no fast path): a round publishes the due events in creation order and
+/// marks them; younger events wait for the grace period.
+#[tokio::test]
+async fn a_relay_round_publishes_due_events_in_order_and_leaves_young_ones() {
+    let app = TestApp::spawn(TestAppOptions::new().dispatchers(0).without_ingest()).await;
+    let due = insert_unpublished(&app, 5, 60.0).await;
+    let young = insert_unpublished(&app, 2, 0.0).await;
+    let pool = herald_common::db::pool(app.test_db().url(), 2).expect("pool");
+    let mut outbox = Outbox::new(pool, app.jetstream(), app.nats().clone(), WAIT);
+    outbox.grace = Duration::from_secs(30);
+
+    let round = outbox.step().await.expect("first round");
+    assert_eq!(
+        round,
+        Round {
+            claimed: 5,
+            published: 5
+        }
+    );
+    assert_eq!(stream_event_ids(&app).await, due, "in creation order");
+    assert_eq!(count(&app, "events WHERE published_at IS NULL").await, 2);
+    let round = outbox.step().await.expect("second round");
+    assert_eq!(round, Round::default(), "the young events are not due yet");
+
+    outbox.grace = Duration::ZERO;
+    let round = outbox.step().await.expect("third round");
+    assert_eq!(
+        round,
+        Round {
+            claimed: 2,
+            published: 2
+        }
+    );
+    assert_eq!(stream_event_ids(&app).await[5..], young[..]);
+    assert_eq!(count(&app, "events WHERE published_at IS NULL").await, 0);
 }
 
 #[tokio::test]

@@ -116,6 +116,27 @@ pub async fn rotate_secret(api: &ApiClient, id: Uuid) -> ApiResponse {
     .expect("rotate")
 }
 
+/// What a crash between commit and publish leaves behind: `n` committed,
+/// unpublished `order.updated` events created `age_secs` ago (1 ms apart,
+/// oldest first); their ids in creation order.
+pub async fn insert_unpublished(app: &TestApp, n: usize, age_secs: f64) -> Vec<Uuid> {
+    let mut ids = Vec::with_capacity(n);
+    for i in 0..n {
+        let id = Uuid::now_v7();
+        app.db()
+            .execute(
+                "INSERT INTO events (id, tenant_id, event_type, payload, created_at) \
+                 VALUES ($1, 'default', 'order.updated', $2, \
+                     now() - make_interval(secs => $3) + $4 * interval '1 ms')",
+                &[&id, &format!(r#"{{"n": {i}}}"#), &age_secs, &(i as f64)],
+            )
+            .await
+            .expect("insert");
+        ids.push(id);
+    }
+    ids
+}
+
 /// Insert a delivery row the way a dispatcher would, with one attempt.
 pub async fn insert_delivery(
     app: &TestApp,

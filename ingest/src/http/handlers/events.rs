@@ -1,0 +1,271 @@
+//! `/events`: accept events (one or a batch) and show one with its deliveries.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use herald_common::domain::EventType;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::http::auth::Caller;
+use crate::http::error::{ApiError, ErrorBody};
+use crate::http::extract::{ApiJson, IdPath};
+use crate::http::state::AppState;
+use crate::pipeline::writer::Written;
+use crate::store::deliveries::Delivery;
+use crate::store::events::{self, Event};
+
+pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+pub const MAX_IDEMPOTENCY_KEY: usize = 255;
+
+/// `POST /events`, and each item of `POST /events/batch`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateEvent {
+    /// A registered event type.
+    #[serde(rename = "type")]
+    #[schema(example = "order.created")]
+    pub event_type: String,
+    /// A JSON object, kept and delivered byte for byte.
+    #[schema(value_type = Object, example = json!({"order_id": 123, "amount": 99.99}))]
+    pub payload: Box<RawValue>,
+    /// A repeat of a key already used by this tenant returns the first event
+    /// (`200`) and stores nothing. The `Idempotency-Key` header works too.
+    pub idempotency_key: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateEventBatch {
+    /// Up to `HERALD_MAX_BATCH_EVENTS` (default 1,000) events; all are
+    /// stored or none.
+    pub events: Vec<CreateEvent>,
+}
+
+/// An accepted event.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventOut {
+    pub id: Uuid,
+    pub tenant_id: String,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub idempotency_key: Option<String>,
+    pub created_at: DateTime<Utc>,
+    /// `created`, or `duplicate` when the idempotency key was used before.
+    pub status: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BatchOut {
+    pub events: Vec<EventOut>,
+}
+
+/// An event with its payload and the status of each delivery.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventDetail {
+    pub id: Uuid,
+    pub tenant_id: String,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    #[schema(value_type = Object)]
+    pub payload: Box<RawValue>,
+    pub idempotency_key: Option<String>,
+    pub created_at: DateTime<Utc>,
+    /// When JetStream acknowledged it; `null` while it waits in the outbox.
+    pub published_at: Option<DateTime<Utc>>,
+    pub deliveries: Vec<Delivery>,
+}
+
+fn out(w: &Written) -> EventOut {
+    let (e, status) = match w {
+        Written::Created(e) => (e, "created"),
+        Written::Existing(e) => (e, "duplicate"),
+    };
+    EventOut {
+        id: e.id,
+        tenant_id: e.tenant_id.clone(),
+        event_type: e.event_type.clone(),
+        idempotency_key: e.idempotency_key.clone(),
+        created_at: e.created_at,
+        status: status.to_string(),
+    }
+}
+
+fn idempotency_key(raw: &str) -> Result<String, ApiError> {
+    let ok =
+        !raw.is_empty() && raw.len() <= MAX_IDEMPOTENCY_KEY && raw.chars().all(|c| !c.is_control());
+    if ok {
+        Ok(raw.to_string())
+    } else {
+        Err(ApiError::bad_request(
+            "invalid_idempotency_key",
+            format!("the idempotency key must be 1 to {MAX_IDEMPOTENCY_KEY} characters, no control characters"),
+        ))
+    }
+}
+
+/// Now, at the microsecond precision Postgres stores.
+fn now_micros() -> DateTime<Utc> {
+    let now = Utc::now();
+    DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
+}
+
+/// Check one event (pure): type syntax, object payload, key.
+pub fn validate(
+    tenant: &str,
+    e: CreateEvent,
+    header_key: Option<String>,
+) -> Result<Event, ApiError> {
+    let event_type = EventType::parse(&e.event_type)
+        .map_err(|err| ApiError::bad_request("invalid_event_type", err.to_string()))?;
+    if !e.payload.get().starts_with('{') {
+        return Err(ApiError::bad_request(
+            "invalid_payload",
+            "the payload must be a JSON object",
+        ));
+    }
+    let key = match (e.idempotency_key, header_key) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(ApiError::bad_request(
+                "invalid_idempotency_key",
+                "the idempotency_key field and the Idempotency-Key header differ",
+            ))
+        }
+        (Some(k), _) | (None, Some(k)) => Some(idempotency_key(&k)?),
+        (None, None) => None,
+    };
+    Ok(Event {
+        id: Uuid::now_v7(),
+        tenant_id: tenant.to_string(),
+        event_type: event_type.as_str().to_string(),
+        payload: e.payload.get().to_string(),
+        idempotency_key: key,
+        created_at: now_micros(),
+    })
+}
+
+fn header_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    headers
+        .get(IDEMPOTENCY_HEADER)
+        .map(|v| {
+            v.to_str()
+                .map_err(|_| {
+                    ApiError::bad_request(
+                        "invalid_idempotency_key",
+                        "the Idempotency-Key header is not text",
+                    )
+                })
+                .and_then(idempotency_key)
+        })
+        .transpose()
+}
+
+async fn ensure_types(state: &AppState, events: &[Event]) -> Result<(), ApiError> {
+    let mut names: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    super::ensure_registered(state, &names).await
+}
+
+/// Accept one event: `201` once stored, `200` with the first event when the
+/// idempotency key was used before.
+#[utoipa::path(post, path = "/events", tag = "events", request_body = CreateEvent,
+    security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "alternative to idempotency_key")),
+    responses((status = 201, body = EventOut), (status = 200, description = "repeat of an idempotency key", body = EventOut),
+        (status = 400, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<CreateEvent>,
+) -> Result<(StatusCode, Json<EventOut>), ApiError> {
+    let tenant = caller.write_tenant();
+    let event = validate(tenant.as_str(), body, header_key(&headers)?)?;
+    ensure_types(&state, std::slice::from_ref(&event)).await?;
+    let written = state.writer.write(vec![event]).await?;
+    let first = written
+        .first()
+        .ok_or_else(|| ApiError::internal("the writer returned no outcome"))?;
+    let status = match first {
+        Written::Created(_) => StatusCode::CREATED,
+        Written::Existing(_) => StatusCode::OK,
+    };
+    Ok((status, Json(out(first))))
+}
+
+/// Accept many events at once, all or none.
+#[utoipa::path(post, path = "/events/batch", tag = "events", request_body = CreateEventBatch,
+    security(("bearer" = [])),
+    responses((status = 201, body = BatchOut), (status = 200, description = "every event was a repeat", body = BatchOut),
+        (status = 400, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 503, body = ErrorBody)))]
+pub async fn create_batch(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<CreateEventBatch>,
+) -> Result<(StatusCode, Json<BatchOut>), ApiError> {
+    let max = state.config.max_batch_events;
+    if body.events.is_empty() || body.events.len() > max {
+        return Err(ApiError::bad_request(
+            "invalid_batch",
+            format!(
+                "a batch holds 1 to {max} events (got {})",
+                body.events.len()
+            ),
+        ));
+    }
+    let tenant = caller.write_tenant();
+    let events = body
+        .events
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| {
+            validate(tenant.as_str(), e, None).map_err(|err| err.prefixed(&format!("events[{i}]")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    ensure_types(&state, &events).await?;
+    let written = state.writer.write(events).await?;
+    let any_created = written.iter().any(|w| matches!(w, Written::Created(_)));
+    let status = if any_created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        Json(BatchOut {
+            events: written.iter().map(out).collect(),
+        }),
+    ))
+}
+
+/// One event, its payload and the status of each of its deliveries.
+#[utoipa::path(get, path = "/events/{id}", tag = "events", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "event id")),
+    responses((status = 200, body = EventDetail), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    IdPath(id): IdPath,
+) -> Result<Json<EventDetail>, ApiError> {
+    let found = events::get(&state.db, id, caller.scope_str())
+        .await?
+        .ok_or_else(|| ApiError::not_found("event"))?;
+    let e = found.event;
+    let payload = RawValue::from_string(e.payload).map_err(ApiError::internal)?;
+    Ok(Json(EventDetail {
+        id: e.id,
+        tenant_id: e.tenant_id,
+        event_type: e.event_type,
+        payload,
+        idempotency_key: e.idempotency_key,
+        created_at: e.created_at,
+        published_at: found.published_at,
+        deliveries: found.deliveries,
+    }))
+}

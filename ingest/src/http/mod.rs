@@ -1,0 +1,25 @@
+//! The HTTP edge: everything that knows about requests and responses.
+//!
+//! - [`router`]: every route, the body limit, request timeouts, request
+//!   logs and `herald_http_requests_total`.
+//! - [`handlers`]: one module per resource; each parses and validates the
+//!   request, calls one store or pipeline function, and shapes the response.
+//! - [`auth`]: who is calling (admin token or tenant API key).
+//! - [`extract`]: extractors whose rejections speak the API's error shape.
+//! - [`error`]: [`error::ApiError`], the only HTTP error type, and the one
+//!   mapping of storage and pipeline failures to statuses.
+//! - [`pagination`]: cursors and pages.
+//! - [`openapi`]: the OpenAPI document, generated from the handlers.
+//! - [`state`]: what every handler shares.
+
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod handlers;
+pub mod openapi;
+pub mod pagination;
+pub mod router;
+pub mod state;
+
+pub use router::router;
+pub use state::AppState;

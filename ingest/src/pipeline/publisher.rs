@@ -1,0 +1,148 @@
+//! The fast path to JetStream: events just committed are published at once,
+//! with many PubAcks outstanding (bounded), and marked `published_at` in
+//! batches. Nothing here is needed for safety: an event that is not marked
+//! (NATS down, queue full, process killed) stays in the outbox and the relay
+//! publishes it; `Nats-Msg-Id` makes a second publish harmless.
+
+use std::time::Duration;
+
+use async_nats::jetstream::context::{PublishAckFuture, PublishError};
+use async_nats::jetstream::{self, message::PublishMessage as Publish};
+use deadpool_postgres::Pool;
+use futures::stream::{FuturesUnordered, StreamExt};
+use herald_common::messages::EventMessage;
+use herald_common::subjects::event_subject;
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+use crate::store::events::{self, Event};
+
+/// Events waiting to be published; beyond this they are left to the relay.
+const QUEUE: usize = 50_000;
+/// PubAcks awaited at once.
+const MAX_OUTSTANDING: usize = 4_096;
+/// How often acknowledged events are marked published.
+const MARK_EVERY: Duration = Duration::from_millis(50);
+const MARK_BATCH: usize = 2_000;
+
+#[derive(Clone)]
+pub struct Publisher {
+    tx: mpsc::Sender<Event>,
+}
+
+/// Why an event could not be published.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishFailure {
+    #[error("could not encode the event: {0}")]
+    Encode(#[from] serde_json::Error),
+    #[error("JetStream publish failed: {0}")]
+    Publish(#[from] PublishError),
+}
+
+/// Send one event to `herald.events.<tenant>.<type>` with `Nats-Msg-Id` =
+/// its id; returns the PubAck future.
+pub async fn publish_event(
+    js: &jetstream::Context,
+    e: &Event,
+) -> Result<PublishAckFuture, PublishFailure> {
+    let msg = EventMessage {
+        id: e.id,
+        tenant_id: e.tenant_id.clone(),
+        event_type: e.event_type.clone(),
+        created_at: e.created_at,
+        payload: serde_json::value::RawValue::from_string(e.payload.clone())?,
+    };
+    let body = serde_json::to_vec(&msg)?;
+    let publish = Publish::build()
+        .payload(body.into())
+        .message_id(e.id.to_string());
+    Ok(js
+        .send_publish(event_subject(&e.tenant_id, &e.event_type), publish)
+        .await?)
+}
+
+impl Publisher {
+    /// Start the publisher task; it ends when every handle is dropped,
+    /// after a bounded wait for outstanding acks.
+    pub fn spawn(
+        js: jetstream::Context,
+        nats: async_nats::Client,
+        db: Pool,
+    ) -> (Self, tokio::task::JoinHandle<()>) {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        (Self { tx }, tokio::spawn(run(js, nats, db, rx)))
+    }
+
+    /// Queue freshly committed events; never waits. Events that do not fit
+    /// are left to the outbox relay.
+    pub fn offer(&self, events: Vec<Event>) {
+        for e in events {
+            if self.tx.try_send(e).is_err() {
+                break;
+            }
+        }
+    }
+}
+
+fn spawn_mark(db: &Pool, ids: &mut Vec<Uuid>) {
+    if ids.is_empty() {
+        return;
+    }
+    let ids = std::mem::take(ids);
+    let db = db.clone();
+    tokio::spawn(async move {
+        if let Err(error) = events::mark_published(&db, &ids).await {
+            // The relay will publish them again; JetStream drops the repeats.
+            tracing::debug!(?error, n = ids.len(), "Could not mark events published.");
+        }
+    });
+}
+
+async fn run(
+    js: jetstream::Context,
+    nats: async_nats::Client,
+    db: Pool,
+    mut rx: mpsc::Receiver<Event>,
+) {
+    let mut acks = FuturesUnordered::new();
+    let mut acked: Vec<Uuid> = Vec::new();
+    let mut tick = tokio::time::interval(MARK_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut open = true;
+    while open || !acks.is_empty() {
+        tokio::select! {
+            item = rx.recv(), if open && acks.len() < MAX_OUTSTANDING => match item {
+                None => open = false,
+                Some(e) => {
+                    // While disconnected, leave events to the relay rather
+                    // than filling the client's buffer.
+                    if nats.connection_state() != async_nats::connection::State::Connected {
+                        continue;
+                    }
+                    match publish_event(&js, &e).await {
+                        Ok(ack) => {
+                            let id = e.id;
+                            acks.push(async move { (id, ack.await) });
+                        }
+                        Err(error) => tracing::debug!(%error, event_id = %e.id, "Publish failed; the relay will retry."),
+                    }
+                }
+            },
+            Some((id, res)) = acks.next(), if !acks.is_empty() => match res {
+                Ok(_) => {
+                    acked.push(id);
+                    if acked.len() >= MARK_BATCH {
+                        spawn_mark(&db, &mut acked);
+                    }
+                }
+                Err(error) => tracing::debug!(%error, event_id = %id, "No PubAck; the relay will retry."),
+            },
+            _ = tick.tick() => spawn_mark(&db, &mut acked),
+        }
+    }
+    if !acked.is_empty() {
+        if let Err(error) = events::mark_published(&db, &acked).await {
+            tracing::debug!(?error, "Could not mark events published at shutdown.");
+        }
+    }
+}

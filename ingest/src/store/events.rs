@@ -1,0 +1,240 @@
+//! `events`: the group insert of the event writer (the hot path), the
+//! publish marks of the publisher, the outbox relay's claim, and one event
+//! with its deliveries for the API.
+//!
+//! Idempotency: `ON CONFLICT (tenant_id, idempotency_key) DO NOTHING`, then
+//! one select for the rows that conflicted returns the first event instead.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use deadpool_postgres::{Object, Pool, Transaction};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::Row;
+use uuid::Uuid;
+
+use super::deliveries::{self, Delivery};
+use super::error::StoreError;
+use super::pg::{client, map_rows, Columns};
+
+/// An event: validated and about to be inserted, or as stored.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub id: Uuid,
+    pub tenant_id: String,
+    pub event_type: String,
+    /// The exact JSON text of the payload.
+    pub payload: String,
+    pub idempotency_key: Option<String>,
+    /// Microsecond precision, so a new event equals what Postgres stores.
+    pub created_at: DateTime<Utc>,
+}
+
+/// What a group insert did.
+#[derive(Debug, Default)]
+pub struct Inserted {
+    /// The ids stored now.
+    pub created: HashSet<Uuid>,
+    /// For each `(tenant, idempotency key)` used before: the first event
+    /// with that key.
+    pub existing: HashMap<(String, String), Event>,
+}
+
+/// An event as the API shows it: with its publish time and deliveries.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub event: Event,
+    /// When JetStream acknowledged it; `None` while it waits in the outbox.
+    pub published_at: Option<DateTime<Utc>>,
+    pub deliveries: Vec<Delivery>,
+}
+
+/// Unpublished events claimed by one relay round, locked (`FOR UPDATE SKIP
+/// LOCKED`, so relays on other nodes skip them) until [`Claim::finish`] or
+/// drop.
+pub struct Claim<'a> {
+    tx: Transaction<'a>,
+    /// Oldest first.
+    pub events: Vec<Event>,
+}
+
+const INSERT: &str = "INSERT INTO events (id, tenant_id, event_type, payload, idempotency_key, created_at) \
+     SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[]) \
+     ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING \
+     RETURNING id";
+const CONFLICTS: &str =
+    "SELECT e.id, e.tenant_id, e.event_type, e.payload, e.idempotency_key, e.created_at \
+     FROM events e JOIN UNNEST($1::text[], $2::text[]) AS k(tenant_id, key) \
+     ON e.tenant_id = k.tenant_id AND e.idempotency_key = k.key";
+const MARK_PUBLISHED: &str =
+    "UPDATE events SET published_at = now() WHERE id = ANY($1) AND published_at IS NULL";
+const COUNT_UNPUBLISHED: &str = "SELECT count(*) FROM events WHERE published_at IS NULL";
+/// Seconds since the oldest unpublished event was committed; 0 when there is
+/// none (`events_unpublished_idx`).
+const OLDEST_UNPUBLISHED: &str =
+    "SELECT COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8 AS oldest \
+     FROM events WHERE published_at IS NULL";
+const CLAIM_UNPUBLISHED: &str =
+    "SELECT id, tenant_id, event_type, payload, idempotency_key, created_at \
+     FROM events \
+     WHERE published_at IS NULL AND created_at <= now() - make_interval(secs => $1) \
+     ORDER BY created_at, id LIMIT $2 FOR UPDATE SKIP LOCKED";
+const MARK_CLAIMED_PUBLISHED: &str = "UPDATE events SET published_at = now() WHERE id = ANY($1)";
+const GET: &str = "SELECT id, tenant_id, event_type, payload, idempotency_key, created_at, \
+     published_at FROM events WHERE id = $1 AND ($2::text IS NULL OR tenant_id = $2)";
+
+pub(crate) const STATEMENTS: &[&str] = &[
+    INSERT,
+    CONFLICTS,
+    MARK_PUBLISHED,
+    COUNT_UNPUBLISHED,
+    OLDEST_UNPUBLISHED,
+    CLAIM_UNPUBLISHED,
+    MARK_CLAIMED_PUBLISHED,
+    GET,
+];
+
+fn event(r: &Row) -> Result<Event, StoreError> {
+    Ok(Event {
+        id: r.col("id")?,
+        tenant_id: r.col("tenant_id")?,
+        event_type: r.col("event_type")?,
+        payload: r.col("payload")?,
+        idempotency_key: r.col("idempotency_key")?,
+        created_at: r.col("created_at")?,
+    })
+}
+
+/// Insert a group of events in one statement (atomically), retrying twice
+/// on a deadlock or serialization failure.
+pub async fn insert(db: &Pool, events: &[&Event]) -> Result<Inserted, StoreError> {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match insert_once(db, events).await {
+            Err(e) if tries < 3 && retryable(&e) => continue,
+            result => return result,
+        }
+    }
+}
+
+/// A deadlock or a serialization failure: another try may succeed.
+fn retryable(e: &StoreError) -> bool {
+    let StoreError::Db(e) = e else { return false };
+    e.code().is_some_and(|c| {
+        *c == SqlState::T_R_DEADLOCK_DETECTED || *c == SqlState::T_R_SERIALIZATION_FAILURE
+    })
+}
+
+async fn insert_once(db: &Pool, events: &[&Event]) -> Result<Inserted, StoreError> {
+    // One fixed order for the keyed rows, so that two statements never wait
+    // on each other's keys in opposite orders (no deadlock between groups).
+    let mut rows: Vec<&Event> = events.to_vec();
+    rows.sort_by(|a, b| {
+        (&a.tenant_id, &a.idempotency_key).cmp(&(&b.tenant_id, &b.idempotency_key))
+    });
+    let client = db.get().await?;
+    let stmt = client.prepare_cached(INSERT).await?;
+    let ids: Vec<Uuid> = rows.iter().map(|e| e.id).collect();
+    let tenants: Vec<&str> = rows.iter().map(|e| e.tenant_id.as_str()).collect();
+    let types: Vec<&str> = rows.iter().map(|e| e.event_type.as_str()).collect();
+    let payloads: Vec<&str> = rows.iter().map(|e| e.payload.as_str()).collect();
+    let keys: Vec<Option<&str>> = rows.iter().map(|e| e.idempotency_key.as_deref()).collect();
+    let times: Vec<DateTime<Utc>> = rows.iter().map(|e| e.created_at).collect();
+    let inserted = client
+        .query(&stmt, &[&ids, &tenants, &types, &payloads, &keys, &times])
+        .await?;
+    let created = inserted
+        .iter()
+        .map(|r| r.col::<Uuid>("id"))
+        .collect::<Result<HashSet<Uuid>, _>>()?;
+    let conflicted: Vec<&Event> = rows
+        .into_iter()
+        .filter(|e| !created.contains(&e.id))
+        .collect();
+    let existing = if conflicted.is_empty() {
+        HashMap::new()
+    } else {
+        first_with_keys(&client, &conflicted).await?
+    };
+    Ok(Inserted { created, existing })
+}
+
+/// The stored events holding the idempotency keys of `conflicted`.
+async fn first_with_keys(
+    client: &Object,
+    conflicted: &[&Event],
+) -> Result<HashMap<(String, String), Event>, StoreError> {
+    let ts: Vec<&str> = conflicted.iter().map(|e| e.tenant_id.as_str()).collect();
+    let ks: Vec<&str> = conflicted
+        .iter()
+        .map(|e| e.idempotency_key.as_deref().unwrap_or(""))
+        .collect();
+    let stmt = client.prepare_cached(CONFLICTS).await?;
+    let mut existing = HashMap::new();
+    for r in client.query(&stmt, &[&ts, &ks]).await? {
+        let ev = event(&r)?;
+        let key = (
+            ev.tenant_id.clone(),
+            ev.idempotency_key.clone().unwrap_or_default(),
+        );
+        existing.insert(key, ev);
+    }
+    Ok(existing)
+}
+
+/// Record that JetStream has these events; how many were not marked yet.
+pub async fn mark_published(db: &Pool, ids: &[Uuid]) -> Result<u64, StoreError> {
+    Ok(client(db).await?.execute(MARK_PUBLISHED, &[&ids]).await?)
+}
+
+/// Committed events not yet acknowledged by JetStream.
+pub async fn count_unpublished(db: &Pool) -> Result<i64, StoreError> {
+    let row = client(db).await?.query_one(COUNT_UNPUBLISHED, &[]).await?;
+    row.col("count")
+}
+
+/// Age in seconds of the oldest event not yet acknowledged by JetStream.
+pub async fn oldest_unpublished_age(db: &Pool) -> Result<f64, StoreError> {
+    let row = client(db).await?.query_one(OLDEST_UNPUBLISHED, &[]).await?;
+    row.col("oldest")
+}
+
+/// Claim the oldest unpublished events at least `older_than` old.
+pub async fn claim_unpublished(
+    client: &mut Object,
+    older_than: Duration,
+    limit: i64,
+) -> Result<Claim<'_>, StoreError> {
+    let tx = client.transaction().await?;
+    let rows = tx
+        .query(CLAIM_UNPUBLISHED, &[&older_than.as_secs_f64(), &limit])
+        .await?;
+    let events = map_rows(&rows, event)?;
+    Ok(Claim { tx, events })
+}
+
+impl Claim<'_> {
+    /// Mark the `acked` events published and release the claim.
+    pub async fn finish(self, acked: &[Uuid]) -> Result<(), StoreError> {
+        if !acked.is_empty() {
+            self.tx.execute(MARK_CLAIMED_PUBLISHED, &[&acked]).await?;
+        }
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// One event in `scope`, with when it was published and its deliveries.
+pub async fn get(db: &Pool, id: Uuid, scope: Option<&str>) -> Result<Option<Found>, StoreError> {
+    let client = client(db).await?;
+    let Some(row) = client.query_opt(GET, &[&id, &scope]).await? else {
+        return Ok(None);
+    };
+    Ok(Some(Found {
+        event: event(&row)?,
+        published_at: row.col("published_at")?,
+        deliveries: deliveries::for_event(&client, id).await?,
+    }))
+}
