@@ -14,7 +14,7 @@ use rustix::process::{kill_process, kill_process_group, Pid, Signal};
 
 use serde_json::Value;
 
-use super::support::{js_api, skip_or_fail, WAIT};
+use super::support::{heavy, js_api, skip_or_fail, WAIT};
 use crate::reliability::producer::Producer;
 use crate::reliability::support::{create_endpoints, finish, RATE};
 
@@ -228,6 +228,7 @@ async fn run_sh_cluster() {
     if !taken.is_empty() {
         return skip_or_fail(TEST, &format!("run.sh's fixed ports {taken:?} are taken"));
     }
+    let _alone = heavy().await;
     let started = Instant::now();
     let bin = Binary::Ingest.path().await.expect("binaries built");
     let mut run = RunSh::start(bin.parent().expect("bin dir"));

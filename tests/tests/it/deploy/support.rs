@@ -8,6 +8,14 @@ use std::time::Duration;
 /// Generous bound for anything that should happen "soon" on a busy machine.
 pub const WAIT: Duration = Duration::from_secs(60);
 
+/// Held by the tests that load the machine most (`run.sh --cluster`, the
+/// scale-out measure), so that they never run at the same time: the
+/// scale-out figures would then measure the CPU, not the dispatchers.
+pub async fn heavy() -> tokio::sync::MutexGuard<'static, ()> {
+    static HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    HEAVY.lock().await
+}
+
 /// Skip with `reason` (printed), or panic when running in CI.
 pub fn skip_or_fail(test: &str, reason: &str) {
     if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
