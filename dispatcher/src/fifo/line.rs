@@ -121,16 +121,16 @@ impl Line {
                 return Then::Nak(Some(RETRY_LATER));
             }
         };
+        match row.status {
+            DeliveryStatus::Delivered | DeliveryStatus::Failed => return Then::Ack,
+            DeliveryStatus::Pending | DeliveryStatus::Retrying => {}
+        }
         if !endpoint.active {
             let fail = Record::Fail {
                 delivery_id: row.id,
                 reason: "endpoint is disabled".to_string(),
             };
             return recorded(self.ctx.record(msg, fail).await);
-        }
-        match row.status {
-            DeliveryStatus::Delivered | DeliveryStatus::Failed => return Then::Ack,
-            DeliveryStatus::Pending | DeliveryStatus::Retrying => {}
         }
         if let Some(wait) = row
             .next_retry_at
