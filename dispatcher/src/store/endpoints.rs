@@ -247,6 +247,19 @@ pub struct FailurePeriod {
     pub at: DateTime<Utc>,
 }
 
+fn periods(rows: &[Row], since: &str, at: &str) -> Result<Vec<FailurePeriod>, StoreError> {
+    rows.iter()
+        .map(|row| {
+            Ok(FailurePeriod {
+                webhook_id: row.try_get("id")?,
+                tenant_id: row.try_get("tenant_id")?,
+                since: row.try_get(since)?,
+                at: row.try_get(at)?,
+            })
+        })
+        .collect()
+}
+
 /// Mark the endpoints failing for longer than `after` whose failure period
 /// was not announced yet; each is returned once.
 pub async fn mark_failing(
@@ -255,32 +268,14 @@ pub async fn mark_failing(
 ) -> Result<Vec<FailurePeriod>, StoreError> {
     let stmt = tx.prepare_cached(MARK_FAILING).await?;
     let rows = tx.query(&stmt, &[&after.as_secs_f64()]).await?;
-    rows.iter()
-        .map(|row| {
-            Ok(FailurePeriod {
-                webhook_id: row.try_get("id")?,
-                tenant_id: row.try_get("tenant_id")?,
-                since: row.try_get("failing_since")?,
-                at: row.try_get("failing_notified_at")?,
-            })
-        })
-        .collect()
+    periods(&rows, "failing_since", "failing_notified_at")
 }
 
 /// Clear the announcement of failure periods that ended; each is returned once.
 pub async fn mark_recovered(tx: &Transaction<'_>) -> Result<Vec<FailurePeriod>, StoreError> {
     let stmt = tx.prepare_cached(MARK_RECOVERED).await?;
     let rows = tx.query(&stmt, &[]).await?;
-    rows.iter()
-        .map(|row| {
-            Ok(FailurePeriod {
-                webhook_id: row.try_get("id")?,
-                tenant_id: row.try_get("tenant_id")?,
-                since: row.try_get("notified_at")?,
-                at: row.try_get("recovered_at")?,
-            })
-        })
-        .collect()
+    periods(&rows, "notified_at", "recovered_at")
 }
 
 /// Disable the endpoints of `disables` that are still active.

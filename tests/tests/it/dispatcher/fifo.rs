@@ -6,9 +6,7 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use herald_tests::{
-    Behavior, Binary, HeraldProcess, ReceivedRequest, TestApp, TestAppOptions, TestReceiver,
-};
+use herald_tests::{Behavior, ReceivedRequest, TestApp, TestAppOptions, TestReceiver};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -16,15 +14,6 @@ use super::support::*;
 
 const FIFO_EVENTS: usize = 500;
 const BATCH: usize = 50;
-
-async fn dispatcher(app: &TestApp, id: &str) -> HeraldProcess {
-    let mut p = app
-        .spawn_process(Binary::Dispatcher, &[("HERALD_DISPATCHER_ID", id)])
-        .await
-        .expect("spawn dispatcher");
-    p.wait_healthy(WAIT).await.expect("dispatcher healthy");
-    p
-}
 
 /// Each event id once, at its first arrival.
 fn first_arrivals(requests: &[ReceivedRequest]) -> Vec<Uuid> {

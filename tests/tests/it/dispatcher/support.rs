@@ -190,3 +190,16 @@ pub fn run_python(script: &str, args: &[&std::ffi::OsStr]) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// A `herald-dispatcher` process named `id`, healthy.
+pub async fn dispatcher(app: &TestApp, id: &str) -> herald_tests::HeraldProcess {
+    let mut p = app
+        .spawn_process(
+            herald_tests::Binary::Dispatcher,
+            &[("HERALD_DISPATCHER_ID", id)],
+        )
+        .await
+        .expect("spawn dispatcher");
+    p.wait_healthy(WAIT).await.expect("dispatcher healthy");
+    p
+}
