@@ -14,9 +14,10 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$HERALD_ROOT"
 
-# Python packages of the tests (signature checks with the official library).
+# Python packages of the tests (signature checks with the official library,
+# ed25519 v1a signatures checked with PyNaCl).
 # Hook: append here (e.g. schemathesis) and tests find them via HERALD_TEST_PYTHON.
-TEST_PYTHON_PACKAGES=(standardwebhooks)
+TEST_PYTHON_PACKAGES=(standardwebhooks pynacl==1.5.0)
 # schemathesis against /openapi.json runs after a full run (no arguments) or
 # when HERALD_TEST_SCHEMATHESIS=1; HERALD_TEST_SCHEMATHESIS=0 skips it.
 RUN_SCHEMATHESIS="${HERALD_TEST_SCHEMATHESIS:-$([ $# -eq 0 ] && echo 1 || echo 0)}"

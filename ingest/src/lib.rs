@@ -171,7 +171,12 @@ impl Node {
         let js = jetstream::new(nats.clone());
         let (publisher, publisher_task) = Publisher::spawn(js.clone(), nats.clone(), pool.clone());
         let in_flight = config.event_writers.min(config.database_pool_size);
-        let (writer, writer_task) = EventWriter::spawn(pool.clone(), publisher, in_flight);
+        let (writer, writer_task) = EventWriter::spawn(
+            pool.clone(),
+            publisher.clone(),
+            in_flight,
+            config.idempotency_window,
+        );
         let state = AppState::new(Inner {
             config,
             db: pool,
@@ -179,6 +184,7 @@ impl Node {
             js,
             guard,
             writer,
+            publisher,
             event_types: EventTypes::default(),
             tenants: Tenants::default(),
             keys: ApiKeys::default(),

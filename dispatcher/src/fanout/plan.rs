@@ -36,7 +36,9 @@ pub fn tenants(events: &[EventMessage]) -> Vec<&str> {
 }
 
 /// Every event paired with each active endpoint of its tenant that
-/// subscribes to its type, in event order.
+/// subscribes to its type, in event order. FIFO endpoints are left out:
+/// their line takes their events from `HERALD_EVENTS` itself, in order
+/// (see `crate::fifo`).
 pub fn pairs(events: &[EventMessage], endpoints: &[Subscribed]) -> Vec<Pair> {
     let mut by_tenant: HashMap<&str, Vec<&Subscribed>> = HashMap::new();
     for e in endpoints {
@@ -49,7 +51,7 @@ pub fn pairs(events: &[EventMessage], endpoints: &[Subscribed]) -> Vec<Pair> {
             .into_iter()
             .flatten()
         {
-            if e.event_types.contains(&event.event_type) {
+            if !e.fifo && e.event_types.contains(&event.event_type) {
                 pairs.push(Pair {
                     event: i,
                     webhook_id: e.id,

@@ -8,6 +8,7 @@ fn endpoint(n: u128, tenant: &str, types: &[&str]) -> Subscribed {
         tenant_id: tenant.into(),
         event_types: types.iter().map(|t| t.to_string()).collect(),
         version: at(n as i64),
+        fifo: false,
     }
 }
 
@@ -99,6 +100,7 @@ fn only_pending_rows_not_waiting_for_a_time_get_a_job() {
             },
             status,
             next_retry_at,
+            attempts: 0,
         };
         assert_eq!(needs_job(&row), want, "{status:?} {next_retry_at:?}");
     }
@@ -123,6 +125,7 @@ fn jobs_go_to_pairs_with_a_row_that_needs_one() {
         },
         status,
         next_retry_at: None,
+        attempts: 0,
     };
     // Endpoint 9's rows are missing (deleted meanwhile); event 2 was
     // delivered to endpoint 8 before this redelivery.
@@ -159,4 +162,17 @@ fn jobs_go_to_pairs_with_a_row_that_needs_one() {
             },
         ]
     );
+}
+
+#[test]
+fn fifo_endpoints_are_left_to_their_lines() {
+    let events = [event(1, "acme", "order.created")];
+    let mut fifo = endpoint(8, "acme", &["order.created"]);
+    fifo.fifo = true;
+    let endpoints = [endpoint(7, "acme", &["order.created"]), fifo];
+    let got: Vec<Uuid> = pairs(&events, &endpoints)
+        .iter()
+        .map(|p| p.webhook_id)
+        .collect();
+    assert_eq!(got, [id(7)]);
 }

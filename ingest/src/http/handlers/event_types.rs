@@ -47,6 +47,12 @@ pub async fn create(
     caller.require_admin()?;
     let name = EventType::parse(&body.name)
         .map_err(|e| ApiError::bad_request("invalid_event_type", e.to_string()))?;
+    if herald_common::operational::is_reserved(name.as_str()) {
+        return Err(ApiError::bad_request(
+            "reserved_event_type",
+            "herald.* event types are Herald's own operational events",
+        ));
+    }
     let description = body.description.unwrap_or_default();
     if description.chars().count() > 1024 {
         return Err(ApiError::bad_request(
