@@ -4,7 +4,7 @@ use crate::control::{self, DisableReason};
 use crate::endpoints_cache::EndpointsCache;
 use crate::store::{endpoints, StoreError};
 use deadpool_postgres::Pool;
-use herald_common::shutdown::CancellationToken;
+use herald_common::shutdown::{self, CancellationToken};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -48,11 +48,7 @@ pub async fn run_auto_disable(
     shutdown: CancellationToken,
 ) {
     let every = auto_disable_interval(after);
-    loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => break,
-            _ = tokio::time::sleep(every) => {}
-        }
+    while shutdown::sleep(&shutdown, every).await {
         if let Err(error) = auto_disable(&pool, &nats, &cache, after).await {
             tracing::warn!(%error, "Auto-disable pass failed.");
         }

@@ -7,15 +7,8 @@
 //! table-tested below.
 
 use chrono::{DateTime, Utc};
+use herald_common::config::RetryPolicy;
 use std::time::Duration;
-
-/// When to try again: `schedule[n]` is the delay after attempt n + 1, spread
-/// by `±jitter` (a fraction, e.g. 0.2).
-#[derive(Debug, Clone, PartialEq)]
-pub struct RetryPolicy {
-    pub schedule: Vec<Duration>,
-    pub jitter: f64,
-}
 
 /// The longest `Retry-After` Herald honours.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);

@@ -61,9 +61,9 @@ async fn run_nodes(
     let endpoints = node.cache.len();
     let running = spawn(config, node, shutdown);
     health.ready.store(true, Ordering::SeqCst);
-    tracing::info!(dispatcher_id = %config.dispatcher_id, endpoints, "Dispatcher running.");
+    tracing::info!(dispatcher_id = %config.dispatcher.id, endpoints, "Dispatcher running.");
     shutdown.cancelled().await;
-    drain(config.shutdown_grace, running).await;
+    drain(config.dispatcher.shutdown_grace, running).await;
     Ok(())
 }
 
@@ -92,14 +92,14 @@ fn spawn(config: &Config, node: Node, shutdown: &CancellationToken) -> Running {
     background.spawn(control::keep_current(
         node.cache.clone(),
         node.notices,
-        config.endpoint_refresh_interval,
+        config.dispatcher.endpoint_refresh_interval,
         shutdown.clone(),
     ));
     background.spawn(housekeeping::run_auto_disable(
         links.pool.clone(),
         links.nats.clone(),
         node.cache.clone(),
-        config.auto_disable_after,
+        config.dispatcher.auto_disable_after,
         shutdown.clone(),
     ));
     background.spawn(gauges::run(
@@ -111,25 +111,25 @@ fn spawn(config: &Config, node: Node, shutdown: &CancellationToken) -> Running {
     let scheduler = Scheduler {
         pool: links.pool.clone(),
         js: links.js.clone(),
-        poll_interval: config.retry_poll_interval,
+        poll_interval: config.dispatcher.retry_poll_interval,
         lease: (config.streams.duplicate_window / 2)
             .min(config.streams.ack_wait)
             .max(Duration::from_secs(1)),
-        batch: config.fetch_batch,
+        batch: config.dispatcher.fetch_batch,
     };
     background.spawn(scheduler.run(shutdown.clone()));
     let fanout = Fanout {
         js: links.js.clone(),
         pool: links.pool.clone(),
         cache: node.cache.clone(),
-        batch: config.fetch_batch,
+        batch: config.dispatcher.fetch_batch,
     };
     background.spawn(fanout.run(node.fanout, shutdown.clone()));
     let jobs = TaskTracker::new();
     let puller = Puller {
         ctx: node.ctx.clone(),
-        concurrency: Arc::new(Semaphore::new(config.dispatcher_concurrency)),
-        batch: config.fetch_batch,
+        concurrency: Arc::new(Semaphore::new(config.dispatcher.concurrency)),
+        batch: config.dispatcher.fetch_batch,
     };
     background.spawn(puller.run(node.deliver, shutdown.clone(), jobs.clone()));
     Running {

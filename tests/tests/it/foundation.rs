@@ -109,7 +109,8 @@ async fn a_three_node_cluster_replicates_the_streams_three_times() {
         .with("HERALD_STREAM_REPLICAS", "3");
     let settings = Config::from_source(&env).expect("config").streams;
     let js = jetstream::new(cluster.connect().await);
-    herald_common::jetstream::provision_with_retry(&js, &settings, secs(30))
+    let never = herald_common::shutdown::CancellationToken::new();
+    herald_common::jetstream::provision_with_retry(&js, &settings, Some(secs(30)), &never)
         .await
         .expect("provisioning with 3 replicas");
 

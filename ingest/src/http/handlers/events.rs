@@ -209,7 +209,7 @@ pub async fn create_batch(
     caller: Caller,
     ApiJson(body): ApiJson<CreateEventBatch>,
 ) -> Result<(StatusCode, Json<BatchOut>), ApiError> {
-    let max = state.config.max_batch_events;
+    let max = state.config.ingest.max_batch_events;
     if body.events.is_empty() || body.events.len() > max {
         return Err(ApiError::bad_request(
             "invalid_batch",

@@ -48,8 +48,12 @@ pub async fn rotate_secret(
         Some(s) => input::secret(&s)?,
         None => generate_webhook_secret(),
     };
-    let ct = state.config.encryption_key.encrypt(secret.as_bytes());
-    let grace = state.config.secret_rotation_grace.as_secs_f64();
+    let ct = state
+        .config
+        .security
+        .encryption_key
+        .encrypt(secret.as_bytes());
+    let grace = state.config.ingest.secret_rotation_grace.as_secs_f64();
     let rotated = webhooks::rotate_secret(&state.db, id, caller.scope_str(), &ct, grace)
         .await?
         .ok_or_else(|| ApiError::not_found("endpoint"))?;

@@ -1,5 +1,5 @@
-//! JetStream provisioning: create or update `HERALD_EVENTS`, `HERALD_DELIVERIES`
-//! and the durable pull consumers `fanout` and `deliver`, idempotently.
+//! Provisioning: create or update `HERALD_EVENTS`, `HERALD_DELIVERIES` and
+//! the durable pull consumers `fanout` and `deliver`, idempotently.
 //!
 //! Every node calls [`provision`] at start. Only differences from the wanted
 //! configuration are sent to the server, so a second call is a no-op and
@@ -11,8 +11,14 @@ use async_nats::jetstream::stream::{self, DiscardPolicy, RetentionPolicy, Storag
 use async_nats::jetstream::Context;
 use std::time::Duration;
 
+use crate::backoff::{Backoff, GaveUp};
 use crate::config::{StorageKind, StreamSettings};
+use crate::shutdown::CancellationToken;
 use crate::subjects::*;
+
+/// Provisioning retries: NATS may be starting, or a cluster electing a
+/// JetStream leader.
+const RETRY: Backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(2));
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProvisionError {
@@ -27,6 +33,8 @@ pub enum ProvisionError {
         actual: StorageType,
         wanted: StorageType,
     },
+    #[error("provisioning stopped by shutdown")]
+    Cancelled,
 }
 
 fn request_error(what: &str, e: impl std::fmt::Display) -> ProvisionError {
@@ -72,14 +80,18 @@ fn storage(kind: StorageKind) -> StorageType {
     }
 }
 
-/// `HERALD_EVENTS`: every accepted event, kept for `max_age` so operators can
-/// inspect and replay; `fanout` tracks progress.
-pub fn events_stream_config(s: &StreamSettings) -> stream::Config {
+fn stream_config(
+    name: &str,
+    description: &str,
+    subjects: &str,
+    retention: RetentionPolicy,
+    s: &StreamSettings,
+) -> stream::Config {
     stream::Config {
-        name: EVENTS_STREAM.to_string(),
-        description: Some("Herald: accepted events, by tenant and type".into()),
-        subjects: vec![EVENTS_SUBJECTS.to_string()],
-        retention: RetentionPolicy::Limits,
+        name: name.to_string(),
+        description: Some(description.into()),
+        subjects: vec![subjects.to_string()],
+        retention,
         discard: DiscardPolicy::Old,
         storage: storage(s.storage),
         num_replicas: s.replicas,
@@ -89,21 +101,31 @@ pub fn events_stream_config(s: &StreamSettings) -> stream::Config {
     }
 }
 
+/// `HERALD_EVENTS`: every accepted event, kept for `max_age` so operators can
+/// inspect and replay; `fanout` tracks progress.
+pub fn events_stream_config(s: &StreamSettings) -> stream::Config {
+    let description = "Herald: accepted events, by tenant and type";
+    stream_config(
+        EVENTS_STREAM,
+        description,
+        EVENTS_SUBJECTS,
+        RetentionPolicy::Limits,
+        s,
+    )
+}
+
 /// `HERALD_DELIVERIES`: one job per (event, endpoint); a work queue, so a job
 /// leaves the stream once `deliver` acks it.
 pub fn deliveries_stream_config(s: &StreamSettings) -> stream::Config {
-    stream::Config {
-        name: DELIVERIES_STREAM.to_string(),
-        description: Some("Herald: delivery jobs, by endpoint".into()),
-        subjects: vec![DELIVERIES_SUBJECTS.to_string()],
-        retention: RetentionPolicy::WorkQueue,
-        discard: DiscardPolicy::Old,
-        storage: storage(s.storage),
-        num_replicas: s.replicas,
-        max_age: s.max_age,
-        duplicate_window: s.duplicate_window,
-        ..Default::default()
-    }
+    let description = "Herald: delivery jobs, by endpoint";
+    let retention = RetentionPolicy::WorkQueue;
+    stream_config(
+        DELIVERIES_STREAM,
+        description,
+        DELIVERIES_SUBJECTS,
+        retention,
+        s,
+    )
 }
 
 fn consumer_config(
@@ -259,24 +281,26 @@ pub async fn provision(
 }
 
 /// Provision, retrying with backoff while NATS is unreachable or the cluster
-/// has no JetStream leader yet, until `deadline` has passed.
+/// has no JetStream leader yet, until `deadline` (if any) has passed or
+/// `stop` is cancelled. A storage mismatch is not retried.
 pub async fn provision_with_retry(
     js: &Context,
     s: &StreamSettings,
-    deadline: Duration,
+    deadline: Option<Duration>,
+    stop: &CancellationToken,
 ) -> Result<ProvisionReport, ProvisionError> {
-    let start = tokio::time::Instant::now();
-    let mut delay = Duration::from_millis(100);
-    loop {
-        match provision(js, s).await {
-            Ok(r) => return Ok(r),
-            Err(e @ ProvisionError::StorageMismatch { .. }) => return Err(e),
-            Err(e) if start.elapsed() + delay > deadline => return Err(e),
-            Err(error) => {
-                tracing::warn!(%error, "JetStream not ready; retrying provisioning.");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(2));
-            }
-        }
-    }
+    let backoff = match deadline {
+        Some(d) => RETRY.deadline(d),
+        None => RETRY,
+    };
+    let permanent = |e: &ProvisionError| matches!(e, ProvisionError::StorageMismatch { .. });
+    let provisioned = backoff
+        .retry("JetStream not ready to provision", stop, permanent, || {
+            provision(js, s)
+        })
+        .await;
+    provisioned.map_err(|e| match e {
+        GaveUp::Failed(e) => e,
+        GaveUp::Cancelled => ProvisionError::Cancelled,
+    })
 }
