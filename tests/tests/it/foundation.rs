@@ -1,5 +1,9 @@
 //! Foundation: the harness itself, the migration runner and JetStream
-//! provisioning against real servers.
+//! provisioning against real servers; the settings ([`settings`]) and the
+//! NATS plumbing of `herald_common` ([`plumbing`]).
+
+mod plumbing;
+mod settings;
 
 use std::time::Duration;
 
