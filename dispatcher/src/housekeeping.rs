@@ -8,19 +8,34 @@ use herald_common::shutdown::{self, CancellationToken};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// One auto-disable pass: disable every active endpoint whose
-/// `failing_since` is older than `after` (safe to run in every dispatcher)
-/// and announce it. Returns how many endpoints it disabled.
-#[tracing::instrument(skip_all)]
-async fn auto_disable(
-    pool: &Pool,
-    nats: &async_nats::Client,
-    cache: &EndpointsCache,
-    after: Duration,
-) -> Result<usize, StoreError> {
-    let disabled = endpoints::disable_failing(pool, after, &humanize(after)).await?;
-    control::disabled(nats, cache, &disabled, DisableReason::Failing).await;
-    Ok(disabled.len())
+/// Disables every active endpoint whose `failing_since` is older than
+/// `after` (safe to run in every dispatcher) and announces it.
+pub struct AutoDisable {
+    pub pool: Pool,
+    pub nats: async_nats::Client,
+    pub cache: Arc<EndpointsCache>,
+    pub after: Duration,
+}
+
+impl AutoDisable {
+    /// A pass every [`auto_disable_interval`] until shutdown.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let every = auto_disable_interval(self.after);
+        while shutdown::sleep(&shutdown, every).await {
+            if let Err(error) = self.step().await {
+                tracing::warn!(%error, "Auto-disable pass failed.");
+            }
+        }
+    }
+
+    /// One pass; how many endpoints it disabled.
+    #[tracing::instrument(skip_all)]
+    pub async fn step(&self) -> Result<usize, StoreError> {
+        let after = self.after;
+        let disabled = endpoints::disable_failing(&self.pool, after, &humanize(after)).await?;
+        control::disabled(&self.nats, &self.cache, &disabled, DisableReason::Failing).await;
+        Ok(disabled.len())
+    }
 }
 
 fn humanize(d: Duration) -> String {
@@ -38,21 +53,6 @@ fn humanize(d: Duration) -> String {
 /// threshold, between 1 s and 1 min.
 pub fn auto_disable_interval(after: Duration) -> Duration {
     (after / 10).clamp(Duration::from_secs(1), Duration::from_secs(60))
-}
-
-pub async fn run_auto_disable(
-    pool: Pool,
-    nats: async_nats::Client,
-    cache: Arc<EndpointsCache>,
-    after: Duration,
-    shutdown: CancellationToken,
-) {
-    let every = auto_disable_interval(after);
-    while shutdown::sleep(&shutdown, every).await {
-        if let Err(error) = auto_disable(&pool, &nats, &cache, after).await {
-            tracing::warn!(%error, "Auto-disable pass failed.");
-        }
-    }
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Context};
 use herald_common::config::settings::NATS_URL;
 use herald_common::config::{Config, MapEnv};
+use herald_common::jetstream::provision_with_retry;
 use herald_common::shutdown::CancellationToken;
 use tokio::net::TcpListener;
 
@@ -67,15 +68,10 @@ impl TestApp {
         if options.setup {
             db.migrate().await;
             let js = async_nats::jetstream::new(nats.clone());
-            let never = CancellationToken::new();
-            herald_common::jetstream::provision_with_retry(
-                &js,
-                &config.streams,
-                Some(READY_TIMEOUT),
-                &never,
-            )
-            .await
-            .context("provisioning the streams")?;
+            let (deadline, never) = (Some(READY_TIMEOUT), CancellationToken::new());
+            provision_with_retry(&js, &config.streams, deadline, &never)
+                .await
+                .context("provisioning the streams")?;
         }
         let pg = db.connect().await;
         let api = ApiClient::new("http://unstarted.invalid")

@@ -4,9 +4,11 @@
 
 mod provision;
 mod publish;
+mod streams;
 
 pub use provision::*;
 pub use publish::{Acked, Outgoing, PubAcks};
+pub use streams::*;
 
 use async_nats::jetstream::{AckKind, Message};
 

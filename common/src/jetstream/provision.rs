@@ -5,14 +5,15 @@
 //! configuration are sent to the server, so a second call is a no-op and
 //! reports `Unchanged` for everything.
 
-use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy};
+use async_nats::jetstream::consumer::pull;
 use async_nats::jetstream::context::ConsumerInfoErrorKind;
-use async_nats::jetstream::stream::{self, DiscardPolicy, RetentionPolicy, StorageType};
+use async_nats::jetstream::stream::{self, StorageType};
 use async_nats::jetstream::Context;
 use std::time::Duration;
 
+use super::streams::*;
 use crate::backoff::{Backoff, GaveUp};
-use crate::config::{StorageKind, StreamSettings};
+use crate::config::StreamSettings;
 use crate::shutdown::CancellationToken;
 use crate::subjects::*;
 
@@ -73,110 +74,19 @@ impl ProvisionReport {
     }
 }
 
-fn storage(kind: StorageKind) -> StorageType {
-    match kind {
-        StorageKind::File => StorageType::File,
-        StorageKind::Memory => StorageType::Memory,
-    }
-}
-
-fn stream_config(
-    name: &str,
-    description: &str,
-    subjects: &str,
-    retention: RetentionPolicy,
-    s: &StreamSettings,
-) -> stream::Config {
-    stream::Config {
-        name: name.to_string(),
-        description: Some(description.into()),
-        subjects: vec![subjects.to_string()],
-        retention,
-        discard: DiscardPolicy::Old,
-        storage: storage(s.storage),
-        num_replicas: s.replicas,
-        max_age: s.max_age,
-        duplicate_window: s.duplicate_window,
-        ..Default::default()
-    }
-}
-
-/// `HERALD_EVENTS`: every accepted event, kept for `max_age` so operators can
-/// inspect and replay; `fanout` tracks progress.
-pub fn events_stream_config(s: &StreamSettings) -> stream::Config {
-    let description = "Herald: accepted events, by tenant and type";
-    stream_config(
-        EVENTS_STREAM,
-        description,
-        EVENTS_SUBJECTS,
-        RetentionPolicy::Limits,
-        s,
-    )
-}
-
-/// `HERALD_DELIVERIES`: one job per (event, endpoint); a work queue, so a job
-/// leaves the stream once `deliver` acks it.
-pub fn deliveries_stream_config(s: &StreamSettings) -> stream::Config {
-    let description = "Herald: delivery jobs, by endpoint";
-    let retention = RetentionPolicy::WorkQueue;
-    stream_config(
-        DELIVERIES_STREAM,
-        description,
-        DELIVERIES_SUBJECTS,
-        retention,
-        s,
-    )
-}
-
-fn consumer_config(
-    name: &str,
-    filter: &str,
-    max_ack_pending: i64,
-    ack_wait: Duration,
-) -> pull::Config {
-    pull::Config {
-        durable_name: Some(name.to_string()),
-        description: Some(format!("Herald: {name}")),
-        deliver_policy: DeliverPolicy::All,
-        ack_policy: AckPolicy::Explicit,
-        ack_wait,
-        // Redeliveries after a crash or a lost ack never give up; retries of
-        // failed HTTP attempts are scheduled by the dispatcher, not by NATS.
-        max_deliver: -1,
-        filter_subject: filter.to_string(),
-        max_ack_pending,
-        max_waiting: 512,
-        ..Default::default()
-    }
-}
-
-pub fn fanout_consumer_config(s: &StreamSettings) -> pull::Config {
-    consumer_config(
-        FANOUT_CONSUMER,
-        EVENTS_SUBJECTS,
-        s.fanout_max_ack_pending,
-        s.ack_wait,
-    )
-}
-
-pub fn deliver_consumer_config(s: &StreamSettings) -> pull::Config {
-    consumer_config(
-        DELIVER_CONSUMER,
-        DELIVERIES_SUBJECTS,
-        s.deliver_max_ack_pending,
-        s.ack_wait,
-    )
-}
-
 /// The fields Herald sets; a stream differing in any of them is updated.
 fn stream_differs(have: &stream::Config, want: &stream::Config) -> bool {
-    have.subjects != want.subjects
-        || have.num_replicas != want.num_replicas
-        || have.max_age != want.max_age
-        || have.duplicate_window != want.duplicate_window
-        || have.retention != want.retention
-        || have.discard != want.discard
-        || have.description != want.description
+    let set = |c: &stream::Config| {
+        let limits = (c.num_replicas, c.max_age, c.duplicate_window);
+        (
+            c.subjects.clone(),
+            limits,
+            c.retention,
+            c.discard,
+            c.description.clone(),
+        )
+    };
+    set(have) != set(want)
 }
 
 async fn ensure_stream(js: &Context, want: stream::Config) -> Result<Change, ProvisionError> {
@@ -218,12 +128,22 @@ async fn ensure_stream(js: &Context, want: stream::Config) -> Result<Change, Pro
     }
 }
 
+/// The fields Herald sets; a consumer differing in any of them is updated.
 fn consumer_differs(have: &async_nats::jetstream::consumer::Config, want: &pull::Config) -> bool {
-    have.ack_wait != want.ack_wait
-        || have.max_ack_pending != want.max_ack_pending
-        || have.max_deliver != want.max_deliver
+    let wanted = (
+        want.ack_wait,
+        want.max_ack_pending,
+        want.max_deliver,
+        want.max_waiting,
+    );
+    let current = (
+        have.ack_wait,
+        have.max_ack_pending,
+        have.max_deliver,
+        have.max_waiting,
+    );
+    current != wanted
         || have.filter_subject != want.filter_subject
-        || have.max_waiting != want.max_waiting
         || have.description != want.description
 }
 

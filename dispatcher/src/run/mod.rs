@@ -6,9 +6,10 @@ mod build;
 use crate::deliver::job::JobContext;
 use crate::deliver::Puller;
 use crate::fanout::Fanout;
+use crate::housekeeping::AutoDisable;
 use crate::retry::Scheduler;
 use crate::server::{self, Health};
-use crate::{control, gauges, housekeeping, DispatcherError};
+use crate::{control, gauges, DispatcherError};
 use build::{build, connect, Node};
 use herald_common::config::Config;
 use herald_common::shutdown::CancellationToken;
@@ -95,13 +96,13 @@ fn spawn(config: &Config, node: Node, shutdown: &CancellationToken) -> Running {
         config.dispatcher.endpoint_refresh_interval,
         shutdown.clone(),
     ));
-    background.spawn(housekeeping::run_auto_disable(
-        links.pool.clone(),
-        links.nats.clone(),
-        node.cache.clone(),
-        config.dispatcher.auto_disable_after,
-        shutdown.clone(),
-    ));
+    let auto_disable = AutoDisable {
+        pool: links.pool.clone(),
+        nats: links.nats.clone(),
+        cache: node.cache.clone(),
+        after: config.dispatcher.auto_disable_after,
+    };
+    background.spawn(auto_disable.run(shutdown.clone()));
     background.spawn(gauges::run(
         links.pool.clone(),
         links.nats.clone(),
