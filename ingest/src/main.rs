@@ -1,6 +1,7 @@
 //! `herald-ingest [serve]` runs the REST API node; `herald-ingest migrate`
-//! applies the database migrations and exits; `herald-ingest settings`
-//! prints every `HERALD_*` setting (the README's tables).
+//! applies the database migrations and exits; `herald-ingest migrate down
+//! [N]` rolls back the newest N (default 1) and exits; `herald-ingest
+//! settings` prints every `HERALD_*` setting (the README's tables).
 
 use std::process::ExitCode;
 
@@ -12,10 +13,37 @@ use herald_common::{shutdown, telemetry};
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+const USAGE: &str = "usage: herald-ingest [serve | migrate [up] | migrate down [N] | settings]";
+
+#[derive(Debug, PartialEq, Eq)]
+enum Command {
+    Serve,
+    MigrateUp,
+    MigrateDown(usize),
+    /// Print the settings tables.
+    Settings,
+}
+
+fn parse(args: &[String]) -> Option<Command> {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    match args.as_slice() {
+        [] | ["serve"] => Some(Command::Serve),
+        ["migrate"] | ["migrate", "up"] => Some(Command::MigrateUp),
+        ["migrate", "down"] => Some(Command::MigrateDown(1)),
+        ["migrate", "down", n] => n.parse().ok().filter(|n| *n > 0).map(Command::MigrateDown),
+        ["settings"] => Some(Command::Settings),
+        _ => None,
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
-    let command = std::env::args().nth(1).unwrap_or_else(|| "serve".into());
-    if command == "settings" {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(command) = parse(&args) else {
+        eprintln!("unknown command {args:?}; {USAGE}");
+        return ExitCode::from(EXIT_USAGE);
+    };
+    if command == Command::Settings {
         print!("{}", settings::markdown());
         return ExitCode::SUCCESS;
     }
@@ -24,18 +52,19 @@ async fn main() -> ExitCode {
         Err(code) => return code,
     };
     telemetry::init(&config.telemetry);
-    let result = match command.as_str() {
-        "migrate" => herald_ingest::migrate(&config, &shutdown::on_signal())
+    let stop = shutdown::on_signal();
+    let result = match command {
+        Command::MigrateUp => herald_ingest::migrate(&config, &stop)
             .await
             .map(|report| println!("migrations applied: {:?}", report.applied)),
-        "serve" => match tokio::net::TcpListener::bind(config.ingest.listen).await {
-            Ok(listener) => herald_ingest::run(config, listener, shutdown::on_signal()).await,
+        Command::MigrateDown(steps) => herald_ingest::migrate_down(&config, steps, &stop)
+            .await
+            .map(|report| println!("migrations rolled back: {:?}", report.reverted)),
+        Command::Serve => match tokio::net::TcpListener::bind(config.ingest.listen).await {
+            Ok(listener) => herald_ingest::run(config, listener, stop).await,
             Err(e) => Err(e.into()),
         },
-        other => {
-            eprintln!("unknown command {other:?}; usage: herald-ingest [serve|migrate|settings]");
-            return ExitCode::from(EXIT_USAGE);
-        }
+        Command::Settings => Ok(()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -44,5 +73,31 @@ async fn main() -> ExitCode {
             eprintln!("herald-ingest: {error}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(args: &[&str]) -> Option<Command> {
+        parse(&args.iter().map(|a| a.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn subcommands_parse() {
+        assert_eq!(parsed(&[]), Some(Command::Serve));
+        assert_eq!(parsed(&["serve"]), Some(Command::Serve));
+        assert_eq!(parsed(&["migrate"]), Some(Command::MigrateUp));
+        assert_eq!(parsed(&["migrate", "up"]), Some(Command::MigrateUp));
+        assert_eq!(parsed(&["migrate", "down"]), Some(Command::MigrateDown(1)));
+        assert_eq!(
+            parsed(&["migrate", "down", "3"]),
+            Some(Command::MigrateDown(3))
+        );
+        assert_eq!(parsed(&["migrate", "down", "0"]), None);
+        assert_eq!(parsed(&["migrate", "down", "x"]), None);
+        assert_eq!(parsed(&["migrate", "sideways"]), None);
+        assert_eq!(parsed(&["settings"]), Some(Command::Settings));
     }
 }
