@@ -5,7 +5,7 @@
 use super::admission::{Admission, Admitted, Gates};
 use super::http::{DeliveryError, HttpClient, HttpResponse};
 use super::judge::{judge, Judged, Sent};
-use super::outcome::{Decision, RetryPolicy};
+use super::outcome::Decision;
 use super::request::{self, BodyParts, HeaderParts};
 use crate::attempt_log::{AttemptLog, Record};
 use crate::endpoints_cache::{Endpoint, EndpointsCache};
@@ -14,7 +14,9 @@ use crate::store::deliveries::Park;
 use crate::store::StoreError;
 use async_nats::jetstream::{AckKind, Message};
 use chrono::{DateTime, Utc};
+use herald_common::config::RetryPolicy;
 use herald_common::domain::DeliveryStatus;
+use herald_common::jetstream::ack;
 use herald_common::messages::DeliveryJob;
 use herald_common::metrics::{
     DELIVERIES_IN_FLIGHT, DELIVERIES_TOTAL, DELIVERY_ATTEMPTS_TOTAL,
@@ -323,10 +325,4 @@ fn count(status: DeliveryStatus, disabled: bool, created_at: DateTime<Utc>) {
         DeliveryStatus::Pending | DeliveryStatus::Retrying => return,
     };
     metrics::counter!(DELIVERIES_TOTAL, "outcome" => outcome).increment(1);
-}
-
-pub(crate) async fn ack(msg: &Message, kind: AckKind) {
-    if let Err(error) = msg.ack_with(kind).await {
-        tracing::warn!(%error, "Could not acknowledge a job.");
-    }
 }

@@ -4,11 +4,10 @@
 //! logging.
 
 use super::http::{DeliveryError, HttpResponse};
-use super::outcome::{
-    classify, decide, honours_retry_after, parse_retry_after, Decision, RetryPolicy,
-};
+use super::outcome::{classify, decide, honours_retry_after, parse_retry_after, Decision};
 use crate::attempt_log::AttemptRecord;
 use chrono::{DateTime, Utc};
+use herald_common::config::RetryPolicy;
 use herald_common::domain::DeliveryStatus;
 use herald_common::messages::DeliveryJob;
 use herald_common::metrics::status_class;

@@ -54,7 +54,7 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(ops::dashboard))
         .fallback(no_route)
         .method_not_allowed_fallback(no_method)
-        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(DefaultBodyLimit::max(state.config.ingest.max_body_bytes))
         .layer(middleware::from_fn_with_state(state.clone(), timeout))
         .layer(middleware::from_fn(track))
         .layer(
@@ -90,7 +90,7 @@ async fn no_method() -> ApiError {
 
 /// Answer `503 timeout` when a request takes longer than `HERALD_REQUEST_TIMEOUT`.
 async fn timeout(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let limit: Duration = state.config.request_timeout;
+    let limit: Duration = state.config.ingest.request_timeout;
     match tokio::time::timeout(limit, next.run(req)).await {
         Ok(resp) => resp,
         Err(_) => ApiError::new(

@@ -9,10 +9,10 @@
 //! the new attempt waits for our `pending` to land first and is never
 //! overwritten by it.
 
-use async_nats::jetstream::context::PublishError;
-use async_nats::jetstream::{self, message::PublishMessage as Publish};
+use async_nats::jetstream::{self, context::PublishError};
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Pool;
+use herald_common::jetstream::{Outgoing, PubAcks};
 use herald_common::messages::{DeliveryJob, EventMessage, JobTarget};
 use herald_common::subjects::delivery_subject;
 use serde_json::value::RawValue;
@@ -25,10 +25,8 @@ use crate::store::{self, webhooks, StoreError};
 /// At most this many deliveries are re-sent by one recover call.
 pub const MAX_RECOVER: i64 = 10_000;
 
-/// PubAcks awaited at once: the JetStream context lends each publish one of
-/// its 5,000 ack permits (shared with the publisher and the relay) until the
-/// ack is awaited, so a large recover must not publish everything first.
-const ACK_CHUNK: usize = 256;
+/// PubAcks awaited at once (see `herald_common::jetstream::PubAcks`).
+const MAX_OUTSTANDING: usize = 256;
 
 /// Why a re-send did not happen.
 #[derive(Debug, thiserror::Error)]
@@ -109,29 +107,21 @@ impl Resend<'_> {
 
     /// Publish jobs and wait for every PubAck; the ids JetStream acknowledged.
     async fn publish(&self, jobs: Vec<DeliveryJob>) -> Result<Vec<Uuid>, ResendError> {
+        let mut acks = PubAcks::new(self.js.clone(), MAX_OUTSTANDING);
+        for j in &jobs {
+            let msg_id = format!("{}.manual.{}", j.delivery_id, Uuid::new_v4());
+            let body = serde_json::to_vec(j)?;
+            let message = Outgoing::new(delivery_subject(j.webhook_id), &msg_id, body.into());
+            acks.publish(j.delivery_id, message)
+                .await
+                .map_err(ResendError::Publish)?;
+        }
         let mut done = Vec::with_capacity(jobs.len());
-        for chunk in jobs.chunks(ACK_CHUNK) {
-            let mut acks = Vec::with_capacity(chunk.len());
-            for j in chunk {
-                let body = serde_json::to_vec(j)?;
-                let publish = Publish::build().payload(body.into()).message_id(format!(
-                    "{}.manual.{}",
-                    j.delivery_id,
-                    Uuid::new_v4()
-                ));
-                let ack = self
-                    .js
-                    .send_publish(delivery_subject(j.webhook_id), publish)
-                    .await
-                    .map_err(ResendError::Publish)?;
-                acks.push((j.delivery_id, ack));
-            }
-            for (id, ack) in acks {
-                match ack.await {
-                    Ok(_) => done.push(id),
-                    Err(error) => {
-                        tracing::warn!(%error, delivery_id = %id, "Manual re-send not acknowledged.")
-                    }
+        for acked in acks.flush().await {
+            match acked.result {
+                Ok(_) => done.push(acked.key),
+                Err(error) => {
+                    tracing::warn!(%error, delivery_id = %acked.key, "Manual re-send not acknowledged.")
                 }
             }
         }

@@ -222,7 +222,7 @@ pub async fn create_batch(
     caller: Caller,
     ApiJson(body): ApiJson<CreateEventBatch>,
 ) -> Result<(StatusCode, Json<BatchOut>), ApiError> {
-    let max = state.config.max_batch_events;
+    let max = state.config.ingest.max_batch_events;
     if body.events.is_empty() || body.events.len() > max {
         return Err(ApiError::bad_request(
             "invalid_batch",
@@ -287,7 +287,7 @@ async fn check_keys(state: &AppState, events: &[Event]) -> Result<(), ApiError> 
     if keyed.is_empty() {
         return Ok(());
     }
-    let window = state.config.idempotency_window;
+    let window = state.config.ingest.idempotency_window;
     let held = events::held_keys(&state.db, &keyed, window).await?;
     for (i, e) in events.iter().enumerate() {
         let key = (
