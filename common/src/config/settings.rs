@@ -94,7 +94,7 @@ settings! {
     LISTEN: Ingest, "HERALD_LISTEN", Value("127.0.0.1:8080"), "ingest's HTTP address";
     MAX_BODY_BYTES: Ingest, "HERALD_MAX_BODY_BYTES", Value("262144"), "largest request body ingest accepts (413 beyond)";
     MAX_BATCH_EVENTS: Ingest, "HERALD_MAX_BATCH_EVENTS", Value("1000"), "events per `POST /events/batch`";
-    IDEMPOTENCY_WINDOW: Ingest, "HERALD_IDEMPOTENCY_WINDOW", Value("24h"), "how long an idempotency key returns its first event; a key reused later makes a new event";
+    IDEMPOTENCY_WINDOW: Ingest, "HERALD_IDEMPOTENCY_WINDOW", Value("24h"), "how long an idempotency key returns its event (a repeat) or refuses another payload (409); later it makes a new event";
     MAX_ENDPOINTS_PER_TENANT: Ingest, "HERALD_MAX_ENDPOINTS_PER_TENANT", Value("100"), "endpoint limit per tenant (0 or more)";
     SECRET_ROTATION_GRACE: Ingest, "HERALD_SECRET_ROTATION_GRACE", Value("24h"), "how long a rotated-out secret keeps signing";
     REQUEST_TIMEOUT: Ingest, "HERALD_REQUEST_TIMEOUT", Value("30s"), "ingest request timeout";
