@@ -32,6 +32,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0003_hot_path.sql",
         sql: include_str!("../../migrations/0003_hot_path.sql"),
     },
+    Migration {
+        version: 4,
+        name: "0004_console.sql",
+        sql: include_str!("../../migrations/0004_console.sql"),
+    },
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -120,7 +125,7 @@ mod tests {
             .expect("migrations folder")
             .filter_map(|e| e.ok())
             .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| n.ends_with(".sql"))
+            .filter(|n| n.ends_with(".sql") && !n.ends_with(".down.sql"))
             .collect();
         files.sort();
         let listed: Vec<&str> = MIGRATIONS.iter().map(|m| m.name).collect();
