@@ -48,6 +48,19 @@ pub struct StreamSettings {
     pub deliver_max_ack_pending: i64,
 }
 
+impl StreamSettings {
+    /// How long a delivery claimed for sending (by the retry scheduler, or
+    /// created by ingest for a test event or a replay) is left alone before
+    /// the scheduler may send it again: the ack wait, at most half the
+    /// duplicate window (so a second publish is still dropped as a
+    /// duplicate), at least a second.
+    pub fn claim_lease(&self) -> Duration {
+        (self.duplicate_window / 2)
+            .min(self.ack_wait)
+            .max(Duration::from_secs(1))
+    }
+}
+
 /// Every Herald setting. Both binaries read the same struct and use the
 /// parts they need; the README's settings table lists them all.
 #[derive(Debug, Clone)]
@@ -86,6 +99,12 @@ pub struct Config {
     pub auto_disable_after: Duration,
     pub endpoint_refresh_interval: Duration,
     pub shutdown_grace: Duration,
+    /// Events, deliveries and attempts older than this are deleted by ingest.
+    pub retention: Duration,
+    /// How often ingest's retention task starts a round.
+    pub retention_interval: Duration,
+    /// Events deleted per retention batch (with their deliveries and attempts).
+    pub retention_batch: i64,
     pub dispatcher_id: String,
     pub log_filter: String,
     pub log_format: LogFormat,
@@ -300,10 +319,19 @@ impl Config {
             auto_disable_after: r.duration("HERALD_AUTO_DISABLE_AFTER", "5d"),
             endpoint_refresh_interval: r.duration("HERALD_ENDPOINT_REFRESH_INTERVAL", "30s"),
             shutdown_grace: r.duration("HERALD_SHUTDOWN_GRACE", "20s"),
+            retention: r.duration("HERALD_RETENTION", "30d"),
+            retention_interval: r.duration("HERALD_RETENTION_INTERVAL", "1m"),
+            retention_batch: r.positive("HERALD_RETENTION_BATCH", 500i64, "a positive integer"),
             dispatcher_id: r.raw("HERALD_DISPATCHER_ID").unwrap_or(default_id),
             log_filter: r.raw("HERALD_LOG").unwrap_or_else(|| "info".into()),
             log_format,
         };
+        if config.retention < Duration::from_secs(3600) {
+            r.errors.push(
+                "HERALD_RETENTION must be at least 1h (deliveries are retried for about a day)"
+                    .into(),
+            );
+        }
         if config.max_endpoints_per_tenant < 0 {
             r.errors
                 .push("HERALD_MAX_ENDPOINTS_PER_TENANT must be 0 or more".into());
