@@ -7,6 +7,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
+use super::console;
 use super::handlers::{deliveries, event_types, events, ops, tenants, webhooks};
 
 #[derive(OpenApi)]
@@ -26,7 +27,7 @@ use super::handlers::{deliveries, event_types, events, ops, tenants, webhooks};
         events::create, events::create_batch, events::read::list, events::read::get,
         deliveries::list, deliveries::get, deliveries::retry,
         tenants::create, tenants::list, tenants::create_key, tenants::list_keys, tenants::revoke_key,
-        ops::healthz, ops::readyz, ops::metrics, document, ops::dashboard,
+        ops::healthz, ops::readyz, ops::metrics, document, console::index, console::asset,
     ),
     modifiers(&BearerAuth, &CommonErrors),
 )]
@@ -142,6 +143,7 @@ mod tests {
             "/metrics",
             "/openapi.json",
             "/",
+            "/console/{path}",
         ] {
             assert!(
                 paths.iter().any(|k| k.as_str() == p),

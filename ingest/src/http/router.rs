@@ -16,8 +16,8 @@ use tracing::Level;
 
 use super::error::ApiError;
 use super::handlers::{deliveries, event_types, events, ops, tenants, webhooks};
-use super::openapi;
 use super::state::AppState;
+use super::{console, openapi};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -54,7 +54,8 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(openapi::document))
-        .route("/", get(ops::dashboard))
+        .route("/", get(console::index))
+        .route("/console/{*path}", get(console::asset))
         .fallback(no_route)
         .method_not_allowed_fallback(no_method)
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))

@@ -21,7 +21,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::resend::{jobs, MsgId, Resend, ResendError};
-use crate::store::deliveries::create;
+use crate::store::deliveries::create::{self, Subscriber};
 use crate::store::events::Event;
 use crate::store::time_ids::{now_micros, IdRange};
 use crate::store::{self, webhooks::Webhook};
@@ -48,11 +48,17 @@ impl Resend<'_> {
         Ok(delivery_id)
     }
 
-    /// Create and send the deliveries `webhook_id` never got for the events
+    /// Create and send the deliveries `webhook` never got for the events
     /// in `window`; how many were created.
-    pub async fn replay(&self, webhook_id: Uuid, window: IdRange) -> Result<usize, ResendError> {
+    pub async fn replay(&self, webhook: &Webhook, window: IdRange) -> Result<usize, ResendError> {
         self.ready()?;
-        let created = create::missing(self.db, webhook_id, window, MAX_REPLAY, self.lease).await?;
+        let webhook_id = webhook.id;
+        let to = Subscriber {
+            webhook_id,
+            tenant_id: &webhook.tenant_id,
+            event_types: &webhook.event_types,
+        };
+        let created = create::missing(self.db, &to, window, MAX_REPLAY, self.lease).await?;
         let client = store::client(self.db).await?;
         let mut published = 0;
         for chunk in created.chunks(CHUNK) {

@@ -20,7 +20,7 @@ use super::pg::{client, Columns};
 const LOCK_KEY: i64 = 0x4852_4554_454e;
 
 const LOCK: &str = "SELECT pg_try_advisory_xact_lock($1) AS locked";
-const DELETE_BATCH: &str = "WITH old AS ( \
+pub const DELETE_BATCH: &str = "WITH old AS ( \
          SELECT id FROM events WHERE id < $1 AND published_at IS NOT NULL \
          ORDER BY id LIMIT $2 FOR UPDATE), \
      gone_deliveries AS ( \

@@ -22,14 +22,14 @@ use crate::store::time_ids::IdRange;
 pub(super) const INSERT_ONE: &str = "INSERT INTO deliveries \
          (id, event_id, webhook_id, tenant_id, event_type, next_retry_at) \
      VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6))";
-/// The events of `$1`'s tenant and subscribed types in the window that it
-/// has no delivery for (a test event addressed elsewhere never counts).
-pub(super) const MISSING: &str = "SELECT e.id, e.event_type FROM events e \
-     JOIN webhooks w ON w.id = $1 AND e.tenant_id = w.tenant_id \
-     WHERE e.event_type = ANY(w.event_types) AND e.target_webhook_id IS NULL \
-       AND ($2::uuid IS NULL OR e.id >= $2) AND ($3::uuid IS NULL OR e.id < $3) \
-       AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.webhook_id = w.id) \
-     ORDER BY e.id LIMIT $4";
+/// The events of tenant `$2` and types `$3` in the window that endpoint
+/// `$1` has no delivery for (a test event addressed elsewhere never
+/// counts): `events_tenant_type_idx`, then the `(event_id, webhook_id)` key.
+pub const MISSING: &str = "SELECT e.id, e.event_type FROM events e \
+     WHERE e.tenant_id = $2 AND e.event_type = ANY($3) AND e.target_webhook_id IS NULL \
+       AND ($4::uuid IS NULL OR e.id >= $4) AND ($5::uuid IS NULL OR e.id < $5) \
+       AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.webhook_id = $1) \
+     ORDER BY e.id LIMIT $6";
 /// Like fan-out's insert: the endpoint row is locked once (`FOR KEY SHARE`),
 /// so deleting it waits and then deletes these rows too; a row another
 /// replay created meanwhile is skipped.
@@ -77,20 +77,34 @@ pub async fn test_event(
     })
 }
 
+/// An endpoint as a replay sees it: whose events, of which types.
+pub struct Subscriber<'a> {
+    pub webhook_id: Uuid,
+    pub tenant_id: &'a str,
+    pub event_types: &'a [String],
+}
+
 /// Create the deliveries of up to `limit` events in `window` that endpoint
-/// `webhook_id` should have received and never did; the new deliveries'
-/// ids, oldest first (none twice, also when replays run at once).
+/// `to` should have received and never did; the new deliveries' ids, oldest
+/// first (none twice, also when replays run at once).
 pub async fn missing(
     db: &Pool,
-    webhook_id: Uuid,
+    to: &Subscriber<'_>,
     window: IdRange,
     limit: i64,
     lease: Duration,
 ) -> Result<Vec<Uuid>, StoreError> {
     let client = client(db).await?;
-    let rows = client
-        .query(MISSING, &[&webhook_id, &window.from, &window.to, &limit])
-        .await?;
+    let webhook_id = to.webhook_id;
+    let params: [&(dyn ToSql + Sync); 6] = [
+        &webhook_id,
+        &to.tenant_id,
+        &to.event_types,
+        &window.from,
+        &window.to,
+        &limit,
+    ];
+    let rows = client.query(MISSING, &params).await?;
     if rows.is_empty() {
         return Ok(Vec::new());
     }

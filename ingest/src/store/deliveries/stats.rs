@@ -17,18 +17,22 @@ pub const LATENCY_SAMPLE: i64 = 1_000;
 
 /// Deliveries by status and window (`$2`: the smallest id of 24 h ago,
 /// `$3`: of 1 h ago), the latest success and failure.
-pub(super) const COUNTS: &str = "SELECT d.status, d.id >= $3 AS last_hour, count(*) AS n, \
+pub const COUNTS: &str = "SELECT d.status, d.id >= $3 AS last_hour, count(*) AS n, \
          max(d.delivered_at) AS last_success, \
          max(d.updated_at) FILTER (WHERE d.status IN ('retrying', 'failed')) AS last_failure \
      FROM deliveries d WHERE d.webhook_id = $1 AND d.id >= $2 \
      GROUP BY d.status, d.id >= $3";
-pub(super) const LATENCY: &str = "SELECT \
+/// `OFFSET 0` keeps the lateral subquery a lookup of each sampled
+/// delivery's attempts through their index, rather than a join that hashes
+/// the whole attempt table.
+pub const LATENCY: &str = "SELECT \
          percentile_cont(0.5) WITHIN GROUP (ORDER BY a.duration_ms) AS p50, \
          percentile_cont(0.95) WITHIN GROUP (ORDER BY a.duration_ms) AS p95, \
-         count(a.*) AS sampled \
+         count(a.duration_ms) AS sampled \
      FROM (SELECT id FROM deliveries WHERE webhook_id = $1 AND id >= $2 \
            ORDER BY id DESC LIMIT $3) d \
-     JOIN delivery_attempts a ON a.delivery_id = d.id";
+     CROSS JOIN LATERAL (SELECT duration_ms FROM delivery_attempts \
+           WHERE delivery_id = d.id OFFSET 0) a";
 
 /// Deliveries of one window by status.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -147,7 +147,7 @@ pub async fn replay(
     let range = window(Some(body.since), body.until)?;
     let webhook = endpoint(&state, &caller, id).await?;
     ensure_active(&webhook)?;
-    let created = state.resend().replay(webhook.id, range).await?;
+    let created = state.resend().replay(&webhook, range).await?;
     Ok((StatusCode::ACCEPTED, Json(Replayed { created })))
 }
 
