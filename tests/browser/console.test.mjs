@@ -96,8 +96,10 @@ await step("the console asks for a token and refuses a wrong one", async () => {
   await page.getByRole("alert").filter({ hasText: "That token was not accepted" }).waitFor();
 });
 
-await step("the admin signs in and sees an empty state that says what to do", async () => {
+await step("the admin signs in, sees every tenant, picks one and sees an empty state that says what to do", async () => {
   await signIn(env("HERALD_ADMIN_TOKEN"));
+  await page.getByRole("link", { name: env("HERALD_TENANT_ENDPOINT") }).waitFor();
+  await page.getByLabel("Tenant to act on").selectOption("default");
   await page.getByText("No endpoints yet. Add one to start receiving events.").waitFor();
 });
 
@@ -186,6 +188,7 @@ await step("the admin switches to the tenant and sees only its endpoint", async 
   assert.equal(await page.getByRole("link", { name: env("HERALD_RECEIVER_OK") }).count(), 0);
   await page.getByLabel("Tenant to act on").selectOption("");
   await page.getByRole("link", { name: env("HERALD_RECEIVER_OK") }).waitFor();
+  await page.getByRole("link", { name: env("HERALD_TENANT_ENDPOINT") }).waitFor();
 });
 
 await step("signed in with the tenant's key, the console shows that tenant alone", async () => {

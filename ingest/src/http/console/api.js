@@ -26,10 +26,13 @@ export const session = {
   signOut() { sessionStorage.removeItem(TOKEN); sessionStorage.removeItem(TENANT); },
 };
 
-/** Call the API; the parsed JSON body (null for 204). */
-export async function api(method, path, body) {
+/**
+ * Call the API; the parsed JSON body (null for 204). An admin's calls act on
+ * the chosen tenant (`Herald-Tenant`) unless `everyTenant`.
+ */
+export async function api(method, path, body, { everyTenant = false } = {}) {
   const headers = { Authorization: `Bearer ${session.token}` };
-  if (session.isAdmin && session.tenant) headers["Herald-Tenant"] = session.tenant;
+  if (session.isAdmin && session.tenant && !everyTenant) headers["Herald-Tenant"] = session.tenant;
   const init = { method, headers };
   if (body !== undefined) {
     headers["Content-Type"] = "application/json";

@@ -2,7 +2,7 @@
 // out), the route table, and auto-refresh of the current view that keeps
 // its scroll position and filters.
 
-import { get, session } from "./api.js";
+import { api, get, session } from "./api.js";
 import { current } from "./router.js";
 import { clearError, h, showError } from "./ui.js";
 import { signIn } from "./views/signin.js";
@@ -83,7 +83,7 @@ async function header() {
   }
   who.textContent = "Admin";
   const select = document.getElementById("tenant-select");
-  const tenants = await get("/tenants");
+  const tenants = await api("GET", "/tenants", undefined, { everyTenant: true });
   select.replaceChildren(h("option", { value: "" }, "All tenants"),
     ...tenants.map((t) => h("option", { value: t.id, selected: t.id === session.tenant }, t.name ? `${t.id} (${t.name})` : t.id)));
   switcher.hidden = false;

@@ -73,7 +73,7 @@ export function clearError() {
 
 /** Tell screen readers (and the page's status line) what happened. */
 export function announce(text) {
-  document.getElementById("status").textContent = text;
+  document.getElementById("live-status").textContent = text;
   const toast = h("div", { class: "toast" }, text);
   document.body.append(toast);
   setTimeout(() => toast.remove(), 3000);

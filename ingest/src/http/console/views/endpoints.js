@@ -1,7 +1,7 @@
 // Endpoints: URL and description, event-type chips, Active/Disabled with
 // the reason, the 24 h success ratio and the last delivery; "Add endpoint".
 
-import { get, query } from "../api.js";
+import { get, query, session } from "../api.js";
 import { link, go } from "../router.js";
 import { activeBadge, chips, empty, h, statusBadge, time } from "../ui.js";
 import { createEndpoint } from "./endpoint_form.js";
@@ -23,7 +23,8 @@ function row(w) {
   return h("tr", {},
     h("td", { "data-label": "Endpoint" },
       h("a", { href: link(`/endpoints/${w.id}`), class: "url" }, w.url),
-      w.description ? h("div", { class: "muted" }, w.description) : null),
+      w.description ? h("div", { class: "muted" }, w.description) : null,
+      session.isAdmin && !session.tenant ? h("div", { class: "muted" }, `tenant ${w.tenant_id}`) : null),
     h("td", { "data-label": "Event types" }, chips(w.event_types)),
     h("td", { "data-label": "State" }, activeBadge(w),
       !w.active && w.disabled_reason ? h("div", { class: "muted reason" }, w.disabled_reason) : null),
