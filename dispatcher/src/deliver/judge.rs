@@ -114,7 +114,7 @@ pub fn judge(
         status_code: answer.status_code,
         error: answer.error,
         response_body: answer.body,
-        headers: Some(header_log::record(sent.request_headers, answer.headers)),
+        headers: Some(header_log::record(sent.request_headers, answer.headers).to_string()),
         status: status_after(decision),
         next_retry_at: match decision {
             Decision::Retry { delay } => Some(now + delay),
