@@ -13,6 +13,7 @@ import { deliveryView } from "./views/delivery.js";
 import { eventsView } from "./views/events.js";
 import { eventView } from "./views/event.js";
 
+/** How often the current view is refreshed, unless it says (`every`). */
 const REFRESH_MS = 5000;
 
 /** Which view a route shows: [section, view function]. */
@@ -27,6 +28,7 @@ function route(parts) {
 }
 
 let active = null;
+let refreshed = 0;
 
 async function render() {
   const root = document.getElementById("view");
@@ -50,6 +52,7 @@ async function render() {
 async function refresh(params, first = false) {
   const view = active;
   const root = document.getElementById("view");
+  refreshed = Date.now();
   try {
     const data = await view.load(params || current().params);
     if (view !== active) return;
@@ -111,8 +114,9 @@ function setup() {
   window.addEventListener("hashchange", render);
   setInterval(() => {
     const busy = document.querySelector("dialog[open]") || document.hidden;
-    if (session.token && active && active.update && !busy) refresh();
-  }, REFRESH_MS);
+    const due = active && Date.now() - refreshed >= (active.every || REFRESH_MS) - 100;
+    if (session.token && active && active.update && due && !busy) refresh();
+  }, 1000);
   if (session.token) start(); else render();
 }
 

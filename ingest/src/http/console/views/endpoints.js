@@ -49,6 +49,8 @@ export function endpointsView() {
   let shown = "";
   return {
     title: () => "Endpoints",
+    // Each row reads its endpoint's stats: refreshed less often than lists.
+    every: 30000,
     async load() {
       const page = await get("/webhooks?limit=100");
       return Promise.all(page.data.map(withSummary));
