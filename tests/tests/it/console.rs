@@ -5,6 +5,7 @@
 //! retention under load, and the console itself in headless Chromium.
 
 mod browser;
+mod dataset;
 mod headers_cost;
 mod isolation;
 mod log;
