@@ -407,6 +407,17 @@ mod tests {
     }
 
     #[test]
+    fn retention_defaults_to_30_days_and_is_at_least_an_hour() {
+        let c = Config::from_source(&MapEnv::new()).expect("defaults");
+        assert_eq!(c.retention, Duration::from_secs(30 * 86_400));
+        assert_eq!(c.retention_interval, Duration::from_secs(60));
+        assert_eq!(c.retention_batch, 500);
+        let short = MapEnv::new().with("HERALD_RETENTION", "10m");
+        let err = Config::from_source(&short).expect_err("too short");
+        assert!(err.to_string().contains("HERALD_RETENTION"), "{err}");
+    }
+
+    #[test]
     fn secrets_do_not_print() {
         let c =
             Config::from_source(&MapEnv::new().with("HERALD_ADMIN_TOKEN", "a-very-secret-token"))

@@ -185,7 +185,8 @@ pub struct Recovered {
     pub requeued: usize,
 }
 
-/// Re-enqueue an endpoint's failed deliveries since a time.
+/// Re-enqueue an endpoint's failed deliveries since a time, each on a fresh
+/// retry schedule.
 #[utoipa::path(post, path = "/webhooks/{id}/recover", tag = "webhooks", request_body = Recover,
     security(("bearer" = [])), params(("id" = Uuid, Path, description = "endpoint id")),
     responses((status = 202, body = Recovered), (status = 400, body = ErrorBody),
