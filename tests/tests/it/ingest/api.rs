@@ -244,7 +244,15 @@ async fn event_types_are_registered_and_usable() {
         .iter()
         .map(|t| t["name"].as_str().unwrap_or_default().to_string())
         .collect();
-    assert_eq!(names, ["order.created", "order.updated", "user.signed_up"]);
+    assert_eq!(
+        names,
+        [
+            "order.created",
+            "order.updated",
+            "user.signed_up",
+            "webhook.test"
+        ]
+    );
     assert_eq!(
         post_event(app.api(), &event("invoice.paid")).await.status,
         422

@@ -46,7 +46,10 @@ async fn the_migrate_command_applies_migrations_once_and_exits() {
         .await
         .expect("count")
         .get(0);
-    assert_eq!(types, 3);
+    assert_eq!(
+        types, 4,
+        "order.created, order.updated, user.signed_up, webhook.test"
+    );
 }
 
 #[tokio::test]
