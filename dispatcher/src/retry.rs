@@ -163,7 +163,7 @@ fn due(d: DueDelivery) -> Option<Due> {
         webhook_version: None,
     };
     Some(Due {
-        job: DeliveryJob::new(event, target),
+        job: DeliveryJob::new(event, target).with_schedule_start(d.schedule_start),
         parked: d.parked,
         rate_slot: d.rate_slot_at,
     })

@@ -38,6 +38,7 @@ pub use http::{router, AppState};
 use crate::http::state::Inner;
 use crate::pipeline::outbox::Outbox;
 use crate::pipeline::publisher::Publisher;
+use crate::pipeline::retention::Retention;
 use crate::pipeline::writer::EventWriter;
 use crate::store::cache::{ApiKeys, EventTypes, Tenants};
 
@@ -179,7 +180,7 @@ impl Node {
 /// Run an ingest node on `listener` until `shutdown` is cancelled: apply
 /// migrations, connect to NATS (in the background; events are accepted while
 /// it is down), provision the streams, start the writer, publisher and
-/// outbox relay, serve, then drain.
+/// outbox relay and the retention task, serve, then drain.
 pub async fn run(
     config: Config,
     listener: tokio::net::TcpListener,
@@ -208,6 +209,13 @@ pub async fn run(
     let background = CancellationToken::new();
     let provision_task = tokio::spawn(keep_provisioned(state.clone(), link, background.clone()));
     let outbox_task = tokio::spawn(outbox.run(background.clone()));
+    let retention = Retention {
+        db: state.db.clone(),
+        keep: state.config.ingest.retention,
+        interval: state.config.ingest.retention_interval,
+        batch: state.config.ingest.retention_batch,
+    };
+    let retention_task = tokio::spawn(retention.run(background.clone()));
     let gauges_task = tokio::spawn(gauges::run(
         state.db.clone(),
         state.nats.clone(),
@@ -228,6 +236,7 @@ pub async fn run(
         let _ = publisher_task.await;
         let _ = outbox_task.await;
         let _ = gauges_task.await;
+        let _ = retention_task.await;
         let _ = provision_task.await;
         let _ = nats.flush().await;
     })

@@ -2,6 +2,8 @@
 //! (so every error is reported) before a section is built; a section is
 //! `None` when any of its parts was bad.
 
+use std::time::Duration;
+
 use super::nats::{parse_server, NatsSettings};
 use super::parse::{parse_retry_schedule, Reader};
 use super::sections::*;
@@ -81,6 +83,12 @@ pub(super) fn ingest(r: &mut Reader) -> Option<IngestSettings> {
     let max_body_bytes = r.positive(&MAX_BODY_BYTES);
     let max_batch_events = r.positive(&MAX_BATCH_EVENTS);
     let idempotency_window = r.duration(&IDEMPOTENCY_WINDOW);
+    let retention = r.duration(&RETENTION);
+    if retention.is_some_and(|d| d < Duration::from_secs(3600)) {
+        r.error("HERALD_RETENTION must be at least 1h (deliveries are retried for about a day)");
+    }
+    let retention_interval = r.duration(&RETENTION_INTERVAL);
+    let retention_batch = r.positive(&RETENTION_BATCH);
     let max_endpoints_per_tenant =
         r.parse::<u32>(&MAX_ENDPOINTS_PER_TENANT, "a whole number (0 or more)");
     let secret_rotation_grace = r.duration(&SECRET_ROTATION_GRACE);
@@ -92,6 +100,9 @@ pub(super) fn ingest(r: &mut Reader) -> Option<IngestSettings> {
         max_body_bytes: max_body_bytes?,
         max_batch_events: max_batch_events?,
         idempotency_window: idempotency_window?,
+        retention: retention?,
+        retention_interval: retention_interval?,
+        retention_batch: retention_batch?,
         max_endpoints_per_tenant: max_endpoints_per_tenant?.into(),
         secret_rotation_grace: secret_rotation_grace?,
         request_timeout: request_timeout?,

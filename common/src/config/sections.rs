@@ -47,6 +47,19 @@ pub struct StreamSettings {
     pub deliver_max_ack_pending: i64,
 }
 
+impl StreamSettings {
+    /// How long a delivery claimed for sending (by the retry scheduler, or
+    /// created by ingest for a test event or a replay) is left alone before
+    /// the scheduler may send it again: the ack wait, at most half the
+    /// duplicate window (so a second publish is still dropped as a
+    /// duplicate), at least a second.
+    pub fn claim_lease(&self) -> Duration {
+        (self.duplicate_window / 2)
+            .min(self.ack_wait)
+            .max(Duration::from_secs(1))
+    }
+}
+
 /// The REST API node.
 #[derive(Debug, Clone)]
 pub struct IngestSettings {
@@ -56,6 +69,12 @@ pub struct IngestSettings {
     /// How long an idempotency key returns its event; a key reused later
     /// makes a new event.
     pub idempotency_window: Duration,
+    /// Events, deliveries and attempts older than this are deleted.
+    pub retention: Duration,
+    /// How often the retention task starts a round.
+    pub retention_interval: Duration,
+    /// Events deleted per retention batch (with their deliveries and attempts).
+    pub retention_batch: i64,
     pub max_endpoints_per_tenant: i64,
     pub secret_rotation_grace: Duration,
     pub request_timeout: Duration,

@@ -94,6 +94,9 @@ settings! {
     LISTEN: Ingest, "HERALD_LISTEN", Value("127.0.0.1:8080"), "ingest's HTTP address";
     MAX_BODY_BYTES: Ingest, "HERALD_MAX_BODY_BYTES", Value("262144"), "largest request body ingest accepts (413 beyond)";
     MAX_BATCH_EVENTS: Ingest, "HERALD_MAX_BATCH_EVENTS", Value("1000"), "events per `POST /events/batch`";
+    RETENTION: Ingest, "HERALD_RETENTION", Value("30d"), "events, deliveries and attempts older than this are deleted (at least 1h)";
+    RETENTION_INTERVAL: Ingest, "HERALD_RETENTION_INTERVAL", Value("1m"), "how often ingest's retention task starts a round";
+    RETENTION_BATCH: Ingest, "HERALD_RETENTION_BATCH", Value("500"), "events deleted per retention batch, with their deliveries and attempts";
     IDEMPOTENCY_WINDOW: Ingest, "HERALD_IDEMPOTENCY_WINDOW", Value("24h"), "how long an idempotency key returns its event (a repeat) or refuses another payload (409); later it makes a new event";
     MAX_ENDPOINTS_PER_TENANT: Ingest, "HERALD_MAX_ENDPOINTS_PER_TENANT", Value("100"), "endpoint limit per tenant (0 or more)";
     SECRET_ROTATION_GRACE: Ingest, "HERALD_SECRET_ROTATION_GRACE", Value("24h"), "how long a rotated-out secret keeps signing";

@@ -144,3 +144,14 @@ fn the_test_environment_is_valid() {
     assert_eq!(c.ingest.listen.port(), 0);
     assert_eq!(c.retry.schedule.len(), 3);
 }
+
+#[test]
+fn retention_defaults_to_30_days_and_is_at_least_an_hour() {
+    let c = Config::from_source(&MapEnv::new()).expect("defaults");
+    assert_eq!(c.ingest.retention, Duration::from_secs(30 * 86_400));
+    assert_eq!(c.ingest.retention_interval, Duration::from_secs(60));
+    assert_eq!(c.ingest.retention_batch, 500);
+    let short = MapEnv::new().with("HERALD_RETENTION", "10m");
+    let err = Config::from_source(&short).expect_err("too short");
+    assert!(err.to_string().contains("HERALD_RETENTION"), "{err}");
+}

@@ -55,6 +55,10 @@ pub struct AttemptRecord {
     pub status_code: Option<u16>,
     pub error: Option<String>,
     pub response_body: Option<String>,
+    /// `{"request": {..}, "response": {..}}` as JSON text: the headers sent
+    /// and an excerpt of those received, secrets redacted
+    /// (`deliver::header_log`).
+    pub headers: Option<String>,
     /// The delivery's status after this attempt.
     pub status: DeliveryStatus,
     pub next_retry_at: Option<DateTime<Utc>>,

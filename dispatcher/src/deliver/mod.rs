@@ -7,12 +7,13 @@
 //! (no delay) whatever its last pull still brings.
 //!
 //! A job is admitted by its endpoint ([`admission`]), its request built and
-//! signed ([`request`], pure), sent ([`http`], the only code that touches
+//! signed ([`request`], pure; [`header_log`] keeps its headers), sent ([`http`], the only code that touches
 //! hyper, through the SSRF-pinning [`connector`]), and its result judged
 //! ([`judge`] and [`outcome`], pure).
 
 pub mod admission;
 pub mod connector;
+pub mod header_log;
 pub mod http;
 pub mod job;
 pub mod judge;

@@ -177,6 +177,7 @@ impl Line {
             let new = [NewDelivery {
                 key,
                 tenant_id: &event.tenant_id,
+                event_type: &event.event_type,
             }];
             deliveries::create_or_find(&client, &new).await?
         } else {

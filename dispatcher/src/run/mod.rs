@@ -114,9 +114,7 @@ fn spawn(config: &Config, node: Node, shutdown: &CancellationToken) -> Running {
         pool: links.pool.clone(),
         js: links.js.clone(),
         poll_interval: config.dispatcher.retry_poll_interval,
-        lease: (config.streams.duplicate_window / 2)
-            .min(config.streams.ack_wait)
-            .max(Duration::from_secs(1)),
+        lease: config.streams.claim_lease(),
         batch: config.dispatcher.fetch_batch,
     };
     background.spawn(scheduler.run(shutdown.clone()));

@@ -16,8 +16,8 @@ use tracing::Level;
 
 use super::error::ApiError;
 use super::handlers::{deliveries, event_types, events, ops, tenants, webhooks};
-use super::openapi;
 use super::state::AppState;
+use super::{console, openapi};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -31,10 +31,13 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/webhooks/{id}/rotate-secret", post(webhooks::secret::rotate_secret))
         .route("/webhooks/{id}/recover", post(deliveries::recover))
+        .route("/webhooks/{id}/test", post(webhooks::actions::test))
+        .route("/webhooks/{id}/replay", post(webhooks::actions::replay))
+        .route("/webhooks/{id}/stats", get(webhooks::actions::stats))
         .route("/event-types", get(event_types::list).post(event_types::create))
-        .route("/events", post(events::create))
+        .route("/events", post(events::create).get(events::read::list))
         .route("/events/batch", post(events::create_batch))
-        .route("/events/{id}", get(events::get))
+        .route("/events/{id}", get(events::read::get))
         .route("/deliveries", get(deliveries::list))
         .route("/deliveries/{id}", get(deliveries::get))
         .route("/deliveries/{id}/retry", post(deliveries::retry))
@@ -51,7 +54,8 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(openapi::document))
-        .route("/", get(ops::dashboard))
+        .route("/", get(console::index))
+        .route("/console/{*path}", get(console::asset))
         .fallback(no_route)
         .method_not_allowed_fallback(no_method)
         .layer(DefaultBodyLimit::max(state.config.ingest.max_body_bytes))

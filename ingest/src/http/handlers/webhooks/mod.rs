@@ -1,6 +1,8 @@
 //! `/webhooks`: endpoint CRUD ([`secret`] rotates the signing secret;
-//! [`input`] holds the request bodies and their validation).
+//! [`input`] holds the request bodies and their validation; [`actions`]
+//! sends test events, replays missed events and reads the stats).
 
+pub mod actions;
 pub mod input;
 pub mod secret;
 
