@@ -31,7 +31,13 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/webhooks/{id}/rotate-secret", post(webhooks::secret::rotate_secret))
         .route("/webhooks/{id}/recover", post(deliveries::recover))
-        .route("/event-types", get(event_types::list).post(event_types::create))
+        .route("/event-types", get(event_types::list).post(event_types::change::create))
+        .route(
+            "/event-types/{name}",
+            get(event_types::get)
+                .patch(event_types::change::patch)
+                .delete(event_types::change::archive),
+        )
         .route("/events", post(events::create))
         .route("/events/batch", post(events::create_batch))
         .route("/events/{id}", get(events::get))

@@ -28,6 +28,8 @@ pub struct NewWebhook {
     pub max_in_flight: Option<i32>,
     pub active: bool,
     pub secret_ciphertext: Vec<u8>,
+    /// A parsed payload filter.
+    pub filter: Option<serde_json::Value>,
 }
 
 /// The validated fields of a change; `None` leaves a field as it is.
@@ -41,6 +43,7 @@ pub struct Change {
     pub rate_limit_per_second: Option<Option<i32>>,
     pub max_in_flight: Option<Option<i32>>,
     pub active: Option<bool>,
+    pub filter: Option<Option<serde_json::Value>>,
 }
 
 /// What [`insert`] did.
@@ -68,10 +71,10 @@ pub(super) const COUNT_FOR_TENANT: &str = "SELECT count(*) FROM webhooks WHERE t
 pub(super) const INSERT: &str = concat!(
     "INSERT INTO webhooks (id, tenant_id, url, description, event_types, secret_ciphertext, \
          headers, custom_payload, payload_format, rate_limit_per_second, max_in_flight, active, \
-         disabled_reason, disabled_at) \
+         disabled_reason, disabled_at, filter) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
          CASE WHEN $12 THEN NULL ELSE 'disabled through the API' END, \
-         CASE WHEN $12 THEN NULL ELSE now() END) \
+         CASE WHEN $12 THEN NULL ELSE now() END, $13) \
      RETURNING ",
     columns!()
 );
@@ -83,7 +86,7 @@ pub(super) const UPDATE: &str = concat!(
          disabled_reason = CASE WHEN $10 THEN NULL WHEN active THEN 'disabled through the API' ELSE disabled_reason END, \
          disabled_at = CASE WHEN $10 THEN NULL WHEN active THEN now() ELSE disabled_at END, \
          failing_since = CASE WHEN $10 AND NOT active THEN NULL ELSE failing_since END, \
-         updated_at = now() \
+         filter = $11, updated_at = now() \
      WHERE id = $1 RETURNING ",
     columns!()
 );
@@ -135,6 +138,7 @@ pub async fn insert(db: &Pool, w: NewWebhook, default_max: i64) -> Result<Insert
                 &w.rate_limit_per_second,
                 &w.max_in_flight,
                 &w.active,
+                &w.filter,
             ],
         )
         .await?;
@@ -171,6 +175,7 @@ pub async fn update(
                 &c.rate_limit_per_second.unwrap_or(cur.rate_limit_per_second),
                 &c.max_in_flight.unwrap_or(cur.max_in_flight),
                 &c.active.unwrap_or(cur.active),
+                &c.filter.unwrap_or(cur.filter),
             ],
         )
         .await?;

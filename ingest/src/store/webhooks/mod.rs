@@ -9,7 +9,7 @@ macro_rules! columns {
     () => {
         "id, tenant_id, url, description, event_types, headers, custom_payload, \
          payload_format, rate_limit_per_second, max_in_flight, active, disabled_reason, \
-         disabled_at, previous_secret_expires_at, created_at, updated_at"
+         disabled_at, previous_secret_expires_at, created_at, updated_at, filter"
     };
 }
 

@@ -36,6 +36,9 @@ pub struct Webhook {
     pub previous_secret_expires_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The payload filter; `null` delivers every event of the types.
+    #[schema(value_type = Option<Object>)]
+    pub filter: Option<serde_json::Value>,
 }
 
 pub(super) fn webhook(r: &Row) -> Result<Webhook, StoreError> {
@@ -57,5 +60,6 @@ pub(super) fn webhook(r: &Row) -> Result<Webhook, StoreError> {
         previous_secret_expires_at: r.col("previous_secret_expires_at")?,
         created_at: r.col("created_at")?,
         updated_at: r.col("updated_at")?,
+        filter: r.col("filter")?,
     })
 }

@@ -5,14 +5,13 @@
 use std::collections::BTreeMap;
 
 use axum::http::{HeaderName, HeaderValue};
-use herald_common::domain::{EventType, PayloadFormat, WebhookUrl};
+use herald_common::domain::{PayloadFormat, WebhookUrl};
 use herald_common::signing::{SigningKey, RESERVED_HEADERS};
 use serde::{Deserialize, Deserializer};
 use utoipa::ToSchema;
 
 use crate::http::error::ApiError;
 
-pub const MAX_EVENT_TYPES: usize = 100;
 pub const MAX_HEADERS: usize = 32;
 pub const MAX_DESCRIPTION: usize = 1_024;
 pub const MAX_SECRET: usize = 256;
@@ -27,16 +26,26 @@ pub struct CreateWebhook {
     /// the operator allows private ones.
     #[schema(example = "https://example.com/webhook")]
     pub url: String,
-    /// Registered event types this endpoint receives.
-    #[schema(example = json!(["order.created"]))]
+    /// Event types this endpoint receives: registered names, or patterns
+    /// with NATS wildcards: `order.*` (one more word), `order.>` (one or
+    /// more words), `>` or `*` alone (every type).
+    #[schema(example = json!(["order.created", "invoice.*"]))]
     pub event_types: Vec<String>,
     /// Signing secret; generated (`whsec_` + base64 of 24 bytes) if absent.
     pub secret: Option<String>,
     pub description: Option<String>,
     /// Extra request headers (cannot replace the signing headers).
     pub headers: Option<BTreeMap<String, String>>,
+    /// Another name of `headers` (give one or the other).
+    pub custom_headers: Option<BTreeMap<String, String>>,
     /// Sent under `"custom"` in the standard envelope.
     pub custom_payload: Option<serde_json::Value>,
+    /// Payload filter: only events whose payload matches are delivered, e.g.
+    /// `{"amount": {"$gte": 100}}`. Operators `$eq $neq $in $nin $gt $gte
+    /// $lt $lte $exists $startsWith` on fields by dotted path, and `$and
+    /// $or $not`; a plain value means `$eq`.
+    #[schema(value_type = Option<Object>, example = json!({"amount": {"$gte": 100}}))]
+    pub filter: Option<serde_json::Value>,
     /// `standard` (default) or `raw`.
     pub payload_format: Option<String>,
     pub rate_limit_per_second: Option<i32>,
@@ -53,9 +62,15 @@ pub struct PatchWebhook {
     pub event_types: Option<Vec<String>>,
     pub description: Option<String>,
     pub headers: Option<BTreeMap<String, String>>,
+    /// Another name of `headers` (give one or the other).
+    pub custom_headers: Option<BTreeMap<String, String>>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<Object>)]
     pub custom_payload: Option<Option<serde_json::Value>>,
+    /// A new payload filter; `null` removes it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Object>)]
+    pub filter: Option<Option<serde_json::Value>>,
     pub payload_format: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<i32>)]
@@ -67,7 +82,7 @@ pub struct PatchWebhook {
 }
 
 /// Distinguish an absent field (`None`) from an explicit `null` (`Some(None)`).
-fn double_option<'de, T, D>(d: D) -> Result<Option<Option<T>>, D::Error>
+pub(crate) fn double_option<'de, T, D>(d: D) -> Result<Option<Option<T>>, D::Error>
 where
     T: Deserialize<'de>,
     D: Deserializer<'de>,
@@ -75,37 +90,12 @@ where
     Option::<T>::deserialize(d).map(Some)
 }
 
-fn invalid(code: &'static str, message: impl Into<String>) -> ApiError {
+pub(crate) fn invalid(code: &'static str, message: impl Into<String>) -> ApiError {
     ApiError::bad_request(code, message)
 }
 
 pub fn url(raw: &str) -> Result<WebhookUrl, ApiError> {
     WebhookUrl::parse(raw.trim()).map_err(|e| invalid("invalid_url", e.to_string()))
-}
-
-/// Parsed, de-duplicated, at least one.
-pub fn event_types(raw: &[String]) -> Result<Vec<EventType>, ApiError> {
-    if raw.is_empty() {
-        return Err(invalid(
-            "invalid_event_types",
-            "event_types must list at least one event type",
-        ));
-    }
-    if raw.len() > MAX_EVENT_TYPES {
-        return Err(invalid(
-            "invalid_event_types",
-            format!("event_types may list at most {MAX_EVENT_TYPES} event types"),
-        ));
-    }
-    let mut out: Vec<EventType> = Vec::with_capacity(raw.len());
-    for name in raw {
-        let t = EventType::parse(name)
-            .map_err(|e| invalid("invalid_event_type", format!("{name:?}: {e}")))?;
-        if !out.contains(&t) {
-            out.push(t);
-        }
-    }
-    Ok(out)
 }
 
 pub fn secret(raw: &str) -> Result<String, ApiError> {
@@ -184,6 +174,22 @@ pub fn custom_payload(v: Option<serde_json::Value>) -> Option<serde_json::Value>
     v.filter(|v| !v.is_null())
 }
 
+/// `headers` or its other name `custom_headers`, checked; both at once is
+/// a `400 conflicting_fields`.
+pub fn headers_or_alias(
+    headers: Option<&BTreeMap<String, String>>,
+    custom_headers: Option<&BTreeMap<String, String>>,
+) -> Result<Option<BTreeMap<String, String>>, ApiError> {
+    match (headers, custom_headers) {
+        (Some(_), Some(_)) => Err(invalid(
+            "conflicting_fields",
+            "headers and custom_headers are two names of one field; give only one",
+        )),
+        (Some(h), None) | (None, Some(h)) => self::headers(h).map(Some),
+        (None, None) => Ok(None),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,21 +205,6 @@ mod tests {
         ] {
             assert_eq!(url(bad).expect_err(bad).code, "invalid_url", "{bad}");
         }
-    }
-
-    #[test]
-    fn event_types_are_parsed_and_deduplicated() {
-        let v = event_types(&["order.created".into(), "order.created".into(), "a.b".into()])
-            .expect("valid");
-        assert_eq!(v.len(), 2);
-        assert_eq!(
-            event_types(&[]).expect_err("empty").code,
-            "invalid_event_types"
-        );
-        assert_eq!(
-            event_types(&["order.*".into()]).expect_err("wildcard").code,
-            "invalid_event_type"
-        );
     }
 
     #[test]
@@ -251,6 +242,24 @@ mod tests {
         assert!(
             serde_json::from_str::<CreateWebhook>(r#"{"url":"x","event_types":[],"bogus":1}"#)
                 .is_err()
+        );
+    }
+
+    #[test]
+    fn custom_headers_is_another_name_of_headers() {
+        let h: BTreeMap<String, String> = [("X-Team".to_string(), "a".to_string())].into();
+        assert_eq!(
+            headers_or_alias(None, Some(&h)).expect("alias"),
+            Some(h.clone())
+        );
+        assert_eq!(
+            headers_or_alias(Some(&h), None).expect("name"),
+            Some(h.clone())
+        );
+        assert_eq!(headers_or_alias(None, None).expect("none"), None);
+        assert_eq!(
+            headers_or_alias(Some(&h), Some(&h)).expect_err("both").code,
+            "conflicting_fields"
         );
     }
 
