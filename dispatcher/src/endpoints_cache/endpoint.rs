@@ -5,6 +5,7 @@ use crate::store::endpoints::EndpointRow;
 use chrono::{DateTime, Utc};
 use herald_common::crypto::EncryptionKey;
 use herald_common::domain::PayloadFormat;
+use herald_common::routing::Routing;
 use herald_common::signing::{self, SigningKey};
 use http::{HeaderName, HeaderValue};
 use uuid::Uuid;
@@ -25,6 +26,8 @@ pub struct Endpoint {
     /// `Err` holds why the stored URL is unusable (each attempt fails with it).
     pub url: Result<url::Url, String>,
     pub event_types: Vec<String>,
+    /// `event_types` and the payload filter, compiled for fan-out.
+    pub routing: Routing,
     pub secret: Result<SigningKey, String>,
     pub previous_secret: Option<PreviousSecret>,
     pub headers: Vec<(HeaderName, HeaderValue)>,
@@ -72,6 +75,11 @@ impl Endpoint {
             }
             _ => None,
         };
+        let routing = Routing::compile(&row.event_types, row.filter.as_ref()).unwrap_or_else(|error| {
+            // Ingest validates both; a row it did not write gets nothing.
+            tracing::error!(webhook_id = %id, %error, "Cannot read the endpoint's event types or filter; it receives no events.");
+            Routing::default()
+        });
         let (headers, skipped) = custom_headers(&row.headers);
         if !skipped.is_empty() {
             tracing::warn!(webhook_id = %id, ?skipped, "Ignoring reserved or invalid custom headers.");
@@ -81,6 +89,7 @@ impl Endpoint {
             tenant_id: row.tenant_id,
             url: url::Url::parse(&row.url).map_err(|e| format!("invalid endpoint url: {e}")),
             event_types: row.event_types,
+            routing,
             secret,
             previous_secret,
             headers,

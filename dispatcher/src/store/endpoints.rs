@@ -14,7 +14,7 @@ macro_rules! endpoint_columns {
     () => {
         "id, tenant_id, url, event_types, secret_ciphertext, \
          previous_secret_ciphertext, previous_secret_expires_at, headers, custom_payload, \
-         payload_format, rate_limit_per_second, max_in_flight, active, updated_at"
+         payload_format, rate_limit_per_second, max_in_flight, active, updated_at, filter"
     };
 }
 
@@ -26,7 +26,7 @@ const ONE: &str = concat!(
 );
 
 const SUBSCRIBED: &str = "
-    SELECT id, tenant_id, event_types, updated_at FROM webhooks
+    SELECT id, tenant_id, updated_at FROM webhooks
     WHERE tenant_id = ANY($1) AND active";
 
 // Set on the first failure after a success, cleared on a success; written
@@ -82,6 +82,8 @@ pub struct EndpointRow {
     pub max_in_flight: Option<i32>,
     pub active: bool,
     pub updated_at: DateTime<Utc>,
+    /// The payload filter, as ingest validated it.
+    pub filter: Option<serde_json::Value>,
 }
 
 impl EndpointRow {
@@ -101,6 +103,7 @@ impl EndpointRow {
             max_in_flight: row.try_get("max_in_flight")?,
             active: row.try_get("active")?,
             updated_at: row.try_get("updated_at")?,
+            filter: row.try_get("filter")?,
         })
     }
 }
@@ -121,12 +124,12 @@ pub async fn one(pool: &Pool, id: Uuid) -> Result<Option<EndpointRow>, StoreErro
     row.as_ref().map(EndpointRow::from_row).transpose()
 }
 
-/// An active endpoint of a tenant, as Postgres has it now.
+/// An active endpoint of a tenant, as Postgres has it now (what it
+/// subscribes to is matched on the cache's compiled copy of this version).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subscribed {
     pub id: Uuid,
     pub tenant_id: String,
-    pub event_types: Vec<String>,
     /// The row's `updated_at`.
     pub version: DateTime<Utc>,
 }
@@ -140,7 +143,6 @@ pub async fn subscribed(client: &Client, tenants: &[&str]) -> Result<Vec<Subscri
             Ok(Subscribed {
                 id: row.try_get("id")?,
                 tenant_id: row.try_get("tenant_id")?,
-                event_types: row.try_get("event_types")?,
                 version: row.try_get("updated_at")?,
             })
         })
