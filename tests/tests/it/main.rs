@@ -7,4 +7,5 @@ mod foundation;
 mod ingest;
 mod observability;
 mod reliability;
+mod routing;
 mod statements;
