@@ -98,6 +98,8 @@ def main():
                if any(r.get(key) for r in ran)]
     if routing:
         command = " ".join(routing) + " " + command
+    if os.environ.get("BENCH_PROFILE") == "dev":
+        command = "BENCH_PROFILE=dev " + command + " (debug builds: a smoke run, not figures)"
     with_routing = {
         "BENCH_SCHEMA=1": "a JSON Schema on the event type",
         "BENCH_FILTER=1": "a payload filter on every endpoint",
