@@ -189,6 +189,10 @@ impl From<Arc<StoreError>> for ApiError {
                 cause: Some(Box::new(e)),
                 ..Self::conflict("conflict", "the request conflicts with stored data")
             },
+            StoreError::Unstorable(_) => Self::bad_request(
+                "invalid_text",
+                "a text or JSON value of the request holds the NUL character (\\u0000), which cannot be stored",
+            ),
             StoreError::Row(_) | StoreError::Invalid { .. } | StoreError::Db(_) => {
                 Self::internal(e)
             }

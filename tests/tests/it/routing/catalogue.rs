@@ -255,6 +255,17 @@ async fn the_catalogue_is_listed_by_page_and_changed_only_by_the_admin() {
         .await
         .expect("remote ref");
     assert_eq!(code(&r), "invalid_schema", "no schema loads anything");
+    let r = post(
+        api,
+        "/event-types",
+        &json!({"name": "a.b", "description": "nul\u{0}"}),
+    )
+    .await;
+    assert_eq!(
+        (r.status.as_u16(), code(&r)),
+        (400, "invalid_text".into()),
+        "never a 500"
+    );
     assert_eq!(
         api.get("/event-types/no.such").await.expect("404").status,
         404

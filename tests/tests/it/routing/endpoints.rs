@@ -41,6 +41,7 @@ async fn endpoints_take_patterns_and_filters_and_refuse_bad_ones_clearly() {
             "reserved_header",
             "Webhook-Signature",
         ),
+        (json!({"filter": {"a": "nul\u{0}"}}), 400, "invalid_text", "NUL"),
         (
             json!({"event_types": ["order.shipped"]}),
             422,
