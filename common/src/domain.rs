@@ -15,6 +15,10 @@ pub enum DomainError {
     Url(String),
     #[error("payload_format must be \"standard\" or \"raw\"")]
     PayloadFormat,
+    #[error("ordering must be \"unordered\" or \"fifo\"")]
+    Ordering,
+    #[error("signature_scheme must be \"hmac\" or \"ed25519\"")]
+    SignatureScheme,
 }
 
 /// A tenant slug; it appears in NATS subjects, so it is restricted.
@@ -142,6 +146,49 @@ impl PayloadFormat {
     }
 }
 
+/// Whether an endpoint's deliveries keep the order of their events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Ordering {
+    /// Deliveries run concurrently (the default).
+    #[default]
+    Unordered,
+    /// One at a time, in the order their events were accepted.
+    Fifo,
+}
+
+/// How an endpoint's requests are signed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SignatureScheme {
+    /// `v1`: HMAC-SHA256 with a shared secret (the default).
+    #[default]
+    Hmac,
+    /// `v1a`: ed25519; receivers verify with the endpoint's public key.
+    Ed25519,
+}
+
+/// `as_str` and `parse` of a small enum stored as text.
+macro_rules! text_enum {
+    ($t:ty, $err:expr, $($variant:path => $text:literal),+) => {
+        impl $t {
+            pub fn parse(s: &str) -> Result<Self, DomainError> {
+                match s {
+                    $($text => Ok($variant),)+
+                    _ => Err($err),
+                }
+            }
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($variant => $text,)+
+                }
+            }
+        }
+    };
+}
+
+text_enum!(Ordering, DomainError::Ordering, Ordering::Unordered => "unordered", Ordering::Fifo => "fifo");
+text_enum!(SignatureScheme, DomainError::SignatureScheme,
+    SignatureScheme::Hmac => "hmac", SignatureScheme::Ed25519 => "ed25519");
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DeliveryStatus {
@@ -199,6 +246,21 @@ mod tests {
         ] {
             assert_eq!(EventType::parse(bad), Err(DomainError::EventType), "{bad}");
         }
+    }
+
+    #[test]
+    fn orderings_and_schemes_parse_their_names_only() {
+        for o in [Ordering::Unordered, Ordering::Fifo] {
+            assert_eq!(Ordering::parse(o.as_str()), Ok(o));
+        }
+        for s in [SignatureScheme::Hmac, SignatureScheme::Ed25519] {
+            assert_eq!(SignatureScheme::parse(s.as_str()), Ok(s));
+        }
+        assert_eq!(Ordering::parse("FIFO"), Err(DomainError::Ordering));
+        assert_eq!(
+            SignatureScheme::parse("rsa"),
+            Err(DomainError::SignatureScheme)
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod jetstream;
 pub mod messages;
 pub mod metrics;
 pub mod migrate;
+pub mod operational;
 pub mod routing;
 pub mod shutdown;
 pub mod signing;

@@ -14,6 +14,15 @@ pub const DELIVER_CONSUMER: &str = "deliver";
 /// refresh their endpoint cache from Postgres when they hear one.
 pub const WEBHOOK_CHANGES: &str = "herald.control.webhooks";
 
+/// Prefix of the durable consumer of each FIFO endpoint on `HERALD_EVENTS`:
+/// `fifo_<webhook id>`.
+pub const FIFO_CONSUMER_PREFIX: &str = "fifo_";
+
+/// The durable consumer holding a FIFO endpoint's line.
+pub fn fifo_consumer(webhook_id: Uuid) -> String {
+    format!("{FIFO_CONSUMER_PREFIX}{}", webhook_id.simple())
+}
+
 /// `herald.events.<tenant>.<event_type>`
 pub fn event_subject(tenant: &str, event_type: &str) -> String {
     format!("herald.events.{tenant}.{event_type}")

@@ -2,7 +2,7 @@
 //! never panic, wildcards agree with a reference matcher written from the
 //! NATS rules, and the logical operators mean what they say.
 
-use herald_common::routing::{Filter, Pattern};
+use herald_common::routing::{subject_filters, Filter, Pattern};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
@@ -68,6 +68,42 @@ proptest! {
             Pattern::parse(&rest.join(".")).expect("rest").matches(&text),
             cut < n.len()
         );
+    }
+
+    #[test]
+    fn consumer_filters_cover_every_subscription_without_overlapping(
+        entries in prop::collection::vec(pattern(), 1..4), n in name(),
+    ) {
+        let texts: Vec<String> = entries.iter().map(|p| p.join(".")).collect();
+        let filters: Vec<Pattern> = subject_filters(&texts)
+            .iter()
+            .map(|f| Pattern::parse(f).expect("a filter is a pattern"))
+            .collect();
+        for (i, f) in filters.iter().enumerate() {
+            for g in &filters[i + 1..] {
+                prop_assert!(!f.overlaps(g), "{} overlaps {}", f, g);
+            }
+        }
+        let name = n.join(".");
+        let subscribed = texts.iter().any(|t| Pattern::parse(t).expect("valid").matches(&name));
+        if subscribed {
+            prop_assert!(filters.iter().any(|f| f.matches(&name)), "{name} lost by {texts:?}");
+        }
+    }
+
+    #[test]
+    fn covers_and_overlaps_agree_with_the_names_matched(a in pattern(), b in pattern(), n in name()) {
+        let (pa, pb) = (
+            Pattern::parse(&a.join(".")).expect("valid"),
+            Pattern::parse(&b.join(".")).expect("valid"),
+        );
+        let name = n.join(".");
+        if pa.covers(&pb) && pb.matches(&name) {
+            prop_assert!(pa.matches(&name));
+        }
+        if pa.matches(&name) && pb.matches(&name) {
+            prop_assert!(pa.overlaps(&pb), "{} and {} both match {}", pa, pb, name);
+        }
     }
 
     #[test]

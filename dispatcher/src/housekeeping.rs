@@ -1,26 +1,66 @@
-//! Periodic chore: disable endpoints that have failed for too long.
+//! Periodic chores on the endpoints, in one transaction per pass: disable
+//! those that have failed for too long (`HERALD_AUTO_DISABLE_AFTER`), and
+//! announce failure periods that passed `HERALD_ENDPOINT_FAILING_AFTER`
+//! (`herald.endpoint.failing`) or ended (`herald.endpoint.recovered`). Each
+//! statement returns an endpoint once, so every dispatcher may run it.
 
 use crate::control::{self, DisableReason};
 use crate::endpoints_cache::EndpointsCache;
+use crate::operational::{self, Emitter};
+use crate::store::events::{self as stored, NewEvent};
 use crate::store::{endpoints, StoreError};
-use deadpool_postgres::Pool;
+use chrono::Utc;
+use herald_common::operational::DisabledBy;
 use herald_common::shutdown::CancellationToken;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// One auto-disable pass: disable every active endpoint whose
-/// `failing_since` is older than `after` (safe to run in every dispatcher)
-/// and announce it. Returns how many endpoints it disabled.
-#[tracing::instrument(skip_all)]
-async fn auto_disable(
-    pool: &Pool,
-    nats: &async_nats::Client,
-    cache: &EndpointsCache,
-    after: Duration,
-) -> Result<usize, StoreError> {
-    let disabled = endpoints::disable_failing(pool, after, &humanize(after)).await?;
-    control::disabled(nats, cache, &disabled, DisableReason::Failing).await;
-    Ok(disabled.len())
+pub struct Housekeeping {
+    pub emitter: Emitter,
+    pub nats: async_nats::Client,
+    pub cache: Arc<EndpointsCache>,
+    pub auto_disable_after: Duration,
+    pub failing_after: Duration,
+}
+
+impl Housekeeping {
+    /// One pass; returns how many endpoints it disabled.
+    #[tracing::instrument(skip_all)]
+    pub async fn step(&self) -> Result<usize, StoreError> {
+        let after = self.auto_disable_after;
+        let mut client = self.emitter.pool.get().await?;
+        let tx = client.transaction().await?;
+        let disabled = endpoints::disable_failing(&tx, after, &humanize(after)).await?;
+        let failing = endpoints::mark_failing(&tx, self.failing_after).await?;
+        let recovered = endpoints::mark_recovered(&tx).await?;
+        let mut ops = operational::disabled(&disabled, DisabledBy::Failing);
+        ops.extend(operational::failing(&failing));
+        ops.extend(operational::recovered(&recovered));
+        let now = Utc::now();
+        let events: Vec<NewEvent> = ops
+            .into_iter()
+            .map(|op| operational::new_event(op, now))
+            .collect();
+        stored::insert(&tx, &events).await?;
+        tx.commit().await?;
+        control::disabled(&self.nats, &self.cache, &disabled, DisableReason::Failing).await;
+        self.emitter.publish(events);
+        Ok(disabled.len())
+    }
+
+    pub async fn run(self, shutdown: CancellationToken) {
+        let every = auto_disable_interval(self.auto_disable_after)
+            .min(auto_disable_interval(self.failing_after));
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = tokio::time::sleep(every) => {}
+            }
+            if let Err(error) = self.step().await {
+                tracing::warn!(%error, "Housekeeping pass failed.");
+            }
+        }
+    }
 }
 
 fn humanize(d: Duration) -> String {
@@ -34,29 +74,10 @@ fn humanize(d: Duration) -> String {
     }
 }
 
-/// How often to look for endpoints to auto-disable: a tenth of the
-/// threshold, between 1 s and 1 min.
+/// How often to look for endpoints past a threshold: a tenth of it,
+/// between 1 s and 1 min.
 pub fn auto_disable_interval(after: Duration) -> Duration {
     (after / 10).clamp(Duration::from_secs(1), Duration::from_secs(60))
-}
-
-pub async fn run_auto_disable(
-    pool: Pool,
-    nats: async_nats::Client,
-    cache: Arc<EndpointsCache>,
-    after: Duration,
-    shutdown: CancellationToken,
-) {
-    let every = auto_disable_interval(after);
-    loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => break,
-            _ = tokio::time::sleep(every) => {}
-        }
-        if let Err(error) = auto_disable(&pool, &nats, &cache, after).await {
-            tracing::warn!(%error, "Auto-disable pass failed.");
-        }
-    }
 }
 
 #[cfg(test)]

@@ -16,10 +16,12 @@ pub mod control;
 pub mod deliver;
 pub mod endpoints_cache;
 pub mod fanout;
+pub mod fifo;
 #[cfg(test)]
 mod fixtures;
 pub mod gauges;
 pub mod housekeeping;
+pub mod operational;
 pub mod retry;
 mod run;
 pub mod server;

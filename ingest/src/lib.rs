@@ -33,7 +33,7 @@ use async_nats::jetstream;
 use herald_common::config::Config;
 use herald_common::db::{self, DbError};
 use herald_common::jetstream::{provision_with_retry, ProvisionError};
-use herald_common::migrate::{self, MigrateError, MigrationReport};
+use herald_common::migrate::{self, MigrateError, MigrationReport, RollbackReport};
 use herald_common::shutdown::CancellationToken;
 use herald_common::url_guard::UrlGuard;
 use tokio::sync::Notify;
@@ -68,11 +68,30 @@ const DRAIN_DEADLINE: Duration = Duration::from_secs(10);
 /// Apply pending migrations under the advisory lock, waiting up to 30 s for
 /// Postgres to accept connections.
 pub async fn migrate(config: &Config) -> Result<MigrationReport, IngestError> {
+    let mut client = migration_client(config).await?;
+    let report = migrate::run(&mut client).await?;
+    if !report.applied.is_empty() {
+        tracing::info!(applied = ?report.applied, "Migrations applied.");
+    }
+    Ok(report)
+}
+
+/// Roll back the newest `steps` migrations under the same lock
+/// (`herald-ingest migrate down [N]`).
+pub async fn migrate_down(config: &Config, steps: usize) -> Result<RollbackReport, IngestError> {
+    let mut client = migration_client(config).await?;
+    let report = migrate::rollback(&mut client, steps).await?;
+    tracing::info!(reverted = ?report.reverted, "Migrations rolled back.");
+    Ok(report)
+}
+
+/// A connection for the migration runner, waiting up to 30 s for Postgres.
+async fn migration_client(config: &Config) -> Result<tokio_postgres::Client, IngestError> {
     let start = tokio::time::Instant::now();
     let mut delay = Duration::from_millis(100);
-    let mut client = loop {
+    loop {
         match db::connect(config.database_url.expose()).await {
-            Ok(c) => break c,
+            Ok(c) => return Ok(c),
             Err(e @ DbError::Url(_)) => return Err(e.into()),
             Err(e) if start.elapsed() > DB_START_DEADLINE => return Err(e.into()),
             Err(error) => {
@@ -81,12 +100,7 @@ pub async fn migrate(config: &Config) -> Result<MigrationReport, IngestError> {
                 delay = (delay * 2).min(Duration::from_secs(2));
             }
         }
-    };
-    let report = migrate::run(&mut client).await?;
-    if !report.applied.is_empty() {
-        tracing::info!(applied = ?report.applied, "Migrations applied.");
     }
-    Ok(report)
 }
 
 /// Provision the streams now and again after every reconnect (a restarted
@@ -161,7 +175,12 @@ impl Node {
         let js = jetstream::new(nats.clone());
         let (publisher, publisher_task) = Publisher::spawn(js.clone(), nats.clone(), pool.clone());
         let in_flight = config.event_writers.min(config.database_pool_size);
-        let (writer, writer_task) = EventWriter::spawn(pool.clone(), publisher, in_flight);
+        let (writer, writer_task) = EventWriter::spawn(
+            pool.clone(),
+            publisher.clone(),
+            in_flight,
+            config.idempotency_window,
+        );
         let state = AppState::new(Inner {
             config,
             db: pool,
@@ -169,6 +188,7 @@ impl Node {
             js,
             guard,
             writer,
+            publisher,
             event_types: EventTypes::default(),
             tenants: Tenants::default(),
             keys: ApiKeys::default(),

@@ -1,5 +1,6 @@
 //! `herald-ingest [serve]` runs the REST API node; `herald-ingest migrate`
-//! applies the database migrations and exits.
+//! applies the database migrations and exits; `herald-ingest migrate down
+//! [N]` rolls back the newest N (default 1) and exits.
 
 use std::process::ExitCode;
 
@@ -11,9 +12,33 @@ use herald_common::{shutdown, telemetry};
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+const USAGE: &str = "usage: herald-ingest [serve | migrate [up] | migrate down [N]]";
+
+#[derive(Debug, PartialEq, Eq)]
+enum Command {
+    Serve,
+    MigrateUp,
+    MigrateDown(usize),
+}
+
+fn parse(args: &[String]) -> Option<Command> {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    match args.as_slice() {
+        [] | ["serve"] => Some(Command::Serve),
+        ["migrate"] | ["migrate", "up"] => Some(Command::MigrateUp),
+        ["migrate", "down"] => Some(Command::MigrateDown(1)),
+        ["migrate", "down", n] => n.parse().ok().filter(|n| *n > 0).map(Command::MigrateDown),
+        _ => None,
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
-    let command = std::env::args().nth(1).unwrap_or_else(|| "serve".into());
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(command) = parse(&args) else {
+        eprintln!("unknown command {args:?}; {USAGE}");
+        return ExitCode::from(64);
+    };
     let config = match Config::from_env() {
         Ok(c) => c,
         Err(errors) => {
@@ -22,18 +47,17 @@ async fn main() -> ExitCode {
         }
     };
     telemetry::init(&config);
-    let result = match command.as_str() {
-        "migrate" => herald_ingest::migrate(&config).await.map(|report| {
+    let result = match command {
+        Command::MigrateUp => herald_ingest::migrate(&config).await.map(|report| {
             println!("migrations applied: {:?}", report.applied);
         }),
-        "serve" => match tokio::net::TcpListener::bind(config.listen).await {
+        Command::MigrateDown(steps) => herald_ingest::migrate_down(&config, steps)
+            .await
+            .map(|report| println!("migrations rolled back: {:?}", report.reverted)),
+        Command::Serve => match tokio::net::TcpListener::bind(config.listen).await {
             Ok(listener) => herald_ingest::run(config, listener, shutdown::on_signal()).await,
             Err(e) => Err(e.into()),
         },
-        other => {
-            eprintln!("unknown command {other:?}; usage: herald-ingest [serve|migrate]");
-            return ExitCode::from(64);
-        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -42,5 +66,30 @@ async fn main() -> ExitCode {
             eprintln!("herald-ingest: {error}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(args: &[&str]) -> Option<Command> {
+        parse(&args.iter().map(|a| a.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn subcommands_parse() {
+        assert_eq!(parsed(&[]), Some(Command::Serve));
+        assert_eq!(parsed(&["serve"]), Some(Command::Serve));
+        assert_eq!(parsed(&["migrate"]), Some(Command::MigrateUp));
+        assert_eq!(parsed(&["migrate", "up"]), Some(Command::MigrateUp));
+        assert_eq!(parsed(&["migrate", "down"]), Some(Command::MigrateDown(1)));
+        assert_eq!(
+            parsed(&["migrate", "down", "3"]),
+            Some(Command::MigrateDown(3))
+        );
+        assert_eq!(parsed(&["migrate", "down", "0"]), None);
+        assert_eq!(parsed(&["migrate", "down", "x"]), None);
+        assert_eq!(parsed(&["migrate", "sideways"]), None);
     }
 }

@@ -52,5 +52,5 @@ pub use process::{Binary, HeraldProcess};
 pub use prometheus::{PrometheusServer, ScrapeTargets};
 pub use proxy::{CuttableProxy, ProxyTarget};
 pub use receiver::{Behavior, ReceivedRequest, TestReceiver};
-pub use support::{free_port, init_test_log, workspace_root};
+pub use support::{binary_from_env, find_in_path, free_port, init_test_log, workspace_root};
 pub use wait::{eventually, wait_for, wait_until, WaitTimeout};

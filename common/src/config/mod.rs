@@ -84,6 +84,12 @@ pub struct Config {
     pub dispatcher_concurrency: usize,
     pub fetch_batch: usize,
     pub auto_disable_after: Duration,
+    /// Emit `herald.endpoint.failing` once an endpoint's deliveries have
+    /// failed this long since its last success.
+    pub endpoint_failing_after: Duration,
+    /// How long an idempotency key returns its event; a key reused later
+    /// makes a new event.
+    pub idempotency_window: Duration,
     pub endpoint_refresh_interval: Duration,
     pub shutdown_grace: Duration,
     pub dispatcher_id: String,
@@ -298,6 +304,8 @@ impl Config {
             ),
             fetch_batch: r.positive("HERALD_FETCH_BATCH", 256usize, "a positive integer"),
             auto_disable_after: r.duration("HERALD_AUTO_DISABLE_AFTER", "5d"),
+            endpoint_failing_after: r.duration("HERALD_ENDPOINT_FAILING_AFTER", "1h"),
+            idempotency_window: r.duration("HERALD_IDEMPOTENCY_WINDOW", "24h"),
             endpoint_refresh_interval: r.duration("HERALD_ENDPOINT_REFRESH_INTERVAL", "30s"),
             shutdown_grace: r.duration("HERALD_SHUTDOWN_GRACE", "20s"),
             dispatcher_id: r.raw("HERALD_DISPATCHER_ID").unwrap_or(default_id),
@@ -352,6 +360,8 @@ mod tests {
         assert_eq!(c.retry_schedule[0], Duration::from_secs(5));
         assert!(c.encryption_key_is_dev);
         assert_eq!(c.max_body_bytes, 262_144);
+        assert_eq!(c.idempotency_window, Duration::from_secs(24 * 3600));
+        assert_eq!(c.endpoint_failing_after, Duration::from_secs(3600));
     }
 
     #[test]

@@ -8,7 +8,7 @@ pub mod filter;
 pub mod pattern;
 
 pub use filter::{Filter, FilterError};
-pub use pattern::{Pattern, PatternError, Subscriptions};
+pub use pattern::{subject_filters, Pattern, PatternError, Subscriptions};
 
 /// An endpoint's subscriptions and filter, compiled.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -106,6 +106,76 @@ impl Pattern {
     }
 }
 
+impl Pattern {
+    /// The same pattern as a NATS subject filter writes it (`*` alone, which
+    /// Herald reads as every type, is `>`).
+    pub fn subject(&self) -> String {
+        if self.tokens == [Token::Rest] {
+            ">".to_string()
+        } else {
+            self.text.clone()
+        }
+    }
+
+    /// Whether every type `other` matches, this one matches too.
+    pub fn covers(&self, other: &Pattern) -> bool {
+        covers(&self.tokens, &other.tokens)
+    }
+
+    /// Whether some type matches both.
+    pub fn overlaps(&self, other: &Pattern) -> bool {
+        overlaps(&self.tokens, &other.tokens)
+    }
+}
+
+fn covers(a: &[Token], b: &[Token]) -> bool {
+    match (a.first(), b.first()) {
+        (None, None) | (Some(Token::Rest), Some(_)) => true,
+        (Some(Token::One), Some(Token::One | Token::Word(_))) => covers(&a[1..], &b[1..]),
+        (Some(Token::Word(x)), Some(Token::Word(y))) if x == y => covers(&a[1..], &b[1..]),
+        _ => false,
+    }
+}
+
+fn overlaps(a: &[Token], b: &[Token]) -> bool {
+    match (a.first(), b.first()) {
+        (None, None) | (Some(Token::Rest), Some(_)) | (Some(_), Some(Token::Rest)) => true,
+        (Some(Token::One), Some(_)) | (Some(_), Some(Token::One)) => overlaps(&a[1..], &b[1..]),
+        (Some(Token::Word(x)), Some(Token::Word(y))) => x == y && overlaps(&a[1..], &b[1..]),
+        _ => false,
+    }
+}
+
+/// Subject filters (the event type part) for a JetStream consumer that must
+/// see every type `entries` match: each entry as NATS writes it, without
+/// those another entry covers. JetStream refuses filters of one consumer
+/// that overlap, so entries that still overlap (`order.*` and `*.created`)
+/// give the one filter `>`, and the consumer's reader must match each
+/// event itself. Entries that do not parse are left out.
+pub fn subject_filters<S: AsRef<str>>(entries: &[S]) -> Vec<String> {
+    let mut patterns: Vec<Pattern> = Vec::with_capacity(entries.len());
+    for p in entries
+        .iter()
+        .filter_map(|e| Pattern::parse(e.as_ref()).ok())
+    {
+        if patterns.iter().any(|q| q.covers(&p)) {
+            continue;
+        }
+        patterns.retain(|q| !p.covers(q));
+        patterns.push(p);
+    }
+    let overlap = patterns
+        .iter()
+        .enumerate()
+        .any(|(i, p)| patterns[i + 1..].iter().any(|q| p.overlaps(q)));
+    if overlap {
+        return vec![">".to_string()];
+    }
+    let mut subjects: Vec<String> = patterns.iter().map(Pattern::subject).collect();
+    subjects.sort();
+    subjects
+}
+
 impl fmt::Display for Pattern {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.text)
@@ -210,6 +280,28 @@ mod tests {
         }
         assert!(Pattern::parse("order.created").expect("ok").is_literal());
         assert!(!Pattern::parse("order.*").expect("ok").is_literal());
+    }
+
+    #[test]
+    fn consumer_filters_never_overlap_and_cover_every_entry() {
+        let cases: [(&[&str], &[&str]); 7] = [
+            (
+                &["order.updated", "order.created"],
+                &["order.created", "order.updated"],
+            ),
+            (&["order.created", "order.*"], &["order.*"]),
+            (&["order.*", "order.>", "order.created"], &["order.>"]),
+            (&["*"], &[">"]),
+            (&["order.*", "*.created"], &[">"]),
+            (
+                &["order.*", "invoice.>", "user.signed_up"],
+                &["invoice.>", "order.*", "user.signed_up"],
+            ),
+            (&["a.*.c", "a.b.*"], &[">"]),
+        ];
+        for (entries, want) in cases {
+            assert_eq!(subject_filters(entries), want, "{entries:?}");
+        }
     }
 
     #[test]

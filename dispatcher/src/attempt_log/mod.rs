@@ -6,7 +6,8 @@
 //! [`MAX_BATCH`]) and writes it in **one transaction** of a few multi-row
 //! statements (`UNNEST` arrays, see [`batch`] and the [`crate::store`]
 //! modules): the attempts, the delivery updates, parked deliveries, the
-//! endpoints' `failing_since`, and endpoints disabled by a `410`. Only after
+//! endpoints' `failing_since`, endpoints disabled by a `410`, and the
+//! operational events those transitions make ([`crate::operational`]). Only after
 //! the commit does each delivery task hear "recorded" and ack its job. While
 //! Postgres is down the writer holds the batch and retries; the channel fills
 //! and delivery tasks wait, so nothing unrecorded is acked.
@@ -15,14 +16,17 @@ pub mod batch;
 
 use crate::control::{self, DisableReason};
 use crate::endpoints_cache::EndpointsCache;
+use crate::operational::{self, Emitter};
 use crate::store::deliveries::Park;
 use crate::store::endpoints::Disabled;
+use crate::store::events::{self as stored_events, NewEvent};
 use crate::store::{attempts, deliveries, endpoints, StoreError};
 use batch::Batch;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Pool;
 use herald_common::domain::DeliveryStatus;
 use herald_common::metrics::ATTEMPT_LOG_FLUSH_SECONDS;
+use herald_common::operational::DisabledBy;
 use herald_common::shutdown::CancellationToken;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -39,6 +43,8 @@ pub struct AttemptRecord {
     pub delivery_id: Uuid,
     pub webhook_id: Uuid,
     pub tenant_id: String,
+    pub event_id: Uuid,
+    pub event_type: String,
     /// 1 for the first attempt.
     pub attempt: i32,
     pub started_at: DateTime<Utc>,
@@ -103,6 +109,8 @@ pub struct Writer {
     /// still cannot be written is dropped (its jobs are not acked, so
     /// JetStream redelivers them).
     pub give_up: CancellationToken,
+    /// Publishes the operational events a batch stored.
+    pub emitter: Emitter,
 }
 
 pub fn spawn(writer: Writer) -> (AttemptLog, tokio::task::JoinHandle<()>) {
@@ -135,8 +143,8 @@ impl Writer {
         let mut backoff = Duration::from_millis(50);
         loop {
             let started = Instant::now();
-            match write(&self.pool, &self.dispatcher_id, &batch).await {
-                Ok(disabled) => {
+            match write(&self.pool, &self.dispatcher_id, &batch, &records).await {
+                Ok(Written { disabled, events }) => {
                     metrics::histogram!(ATTEMPT_LOG_FLUSH_SECONDS)
                         .record(started.elapsed().as_secs_f64());
                     tracing::debug!(records = records.len(), "Attempt log flushed.");
@@ -145,6 +153,7 @@ impl Writer {
                     }
                     control::disabled(&self.nats, &self.cache, &disabled, DisableReason::Gone)
                         .await;
+                    self.emitter.publish(events);
                     return;
                 }
                 Err(error) => {
@@ -164,24 +173,41 @@ impl Writer {
     }
 }
 
-/// Write `batch` in one transaction, its statements pipelined on one
-/// connection (one round trip for all of them, not one each). Returns the
-/// endpoints it disabled.
+/// What a committed batch changed beyond its deliveries.
+struct Written {
+    /// Endpoints it disabled.
+    disabled: Vec<Disabled>,
+    /// The operational events it stored, to publish.
+    events: Vec<NewEvent>,
+}
+
+/// Write `batch` (made of `records`) in one transaction, its statements
+/// pipelined on one connection (one round trip for all of them, not one
+/// each), then the operational events of its transitions, if any.
 #[tracing::instrument(skip_all, fields(attempts = batch.attempts.len()))]
 async fn write(
     pool: &Pool,
     dispatcher_id: &str,
     batch: &Batch<'_>,
-) -> Result<Vec<Disabled>, StoreError> {
+    records: &[Record],
+) -> Result<Written, StoreError> {
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
-    let (_, _, _, _, disabled) = futures::try_join!(
+    let (_, transitions, _, _, disabled) = futures::try_join!(
         attempts::insert(&tx, dispatcher_id, &batch.attempts),
         deliveries::update(&tx, &batch.updates),
         deliveries::park(&tx, &batch.parks),
         endpoints::update_failing_since(&tx, &batch.results),
         endpoints::disable(&tx, &batch.disables),
     )?;
+    let mut ops = operational::disabled(&disabled, DisabledBy::Gone);
+    ops.extend(operational::deliveries(&transitions, records));
+    let now = Utc::now();
+    let events: Vec<NewEvent> = ops
+        .into_iter()
+        .map(|op| operational::new_event(op, now))
+        .collect();
+    stored_events::insert(&tx, &events).await?;
     tx.commit().await?;
-    Ok(disabled)
+    Ok(Written { disabled, events })
 }

@@ -5,7 +5,7 @@
 use super::admission::{Admission, Admitted, Gates};
 use super::http::{DeliveryError, HttpClient, HttpResponse};
 use super::judge::{judge, Judged, Sent};
-use super::outcome::RetryPolicy;
+use super::outcome::{Decision, RetryPolicy};
 use super::request::{self, BodyParts, HeaderParts};
 use crate::attempt_log::{AttemptLog, Record};
 use crate::endpoints_cache::{Endpoint, EndpointsCache};
@@ -86,21 +86,44 @@ impl JobContext {
             Ok(prepared) => prepared,
             Err(unsent) => return self.settle(msg, unsent).await,
         };
+        let endpoint = prepared.endpoint.clone();
         let Some(sent) = self.send(prepared, job).await else {
             tracing::info!("Shutdown grace period over; returning the job.");
             return ack(msg, AckKind::Nak(None)).await;
         };
+        let Some(decided) = self.conclude(msg, job, &endpoint, sent).await else {
+            return ack(msg, AckKind::Nak(None)).await;
+        };
+        ack(msg, AckKind::Ack).await;
+        decided.count(job.created_at);
+    }
+
+    /// Judge an attempt with its endpoint's retry policy and record it
+    /// (telling JetStream the job is in progress meanwhile); `None` if it
+    /// could not be recorded (do not ack).
+    pub(crate) async fn conclude(
+        &self,
+        msg: &Message,
+        job: &DeliveryJob,
+        endpoint: &Endpoint,
+        sent: Sent,
+    ) -> Option<Decided> {
         observe(&sent);
+        let policy = self
+            .policy
+            .for_endpoint(endpoint.retry_schedule.as_deref(), endpoint.retry_on_4xx);
         let jitter_sample = rand::thread_rng().gen_range(-1.0..=1.0);
-        let judged = judge(job, sent, &self.policy, Utc::now(), jitter_sample);
+        let judged = judge(job, sent, &policy, Utc::now(), jitter_sample);
         log(&judged);
         let record = judged.record;
-        let (status, disabled) = (record.status, record.disable_reason.is_some());
-        if !self.record(msg, Record::Attempt(Box::new(record))).await {
-            return ack(msg, AckKind::Nak(None)).await;
-        }
-        ack(msg, AckKind::Ack).await;
-        count(status, disabled, job.created_at);
+        let decided = Decided {
+            decision: judged.decision,
+            status: record.status,
+            disabled: record.disable_reason.is_some(),
+        };
+        self.record(msg, Record::Attempt(Box::new(record)))
+            .await
+            .then_some(decided)
     }
 
     /// Find the job's endpoint and wait for its admission.
@@ -162,19 +185,25 @@ impl JobContext {
 
     /// Sign and send; `None` if the grace period ended first.
     async fn send(&self, prepared: Prepared, job: &DeliveryJob) -> Option<Sent> {
+        let sent = self.attempt(&prepared.endpoint, job).await?;
+        prepared.admitted.gate.observe(sent.took);
+        Some(sent)
+    }
+
+    /// Sign and send to `endpoint`, timed; `None` if the grace period
+    /// ended first.
+    pub(crate) async fn attempt(&self, endpoint: &Endpoint, job: &DeliveryJob) -> Option<Sent> {
         let started_at = Utc::now();
         let clock = Instant::now();
         metrics::gauge!(DELIVERIES_IN_FLIGHT).increment(1.0);
         let result = tokio::select! {
-            r = self.request(&prepared.endpoint, job, started_at) => Some(r),
+            r = self.request(endpoint, job, started_at) => Some(r),
             _ = self.hard_stop.cancelled() => None,
         };
         metrics::gauge!(DELIVERIES_IN_FLIGHT).decrement(1.0);
-        let took = clock.elapsed();
-        prepared.admitted.gate.observe(took);
         Some(Sent {
             started_at,
-            took,
+            took: clock.elapsed(),
             result: result?,
         })
     }
@@ -237,7 +266,7 @@ impl JobContext {
     /// Wait for the record to be committed, telling JetStream the job is in
     /// progress meanwhile (Postgres may be slow or down). `false` if it could
     /// not be recorded: do not ack.
-    async fn record(&self, msg: &Message, record: Record) -> bool {
+    pub(crate) async fn record(&self, msg: &Message, record: Record) -> bool {
         let recorded = self.log.record(record);
         tokio::pin!(recorded);
         let every = (self.ack_wait / 2).max(Duration::from_millis(500));
@@ -265,8 +294,23 @@ fn log(judged: &Judged) {
     }
 }
 
-/// Delivery metrics once the attempt is recorded: how it ended, and the lag
-/// from the event's acceptance to its delivery.
+/// A recorded attempt: what to do with the job, and what it did to the
+/// delivery.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Decided {
+    pub decision: Decision,
+    status: DeliveryStatus,
+    disabled: bool,
+}
+
+impl Decided {
+    /// Delivery metrics once the attempt is recorded: how it ended, and the
+    /// lag from the event's acceptance to its delivery.
+    pub fn count(&self, created_at: DateTime<Utc>) {
+        count(self.status, self.disabled, created_at)
+    }
+}
+
 fn count(status: DeliveryStatus, disabled: bool, created_at: DateTime<Utc>) {
     let outcome = match status {
         DeliveryStatus::Delivered => {
@@ -281,7 +325,7 @@ fn count(status: DeliveryStatus, disabled: bool, created_at: DateTime<Utc>) {
     metrics::counter!(DELIVERIES_TOTAL, "outcome" => outcome).increment(1);
 }
 
-async fn ack(msg: &Message, kind: AckKind) {
+pub(crate) async fn ack(msg: &Message, kind: AckKind) {
     if let Err(error) = msg.ack_with(kind).await {
         tracing::warn!(%error, "Could not acknowledge a job.");
     }

@@ -4,7 +4,9 @@
 //! logging.
 
 use super::http::{DeliveryError, HttpResponse};
-use super::outcome::{classify, decide, parse_retry_after, Decision, RetryPolicy};
+use super::outcome::{
+    classify, decide, honours_retry_after, parse_retry_after, Decision, RetryPolicy,
+};
 use crate::attempt_log::AttemptRecord;
 use chrono::{DateTime, Utc};
 use herald_common::domain::DeliveryStatus;
@@ -56,6 +58,7 @@ fn answer(result: Result<HttpResponse, DeliveryError>, now: DateTime<Utc>) -> An
             retry_after: r
                 .retry_after
                 .as_deref()
+                .filter(|_| honours_retry_after(r.status))
                 .and_then(|v| parse_retry_after(v, now)),
             body: Some(r.body_excerpt),
         },
@@ -89,7 +92,7 @@ pub fn judge(
     let attempt = job.attempts_made.saturating_add(1);
     let answer = answer(sent.result, now);
     let decision = decide(
-        classify(answer.status_code),
+        classify(answer.status_code, policy.retry_on_4xx),
         u32::try_from(attempt).unwrap_or(u32::MAX),
         policy,
         jitter_sample,
@@ -99,6 +102,8 @@ pub fn judge(
         delivery_id: job.delivery_id,
         webhook_id: job.webhook_id,
         tenant_id: job.tenant_id.clone(),
+        event_id: job.event_id,
+        event_type: job.event_type.clone(),
         attempt,
         started_at: sent.started_at,
         duration: sent.took,

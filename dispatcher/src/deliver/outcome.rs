@@ -10,11 +10,36 @@ use chrono::{DateTime, Utc};
 use std::time::Duration;
 
 /// When to try again: `schedule[n]` is the delay after attempt n + 1, spread
-/// by `±jitter` (a fraction, e.g. 0.2).
+/// by `±jitter` (a fraction, e.g. 0.2); whether a 4xx answer is worth
+/// another try.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RetryPolicy {
     pub schedule: Vec<Duration>,
     pub jitter: f64,
+    /// `false`: 4xx answers other than [`RETRIED_4XX`] fail at once.
+    pub retry_on_4xx: bool,
+}
+
+impl RetryPolicy {
+    /// This (global) policy as an endpoint overrides it: its own schedule,
+    /// if it has one, and its 4xx choice.
+    pub fn for_endpoint(&self, schedule: Option<&[Duration]>, retry_on_4xx: bool) -> Self {
+        Self {
+            schedule: schedule.map_or_else(|| self.schedule.clone(), <[Duration]>::to_vec),
+            jitter: self.jitter,
+            retry_on_4xx,
+        }
+    }
+}
+
+/// 4xx answers that are retried even when an endpoint does not retry 4xx:
+/// timeout, conflict, too early, too many requests.
+pub const RETRIED_4XX: [u16; 4] = [408, 409, 425, 429];
+
+/// Whether a `Retry-After` header is honoured with this status: only 429
+/// (too many requests) and 503 (unavailable) ask for a later retry.
+pub fn honours_retry_after(status: u16) -> bool {
+    matches!(status, 429 | 503)
 }
 
 /// The longest `Retry-After` Herald honours.
@@ -27,6 +52,8 @@ pub enum Outcome {
     Delivered,
     /// 410 Gone: the endpoint asks to be removed (Standard Webhooks advice).
     Disable,
+    /// A 4xx the endpoint does not want retried (`retry_on_4xx: false`).
+    GiveUp,
     /// Anything else: non-2xx, timeout, refused connection, TLS error,
     /// blocked address. Worth another try later.
     Retry,
@@ -34,10 +61,11 @@ pub enum Outcome {
 
 /// `status` is the HTTP status if a response arrived, `None` on a transport
 /// error (timeout, connect, TLS, blocked address).
-pub fn classify(status: Option<u16>) -> Outcome {
+pub fn classify(status: Option<u16>, retry_on_4xx: bool) -> Outcome {
     match status {
         Some(200..=299) => Outcome::Delivered,
         Some(410) => Outcome::Disable,
+        Some(s @ 400..=499) if !retry_on_4xx && !RETRIED_4XX.contains(&s) => Outcome::GiveUp,
         _ => Outcome::Retry,
     }
 }
@@ -68,6 +96,7 @@ pub fn decide(
     match outcome {
         Outcome::Delivered => Decision::Delivered,
         Outcome::Disable => Decision::Disable,
+        Outcome::GiveUp => Decision::Failed,
         Outcome::Retry => match retry_delay(attempts_made, policy, jitter_sample, retry_after) {
             Some(delay) => Decision::Retry { delay },
             None => Decision::Failed,
@@ -113,141 +142,4 @@ pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn s(secs: u64) -> Duration {
-        Duration::from_secs(secs)
-    }
-
-    fn policy(schedule: &[Duration], jitter: f64) -> RetryPolicy {
-        RetryPolicy {
-            schedule: schedule.to_vec(),
-            jitter,
-        }
-    }
-
-    #[test]
-    fn classify_follows_the_status_table() {
-        let cases = [
-            (Some(200), Outcome::Delivered),
-            (Some(201), Outcome::Delivered),
-            (Some(204), Outcome::Delivered),
-            (Some(299), Outcome::Delivered),
-            (Some(301), Outcome::Retry),
-            (Some(400), Outcome::Retry),
-            (Some(404), Outcome::Retry),
-            (Some(408), Outcome::Retry),
-            (Some(410), Outcome::Disable),
-            (Some(429), Outcome::Retry),
-            (Some(500), Outcome::Retry),
-            (Some(503), Outcome::Retry),
-            (None, Outcome::Retry),
-        ];
-        for (status, want) in cases {
-            assert_eq!(classify(status), want, "{status:?}");
-        }
-    }
-
-    #[test]
-    fn retry_delay_walks_the_schedule_then_stops() {
-        let schedule = [s(5), s(300), s(1800)];
-        let cases = [
-            (0, None),
-            (1, Some(s(5))),
-            (2, Some(s(300))),
-            (3, Some(s(1800))),
-            (4, None),
-            (u32::MAX, None),
-        ];
-        for (attempts, want) in cases {
-            assert_eq!(
-                retry_delay(attempts, &policy(&schedule, 0.2), 0.0, None),
-                want,
-                "{attempts}"
-            );
-        }
-    }
-
-    #[test]
-    fn jitter_spreads_the_delay_within_its_fraction() {
-        let schedule = [s(100)];
-        let cases = [
-            (0.2, -1.0, s(80)),
-            (0.2, 1.0, s(120)),
-            (0.2, 0.5, s(110)),
-            (0.0, 1.0, s(100)),
-            (0.2, 7.0, s(120)), // samples are clamped
-            (3.0, -1.0, s(0)),  // jitter fractions are clamped to 1
-        ];
-        for (jitter, sample, want) in cases {
-            assert_eq!(
-                retry_delay(1, &policy(&schedule, jitter), sample, None),
-                Some(want)
-            );
-        }
-    }
-
-    #[test]
-    fn retry_after_is_honoured_within_bounds() {
-        let schedule = [s(60), s(3 * 86_400)];
-        let cases = [
-            // (attempts, Retry-After, delay)
-            (1, s(120), s(120)),            // longer than scheduled: honoured
-            (1, s(40), s(40)),              // shorter, but above half: honoured
-            (1, s(1), s(30)),               // never below half the scheduled delay
-            (1, s(10 * 86_400), s(86_400)), // never above a day
-            (2, s(1), s(3 * 86_400 / 2)),   // a schedule above a day keeps its half
-        ];
-        for (attempts, asked, want) in cases {
-            assert_eq!(
-                retry_delay(attempts, &policy(&schedule, 0.2), 1.0, Some(asked)),
-                Some(want),
-                "{asked:?}"
-            );
-        }
-        assert_eq!(
-            retry_delay(3, &policy(&schedule, 0.2), 1.0, Some(s(1))),
-            None
-        );
-    }
-
-    #[test]
-    fn decide_combines_outcome_and_schedule() {
-        let schedule = [s(5), s(10)];
-        let cases = [
-            (Outcome::Delivered, 1, Decision::Delivered),
-            (Outcome::Delivered, 9, Decision::Delivered),
-            (Outcome::Disable, 1, Decision::Disable),
-            (Outcome::Retry, 1, Decision::Retry { delay: s(5) }),
-            (Outcome::Retry, 2, Decision::Retry { delay: s(10) }),
-            (Outcome::Retry, 3, Decision::Failed),
-        ];
-        for (outcome, attempts, want) in cases {
-            assert_eq!(
-                decide(outcome, attempts, &policy(&schedule, 0.2), 0.0, None),
-                want
-            );
-        }
-    }
-
-    #[test]
-    fn retry_after_parses_seconds_and_http_dates() {
-        let now = DateTime::parse_from_rfc3339("2015-10-21T07:28:00Z")
-            .expect("date")
-            .with_timezone(&Utc);
-        let cases = [
-            ("120", Some(s(120))),
-            (" 0 ", Some(s(0))),
-            ("99999999999999999999999", Some(MAX_RETRY_AFTER * 2)),
-            ("Wed, 21 Oct 2015 07:30:00 GMT", Some(s(120))),
-            ("Wed, 21 Oct 2015 07:00:00 GMT", Some(s(0))),
-            ("soon", None),
-            ("-5", None),
-            ("", None),
-        ];
-        for (value, want) in cases {
-            assert_eq!(parse_retry_after(value, now), want, "{value:?}");
-        }
-    }
-}
+mod tests;

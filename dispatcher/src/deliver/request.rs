@@ -13,7 +13,7 @@
 use bytes::Bytes;
 use chrono::{DateTime, SecondsFormat, Utc};
 use herald_common::domain::PayloadFormat;
-use herald_common::signing::{self, SigningKey};
+use herald_common::signing::{self, Signer};
 use http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, USER_AGENT};
 use uuid::Uuid;
 
@@ -80,7 +80,7 @@ pub struct HeaderParts<'a> {
     pub timestamp: i64,
     pub body: &'a [u8],
     /// Active signing keys, the current one first.
-    pub keys: &'a [SigningKey],
+    pub keys: &'a [Signer],
     /// The endpoint's custom headers (already free of reserved names).
     pub custom: &'a [(HeaderName, HeaderValue)],
 }
@@ -101,7 +101,7 @@ pub fn headers(parts: &HeaderParts<'_>) -> HeaderMap {
     put(signing::HEADER_TIMESTAMP, &ts);
     put(
         signing::HEADER_SIGNATURE,
-        &signing::sign(&event_id, parts.timestamp, parts.body, parts.keys),
+        &signing::sign_with(&event_id, parts.timestamp, parts.body, parts.keys),
     );
     put(signing::LEGACY_HEADER_EVENT, parts.event_type);
     put(signing::LEGACY_HEADER_TIMESTAMP, &ts);
@@ -109,7 +109,8 @@ pub fn headers(parts: &HeaderParts<'_>) -> HeaderMap {
         signing::LEGACY_HEADER_DELIVERY,
         &parts.delivery_id.to_string(),
     );
-    if let Some(current) = parts.keys.first() {
+    // The legacy scheme is HMAC only: ed25519 endpoints get v1a alone.
+    if let Some(current) = parts.keys.first().and_then(Signer::hmac) {
         put(
             signing::LEGACY_HEADER_SIGNATURE,
             &signing::sign_legacy(parts.timestamp, parts.body, current),
@@ -176,10 +177,34 @@ mod tests {
     }
 
     #[test]
+    fn ed25519_endpoints_get_v1a_signatures_and_no_legacy_header() {
+        let secret = signing::ed25519::generate_secret();
+        let keys = [Signer::from_secret(&secret).expect("key")];
+        let h = headers(&HeaderParts {
+            event_id: Uuid::nil(),
+            event_type: "order.created",
+            delivery_id: Uuid::max(),
+            timestamp: 1_700_000_000,
+            body: b"{}",
+            keys: &keys,
+            custom: &[],
+        });
+        let sig = h["webhook-signature"].to_str().expect("ascii");
+        assert!(sig.starts_with("v1a,"), "{sig}");
+        assert!(h.get("x-webhook-signature").is_none());
+        let public = signing::Ed25519Key::from_secret(&secret)
+            .expect("key")
+            .public_key();
+        let id = Uuid::nil().to_string();
+        herald_common::verify(&public, &id, "1700000000", sig, b"{}", 1_700_000_000)
+            .expect("verifies with the public key");
+    }
+
+    #[test]
     fn headers_sign_with_every_key_and_custom_headers_cannot_replace_them() {
         let keys = [
-            SigningKey::from_secret("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD").expect("key"),
-            SigningKey::from_secret("old-secret").expect("key"),
+            Signer::from_secret("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD").expect("key"),
+            Signer::from_secret("old-secret").expect("key"),
         ];
         let custom = [
             (
@@ -226,7 +251,7 @@ mod tests {
         }
         assert_eq!(
             get("x-webhook-signature"),
-            signing::sign_legacy(1_700_000_000, body, &keys[0])
+            signing::sign_legacy(1_700_000_000, body, keys[0].hmac().expect("hmac"))
         );
     }
 }

@@ -3,18 +3,20 @@
 
 use crate::store::endpoints::EndpointRow;
 use chrono::{DateTime, Utc};
+use herald_common::config::parse_duration;
 use herald_common::crypto::EncryptionKey;
-use herald_common::domain::PayloadFormat;
+use herald_common::domain::{Ordering, PayloadFormat};
 use herald_common::routing::Routing;
-use herald_common::signing::{self, SigningKey};
+use herald_common::signing::{self, Signer};
 use http::{HeaderName, HeaderValue};
+use std::time::Duration;
 use uuid::Uuid;
 
 /// A secret that signs until `expires` (a rotated-out secret in its grace
 /// period).
 #[derive(Debug, Clone)]
 pub struct PreviousSecret {
-    pub key: SigningKey,
+    pub key: Signer,
     pub expires: DateTime<Utc>,
 }
 
@@ -26,9 +28,11 @@ pub struct Endpoint {
     /// `Err` holds why the stored URL is unusable (each attempt fails with it).
     pub url: Result<url::Url, String>,
     pub event_types: Vec<String>,
-    /// `event_types` and the payload filter, compiled for fan-out.
+    /// `event_types` and the payload filter, compiled for fan-out and
+    /// FIFO lines.
     pub routing: Routing,
-    pub secret: Result<SigningKey, String>,
+    /// An HMAC secret, or an ed25519 key for `signature_scheme = ed25519`.
+    pub secret: Result<Signer, String>,
     pub previous_secret: Option<PreviousSecret>,
     pub headers: Vec<(HeaderName, HeaderValue)>,
     /// `custom_payload` as JSON text.
@@ -39,12 +43,17 @@ pub struct Endpoint {
     pub active: bool,
     /// The row's `updated_at`: its version (bumped by every change).
     pub updated_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub ordering: Ordering,
+    /// This endpoint's retry delays; `None` follows `HERALD_RETRY_SCHEDULE`.
+    pub retry_schedule: Option<Vec<Duration>>,
+    pub retry_on_4xx: bool,
 }
 
 impl Endpoint {
     /// The keys that sign a request at `now`: the current secret, then the
     /// previous one while its grace period lasts.
-    pub fn signing_keys(&self, now: DateTime<Utc>) -> Result<Vec<SigningKey>, String> {
+    pub fn signing_keys(&self, now: DateTime<Utc>) -> Result<Vec<Signer>, String> {
         let mut keys = vec![self.secret.clone()?];
         if let Some(previous) = &self.previous_secret {
             if previous.expires > now {
@@ -58,9 +67,9 @@ impl Endpoint {
     /// used is logged and kept as an error for each attempt to report.
     pub fn parse(row: EndpointRow, key: &EncryptionKey) -> Self {
         let id = row.id;
-        let decrypt = |ct: &[u8]| -> Result<SigningKey, String> {
+        let decrypt = |ct: &[u8]| -> Result<Signer, String> {
             let secret = key.decrypt_string(ct).map_err(|e| e.to_string())?;
-            SigningKey::from_secret(&secret).map_err(|e| e.to_string())
+            Signer::from_secret(&secret).map_err(|e| e.to_string())
         };
         let secret = decrypt(&row.secret_ciphertext);
         if let Err(error) = &secret {
@@ -105,6 +114,24 @@ impl Endpoint {
                 .filter(|m| *m > 0),
             active: row.active,
             updated_at: row.updated_at,
+            created_at: row.created_at,
+            ordering: Ordering::parse(&row.ordering).unwrap_or_default(),
+            retry_schedule: retry_schedule(id, row.retry_schedule.as_deref()),
+            retry_on_4xx: row.retry_on_4xx,
+        }
+    }
+}
+
+/// The stored retry schedule, parsed; an unreadable one (never written by
+/// ingest) falls back to the global schedule with a log line.
+fn retry_schedule(id: Uuid, stored: Option<&[String]>) -> Option<Vec<Duration>> {
+    let parsed: Result<Vec<Duration>, String> = stored?.iter().map(|d| parse_duration(d)).collect();
+    match parsed {
+        Ok(delays) if !delays.is_empty() => Some(delays),
+        Ok(_) => None,
+        Err(error) => {
+            tracing::error!(webhook_id = %id, %error, "Unreadable retry schedule; using the global one.");
+            None
         }
     }
 }

@@ -21,8 +21,10 @@ use crate::store::{self, StoreError};
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Pool;
 use herald_common::crypto::EncryptionKey;
+use herald_common::domain::Ordering;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
+use tokio::sync::watch;
 use uuid::Uuid;
 
 #[derive(Default)]
@@ -54,6 +56,9 @@ pub struct EndpointsCache {
     inner: RwLock<Inner>,
     pool: Pool,
     key: EncryptionKey,
+    /// Bumped by every change, for those who follow the endpoints (the FIFO
+    /// lines).
+    changes: watch::Sender<u64>,
 }
 
 impl EndpointsCache {
@@ -62,7 +67,27 @@ impl EndpointsCache {
             inner: RwLock::new(Inner::default()),
             pool,
             key,
+            changes: watch::Sender::new(0),
         }
+    }
+
+    /// Told after every change of the cache.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
+    fn changed(&self) {
+        self.changes.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Every FIFO endpoint (active or not: a disabled one keeps its line).
+    pub fn fifo(&self) -> Vec<Arc<Endpoint>> {
+        self.read()
+            .by_id
+            .values()
+            .filter(|e| e.ordering == Ordering::Fifo)
+            .cloned()
+            .collect()
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {
@@ -103,6 +128,7 @@ impl EndpointsCache {
         }
         let n = fresh.by_id.len();
         *self.write() = fresh;
+        self.changed();
         Ok(n)
     }
 
@@ -110,18 +136,22 @@ impl EndpointsCache {
     #[tracing::instrument(skip(self), fields(webhook_id = %id))]
     pub async fn refresh(&self, id: Uuid) -> Result<Option<Arc<Endpoint>>, StoreError> {
         let row = store::endpoints::one(&self.pool, id).await?;
-        let mut inner = self.write();
-        match row {
-            Some(row) => {
-                let e = Arc::new(Endpoint::parse(row, &self.key));
-                inner.insert(e.clone());
-                Ok(Some(e))
+        let found = {
+            let mut inner = self.write();
+            match row {
+                Some(row) => {
+                    let e = Arc::new(Endpoint::parse(row, &self.key));
+                    inner.insert(e.clone());
+                    Some(e)
+                }
+                None => {
+                    inner.remove(id);
+                    None
+                }
             }
-            None => {
-                inner.remove(id);
-                Ok(None)
-            }
-        }
+        };
+        self.changed();
+        Ok(found)
     }
 
     /// The cached endpoint if it is at least `version` (its row's
@@ -169,15 +199,19 @@ impl EndpointsCache {
     /// Mark an endpoint inactive at once (this dispatcher just disabled it;
     /// the change notice that follows re-reads the row).
     pub fn deactivate(&self, id: Uuid) {
-        let mut inner = self.write();
-        if let Some(e) = inner.by_id.get(&id) {
-            let mut off = Endpoint::clone(e);
-            off.active = false;
-            inner.insert(Arc::new(off));
+        {
+            let mut inner = self.write();
+            if let Some(e) = inner.by_id.get(&id) {
+                let mut off = Endpoint::clone(e);
+                off.active = false;
+                inner.insert(Arc::new(off));
+            }
         }
+        self.changed();
     }
 
     pub fn forget(&self, id: Uuid) {
         self.write().remove(id);
+        self.changed();
     }
 }

@@ -11,6 +11,7 @@ use async_nats::jetstream::{AckKind, Message};
 use futures::future::{BoxFuture, FutureExt};
 use futures::stream::FuturesUnordered;
 use futures::StreamExt;
+use herald_common::domain::Ordering;
 use herald_common::messages::{DeliveryJob, EventMessage};
 use herald_common::metrics::FANOUT_EVENTS_TOTAL;
 use herald_common::subjects::{delivery_msg_id, delivery_subject};
@@ -74,6 +75,7 @@ impl Fanout {
                 tenant_id: &e.tenant_id,
                 version: e.updated_at,
                 routing: &e.routing,
+                fifo: e.ordering == Ordering::Fifo,
             })
             .collect();
         let pairs = plan::pairs(events, &candidates);

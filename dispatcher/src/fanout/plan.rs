@@ -21,6 +21,8 @@ pub struct Candidate<'a> {
     /// The endpoint's `updated_at` (the version its routing comes from).
     pub version: DateTime<Utc>,
     pub routing: &'a Routing,
+    /// A FIFO endpoint: its line takes its events, not fan-out.
+    pub fifo: bool,
 }
 
 /// One event of the group, to be delivered to one endpoint.
@@ -50,7 +52,9 @@ pub fn tenants(events: &[EventMessage]) -> Vec<&str> {
 
 /// Every event paired with each candidate of its tenant that subscribes to
 /// its type and whose filter passes its payload, in event order. A payload
-/// is parsed once, and only if a filter needs it.
+/// is parsed once, and only if a filter needs it. FIFO endpoints are left
+/// out: their line takes their events from `HERALD_EVENTS` itself, in order
+/// (see `crate::fifo`), and asks [`wants`].
 pub fn pairs(events: &[EventMessage], endpoints: &[Candidate<'_>]) -> Vec<Pair> {
     let mut by_tenant: HashMap<&str, Vec<&Candidate<'_>>> = HashMap::new();
     for e in endpoints {
@@ -64,7 +68,8 @@ pub fn pairs(events: &[EventMessage], endpoints: &[Candidate<'_>]) -> Vec<Pair> 
             .into_iter()
             .flatten()
         {
-            if e.routing.wants_type(&event.event_type) && passes(e.routing, &mut payload) {
+            if !e.fifo && e.routing.wants_type(&event.event_type) && passes(e.routing, &mut payload)
+            {
                 pairs.push(Pair {
                     event: i,
                     webhook_id: e.id,
@@ -94,6 +99,13 @@ impl<'a> Payload<'a> {
             .get_or_insert_with(|| serde_json::from_str(self.raw.get()).ok())
             .as_ref()
     }
+}
+
+/// Whether an event goes to an endpoint with this routing: its type is
+/// subscribed to and the payload passes the filter (what a FIFO line asks
+/// of each event of its consumer).
+pub fn wants(routing: &Routing, event: &EventMessage) -> bool {
+    routing.wants_type(&event.event_type) && passes(routing, &mut Payload::new(&event.payload))
 }
 
 /// Whether an endpoint's filter (if any) passes the payload. A payload that

@@ -9,6 +9,7 @@ use crate::deliver::http::HttpClient;
 use crate::deliver::job::JobContext;
 use crate::deliver::outcome::RetryPolicy;
 use crate::endpoints_cache::EndpointsCache;
+use crate::operational::Emitter;
 use crate::server::Health;
 use crate::DispatcherError;
 use async_nats::jetstream::consumer::PullConsumer;
@@ -43,6 +44,7 @@ pub(super) struct Node {
     pub ctx: Arc<JobContext>,
     pub log_task: JoinHandle<()>,
     pub stops: Stops,
+    pub emitter: Emitter,
 }
 
 /// Connect to NATS (retrying until shutdown: `None`), provision the
@@ -84,12 +86,17 @@ pub(super) async fn build(
     let fanout = consumer(&links.js, EVENTS_STREAM, FANOUT_CONSUMER).await?;
     let deliver = consumer(&links.js, DELIVERIES_STREAM, DELIVER_CONSUMER).await?;
     let stops = Stops::default();
+    let emitter = Emitter {
+        js: links.js.clone(),
+        pool: links.pool.clone(),
+    };
     let (log, log_task) = attempt_log::spawn(Writer {
         pool: links.pool.clone(),
         nats: links.nats.clone(),
         dispatcher_id: config.dispatcher_id.clone(),
         cache: cache.clone(),
         give_up: stops.give_up.clone(),
+        emitter: emitter.clone(),
     });
     let ctx = Arc::new(JobContext {
         cache: cache.clone(),
@@ -104,6 +111,7 @@ pub(super) async fn build(
         policy: RetryPolicy {
             schedule: config.retry_schedule.clone(),
             jitter: config.retry_jitter,
+            retry_on_4xx: true,
         },
         ack_wait: config.streams.ack_wait,
         shutdown: shutdown.clone(),
@@ -118,6 +126,7 @@ pub(super) async fn build(
         ctx,
         log_task,
         stops,
+        emitter,
     }))
 }
 

@@ -6,6 +6,7 @@ mod build;
 use crate::deliver::job::JobContext;
 use crate::deliver::Puller;
 use crate::fanout::Fanout;
+use crate::fifo::Lines;
 use crate::retry::Scheduler;
 use crate::server::{self, Health};
 use crate::{control, gauges, housekeeping, DispatcherError};
@@ -95,13 +96,14 @@ fn spawn(config: &Config, node: Node, shutdown: &CancellationToken) -> Running {
         config.endpoint_refresh_interval,
         shutdown.clone(),
     ));
-    background.spawn(housekeeping::run_auto_disable(
-        links.pool.clone(),
-        links.nats.clone(),
-        node.cache.clone(),
-        config.auto_disable_after,
-        shutdown.clone(),
-    ));
+    let chores = housekeeping::Housekeeping {
+        emitter: node.emitter.clone(),
+        nats: links.nats.clone(),
+        cache: node.cache.clone(),
+        auto_disable_after: config.auto_disable_after,
+        failing_after: config.endpoint_failing_after,
+    };
+    background.spawn(chores.run(shutdown.clone()));
     background.spawn(gauges::run(
         links.pool.clone(),
         links.nats.clone(),
@@ -132,6 +134,14 @@ fn spawn(config: &Config, node: Node, shutdown: &CancellationToken) -> Running {
         batch: config.fetch_batch,
     };
     background.spawn(puller.run(node.deliver, shutdown.clone(), jobs.clone()));
+    let lines = Lines {
+        js: links.js.clone(),
+        ctx: node.ctx.clone(),
+        cache: node.cache.clone(),
+        pool: links.pool.clone(),
+        tasks: jobs.clone(),
+    };
+    background.spawn(lines.run(shutdown.clone()));
     Running {
         background,
         jobs,

@@ -28,21 +28,24 @@ const CREATE: &str = "
     WHERE i.webhook_id IN (SELECT id FROM hooks)
       AND EXISTS (SELECT 1 FROM events e WHERE e.id = i.event_id)
     ON CONFLICT (event_id, webhook_id) DO NOTHING
-    RETURNING id, event_id, webhook_id, status, next_retry_at";
+    RETURNING id, event_id, webhook_id, status, next_retry_at, attempts";
 
 // The rows the insert skipped: a redelivered event's existing rows,
 // including rows a concurrent transaction inserted.
 const EXISTING: &str = "
-    SELECT d.id, d.event_id, d.webhook_id, d.status, d.next_retry_at
+    SELECT d.id, d.event_id, d.webhook_id, d.status, d.next_retry_at, d.attempts
     FROM deliveries d
     JOIN UNNEST($1::uuid[], $2::uuid[]) AS i(event_id, webhook_id)
       ON d.event_id = i.event_id AND d.webhook_id = i.webhook_id";
 
+// FIFO endpoints retry in their line (docs/dispatcher.md), never here.
 const CLAIM_DUE: &str = "
     WITH due AS (
         SELECT id FROM deliveries
         WHERE next_retry_at IS NOT NULL AND status IN ('pending', 'retrying')
           AND next_retry_at <= now()
+          AND NOT EXISTS (SELECT 1 FROM webhooks w
+                          WHERE w.id = deliveries.webhook_id AND w.ordering = 'fifo')
         ORDER BY next_retry_at
         LIMIT $1
         FOR UPDATE SKIP LOCKED)
@@ -53,8 +56,12 @@ const CLAIM_DUE: &str = "
               e.event_type, e.created_at, e.payload";
 
 // A stale result (a duplicate job that ran an older attempt) never overwrites
-// a newer one, and nothing overwrites `delivered`.
+// a newer one, and nothing overwrites `delivered`. failed_at keeps when the
+// delivery first failed for good; the rows returned are the transitions that
+// make operational events (each once: a second `failed` keeps the first
+// failed_at, and `delivered` is never updated again).
 const UPDATE: &str = "
+    WITH u AS (
     UPDATE deliveries d SET
         status = v.status,
         attempts = GREATEST(d.attempts, COALESCE(v.attempts, d.attempts)),
@@ -63,11 +70,16 @@ const UPDATE: &str = "
         next_retry_at = v.next_retry_at,
         delivered_at = CASE WHEN v.status = 'delivered' THEN v.finished_at ELSE d.delivered_at END,
         rate_slot_at = NULL,
+        failed_at = CASE WHEN v.status = 'failed' THEN COALESCE(d.failed_at, v.finished_at) ELSE d.failed_at END,
         updated_at = now()
     FROM UNNEST($1::uuid[], $2::text[], $3::int4[], $4::int4[], $5::text[], $6::timestamptz[], $7::timestamptz[])
         AS v(id, status, attempts, status_code, error, next_retry_at, finished_at)
     WHERE d.id = v.id AND d.status <> 'delivered'
-      AND (v.status = 'delivered' OR v.attempts IS NULL OR v.attempts >= d.attempts)";
+      AND (v.status = 'delivered' OR v.attempts IS NULL OR v.attempts >= d.attempts)
+    RETURNING d.id, d.status, d.failed_at,
+        d.status = 'failed' AND d.failed_at = v.finished_at AS just_failed)
+    SELECT id, status = 'delivered' AS delivered, failed_at FROM u
+    WHERE just_failed OR (status = 'delivered' AND failed_at IS NOT NULL)";
 
 const PARK: &str = "
     UPDATE deliveries d SET next_retry_at = v.until, rate_slot_at = v.slot,
@@ -104,6 +116,8 @@ pub struct DeliveryRow {
     pub key: DeliveryKey,
     pub status: DeliveryStatus,
     pub next_retry_at: Option<DateTime<Utc>>,
+    /// Attempts made so far.
+    pub attempts: i32,
 }
 
 impl DeliveryRow {
@@ -120,6 +134,7 @@ impl DeliveryRow {
                 value: status.to_string(),
             })?,
             next_retry_at: row.try_get("next_retry_at")?,
+            attempts: row.try_get("attempts")?,
         })
     }
 }
@@ -149,14 +164,31 @@ pub async fn create_or_find(
         .map(|d| (d.key.event_id, d.key.webhook_id))
         .unzip();
     if !missing_events.is_empty() {
-        let stmt = client.prepare_cached(EXISTING).await?;
-        for row in client
-            .query(&stmt, &[&missing_events, &missing_webhooks])
-            .await?
-        {
-            let row = DeliveryRow::from_row(&row)?;
-            rows.insert(row.key, row);
-        }
+        let missing: Vec<DeliveryKey> = missing_events
+            .into_iter()
+            .zip(missing_webhooks)
+            .map(|(event_id, webhook_id)| DeliveryKey {
+                event_id,
+                webhook_id,
+            })
+            .collect();
+        rows.extend(find(client, &missing).await?);
+    }
+    Ok(rows)
+}
+
+/// The rows of `keys` that exist.
+pub async fn find(
+    client: &Client,
+    keys: &[DeliveryKey],
+) -> Result<HashMap<DeliveryKey, DeliveryRow>, StoreError> {
+    let (events, webhooks): (Vec<Uuid>, Vec<Uuid>) =
+        keys.iter().map(|k| (k.event_id, k.webhook_id)).unzip();
+    let stmt = client.prepare_cached(EXISTING).await?;
+    let mut rows = HashMap::with_capacity(keys.len());
+    for row in client.query(&stmt, &[&events, &webhooks]).await? {
+        let row = DeliveryRow::from_row(&row)?;
+        rows.insert(row.key, row);
     }
     Ok(rows)
 }
@@ -221,14 +253,24 @@ pub struct DeliveryUpdate<'a> {
     pub finished_at: DateTime<Utc>,
 }
 
+/// A delivery that failed for good, or was delivered after it had.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transition {
+    pub delivery_id: Uuid,
+    /// `true`: delivered after having failed; `false`: failed now.
+    pub delivered: bool,
+    /// When it first failed for good.
+    pub failed_at: DateTime<Utc>,
+}
+
 /// Apply `updates` (at most one per delivery, sorted by id so concurrent
-/// batches lock rows in the same order).
+/// batches lock rows in the same order); returns the transitions.
 pub async fn update(
     tx: &Transaction<'_>,
     updates: &[DeliveryUpdate<'_>],
-) -> Result<u64, StoreError> {
+) -> Result<Vec<Transition>, StoreError> {
     if updates.is_empty() {
-        return Ok(0);
+        return Ok(Vec::new());
     }
     let ids: Vec<Uuid> = updates.iter().map(|u| u.id).collect();
     let statuses: Vec<&str> = updates.iter().map(|u| u.status.as_str()).collect();
@@ -240,7 +282,18 @@ pub async fn update(
     let params: [&(dyn ToSql + Sync); 7] = [
         &ids, &statuses, &attempts, &codes, &errors, &next, &finished,
     ];
-    super::execute(tx, UPDATE, &params).await
+    let stmt = tx.prepare_cached(UPDATE).await?;
+    tx.query(&stmt, &params)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(Transition {
+                delivery_id: row.try_get("id")?,
+                delivered: row.try_get("delivered")?,
+                failed_at: row.try_get("failed_at")?,
+            })
+        })
+        .collect()
 }
 
 /// Defer a delivery without an attempt.

@@ -14,7 +14,8 @@ macro_rules! endpoint_columns {
     () => {
         "id, tenant_id, url, event_types, secret_ciphertext, \
          previous_secret_ciphertext, previous_secret_expires_at, headers, custom_payload, \
-         payload_format, rate_limit_per_second, max_in_flight, active, updated_at, filter"
+         payload_format, rate_limit_per_second, max_in_flight, active, updated_at, \
+         ordering, retry_schedule, retry_on_4xx, created_at, filter"
     };
 }
 
@@ -26,7 +27,7 @@ const ONE: &str = concat!(
 );
 
 const SUBSCRIBED: &str = "
-    SELECT id, tenant_id, updated_at FROM webhooks
+    SELECT id, tenant_id, updated_at, ordering = 'fifo' AS fifo FROM webhooks
     WHERE tenant_id = ANY($1) AND active";
 
 // Set on the first failure after a success, cleared on a success; written
@@ -41,14 +42,34 @@ const DISABLE: &str = "
     UPDATE webhooks w SET active = false, disabled_reason = v.reason, disabled_at = now(), updated_at = now()
     FROM UNNEST($1::uuid[], $2::text[]) AS v(id, reason)
     WHERE w.id = v.id AND w.active
-    RETURNING w.id, w.tenant_id";
+    RETURNING w.id, w.tenant_id, w.disabled_reason, w.disabled_at, w.failing_since";
 
 // Safe to run in every dispatcher: each row is updated once.
 const DISABLE_FAILING: &str = "
     UPDATE webhooks SET active = false, disabled_at = now(), updated_at = now(),
         disabled_reason = 'every delivery failed for more than ' || $2 || ' (since ' || failing_since || ')'
     WHERE active AND failing_since IS NOT NULL AND failing_since < now() - make_interval(secs => $1)
-    RETURNING id, tenant_id";
+    RETURNING id, tenant_id, disabled_reason, disabled_at, failing_since";
+
+// herald.endpoint.failing, once per failure period: an active endpoint
+// failing for longer than $1 seconds, not yet announced for this period.
+const MARK_FAILING: &str = "
+    UPDATE webhooks SET failing_notified_at = now()
+    WHERE active AND failing_since < now() - make_interval(secs => $1)
+      AND (failing_notified_at IS NULL OR failing_notified_at < failing_since)
+    RETURNING id, tenant_id, failing_since, failing_notified_at";
+
+// herald.endpoint.recovered: an announced failure period has ended (a
+// success cleared failing_since, or a new period started after it).
+const MARK_RECOVERED: &str = "
+    WITH ended AS (
+        SELECT id, failing_notified_at FROM webhooks
+        WHERE failing_notified_at IS NOT NULL
+          AND (failing_since IS NULL OR failing_since > failing_notified_at)
+        FOR NO KEY UPDATE SKIP LOCKED)
+    UPDATE webhooks w SET failing_notified_at = NULL
+    FROM ended WHERE w.id = ended.id
+    RETURNING w.id, w.tenant_id, ended.failing_notified_at AS notified_at, now() AS recovered_at";
 
 /// Endpoints by state.
 const BY_STATE: &str = "
@@ -62,6 +83,8 @@ pub(super) const STATEMENTS: &[&str] = &[
     FAILING_SINCE,
     DISABLE,
     DISABLE_FAILING,
+    MARK_FAILING,
+    MARK_RECOVERED,
     BY_STATE,
 ];
 
@@ -82,6 +105,10 @@ pub struct EndpointRow {
     pub max_in_flight: Option<i32>,
     pub active: bool,
     pub updated_at: DateTime<Utc>,
+    pub ordering: String,
+    pub retry_schedule: Option<Vec<String>>,
+    pub retry_on_4xx: bool,
+    pub created_at: DateTime<Utc>,
     /// The payload filter, as ingest validated it.
     pub filter: Option<serde_json::Value>,
 }
@@ -103,6 +130,10 @@ impl EndpointRow {
             max_in_flight: row.try_get("max_in_flight")?,
             active: row.try_get("active")?,
             updated_at: row.try_get("updated_at")?,
+            ordering: row.try_get("ordering")?,
+            retry_schedule: row.try_get("retry_schedule")?,
+            retry_on_4xx: row.try_get("retry_on_4xx")?,
+            created_at: row.try_get("created_at")?,
             filter: row.try_get("filter")?,
         })
     }
@@ -132,6 +163,8 @@ pub struct Subscribed {
     pub tenant_id: String,
     /// The row's `updated_at`.
     pub version: DateTime<Utc>,
+    /// A FIFO endpoint: its line takes its events, not fan-out.
+    pub fifo: bool,
 }
 
 /// The active endpoints of `tenants`.
@@ -144,6 +177,7 @@ pub async fn subscribed(client: &Client, tenants: &[&str]) -> Result<Vec<Subscri
                 id: row.try_get("id")?,
                 tenant_id: row.try_get("tenant_id")?,
                 version: row.try_get("updated_at")?,
+                fifo: row.try_get("fifo")?,
             })
         })
         .collect()
@@ -183,6 +217,9 @@ pub struct Disable<'a> {
 pub struct Disabled {
     pub webhook_id: Uuid,
     pub tenant_id: String,
+    pub reason: Option<String>,
+    pub at: DateTime<Utc>,
+    pub failing_since: Option<DateTime<Utc>>,
 }
 
 fn disabled(rows: &[Row]) -> Result<Vec<Disabled>, StoreError> {
@@ -191,9 +228,56 @@ fn disabled(rows: &[Row]) -> Result<Vec<Disabled>, StoreError> {
             Ok(Disabled {
                 webhook_id: row.try_get("id")?,
                 tenant_id: row.try_get("tenant_id")?,
+                reason: row.try_get("disabled_reason")?,
+                at: row.try_get("disabled_at")?,
+                failing_since: row.try_get("failing_since")?,
             })
         })
         .collect()
+}
+
+/// An endpoint whose failure period started or ended (for
+/// `herald.endpoint.failing` / `.recovered`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailurePeriod {
+    pub webhook_id: Uuid,
+    pub tenant_id: String,
+    /// When it started failing (`failing`), or when that was announced
+    /// (`recovered`: the failure period had lasted at least until then).
+    pub since: DateTime<Utc>,
+    /// When this was noticed.
+    pub at: DateTime<Utc>,
+}
+
+fn periods(rows: &[Row], since: &str, at: &str) -> Result<Vec<FailurePeriod>, StoreError> {
+    rows.iter()
+        .map(|row| {
+            Ok(FailurePeriod {
+                webhook_id: row.try_get("id")?,
+                tenant_id: row.try_get("tenant_id")?,
+                since: row.try_get(since)?,
+                at: row.try_get(at)?,
+            })
+        })
+        .collect()
+}
+
+/// Mark the endpoints failing for longer than `after` whose failure period
+/// was not announced yet; each is returned once.
+pub async fn mark_failing(
+    tx: &Transaction<'_>,
+    after: Duration,
+) -> Result<Vec<FailurePeriod>, StoreError> {
+    let stmt = tx.prepare_cached(MARK_FAILING).await?;
+    let rows = tx.query(&stmt, &[&after.as_secs_f64()]).await?;
+    periods(&rows, "failing_since", "failing_notified_at")
+}
+
+/// Clear the announcement of failure periods that ended; each is returned once.
+pub async fn mark_recovered(tx: &Transaction<'_>) -> Result<Vec<FailurePeriod>, StoreError> {
+    let stmt = tx.prepare_cached(MARK_RECOVERED).await?;
+    let rows = tx.query(&stmt, &[]).await?;
+    periods(&rows, "notified_at", "recovered_at")
 }
 
 /// Disable the endpoints of `disables` that are still active.
@@ -214,15 +298,13 @@ pub async fn disable(
 /// Disable every active endpoint that has been failing for longer than
 /// `after` (`after_text` is the same duration for the reason).
 pub async fn disable_failing(
-    pool: &Pool,
+    tx: &Transaction<'_>,
     after: Duration,
     after_text: &str,
 ) -> Result<Vec<Disabled>, StoreError> {
-    let client = pool.get().await?;
-    let stmt = client.prepare_cached(DISABLE_FAILING).await?;
+    let stmt = tx.prepare_cached(DISABLE_FAILING).await?;
     disabled(
-        &client
-            .query(&stmt, &[&after.as_secs_f64(), &after_text])
+        &tx.query(&stmt, &[&after.as_secs_f64(), &after_text])
             .await?,
     )
 }

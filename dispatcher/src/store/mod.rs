@@ -1,6 +1,7 @@
 //! Every SQL statement of the dispatcher, one module per table it writes:
 //! [`deliveries`], [`attempts`] (`delivery_attempts`), [`endpoints`]
-//! (`webhooks`) and [`rate_slots`] (`webhook_rate_slots`). Each module owns
+//! (`webhooks`), [`events`] (operational events) and [`rate_slots`]
+//! (`webhook_rate_slots`). Each module owns
 //! its statements as constants, maps rows by column name, and returns a
 //! [`StoreError`], never a decision: what to do with a row is the caller's.
 //!
@@ -15,6 +16,7 @@
 pub mod attempts;
 pub mod deliveries;
 pub mod endpoints;
+pub mod events;
 pub mod rate_slots;
 
 use deadpool_postgres::Transaction;
@@ -39,6 +41,7 @@ pub fn statements() -> Vec<&'static str> {
         attempts::STATEMENTS,
         deliveries::STATEMENTS,
         endpoints::STATEMENTS,
+        events::STATEMENTS,
         rate_slots::STATEMENTS,
     ]
     .concat()

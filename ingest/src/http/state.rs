@@ -13,6 +13,7 @@ use herald_common::subjects::WEBHOOK_CHANGES;
 use herald_common::url_guard::UrlGuard;
 use uuid::Uuid;
 
+use crate::pipeline::publisher::Publisher;
 use crate::pipeline::resend::Resend;
 use crate::pipeline::writer::EventWriter;
 use crate::store::cache::{ApiKeys, EventTypes, Tenants};
@@ -27,6 +28,9 @@ pub struct Inner {
     pub js: jetstream::Context,
     pub guard: UrlGuard,
     pub writer: EventWriter,
+    /// Publishes events committed outside the writer (operational events
+    /// of endpoint changes); the outbox relay covers what it cannot.
+    pub publisher: Publisher,
     pub event_types: EventTypes,
     pub tenants: Tenants,
     pub keys: ApiKeys,

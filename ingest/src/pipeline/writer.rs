@@ -9,6 +9,7 @@
 //! [`Publisher`].
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use deadpool_postgres::Pool;
 use tokio::sync::{mpsc, oneshot, Notify, Semaphore};
@@ -29,8 +30,12 @@ const QUEUE: usize = 10_000;
 pub enum Written {
     /// Stored now.
     Created(Event),
-    /// Its idempotency key was already used: the first event with that key.
+    /// Its idempotency key was already used, within the window, by the
+    /// same request (type and payload): the first event with that key.
     Existing(Event),
+    /// Its idempotency key is held by an event with another type or
+    /// payload (that event); nothing was stored for it.
+    Conflict(Event),
 }
 
 /// Why a request's events were not stored.
@@ -63,13 +68,20 @@ pub struct EventWriter {
 impl EventWriter {
     /// Start the writer task. It ends once every handle is dropped and the
     /// queue is drained.
+    /// Idempotency keys are held for `window`.
     pub fn spawn(
         db: Pool,
         publisher: Publisher,
         max_in_flight: usize,
+        window: Duration,
     ) -> (Self, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(QUEUE);
-        let task = tokio::spawn(run(db, publisher, rx, max_in_flight.max(1)));
+        let sink = Sink {
+            db,
+            publisher,
+            window,
+        };
+        let task = tokio::spawn(run(sink, rx, max_in_flight.max(1)));
         (Self { tx }, task)
     }
 
@@ -85,7 +97,15 @@ impl EventWriter {
     }
 }
 
-async fn run(db: Pool, publisher: Publisher, mut rx: mpsc::Receiver<Request>, in_flight: usize) {
+/// Where groups go: Postgres, then the publisher.
+#[derive(Clone)]
+struct Sink {
+    db: Pool,
+    publisher: Publisher,
+    window: Duration,
+}
+
+async fn run(sink: Sink, mut rx: mpsc::Receiver<Request>, in_flight: usize) {
     let permits = Arc::new(Semaphore::new(in_flight));
     let finished = Arc::new(Notify::new());
     let mut open = true;
@@ -127,11 +147,10 @@ async fn run(db: Pool, publisher: Publisher, mut rx: mpsc::Receiver<Request>, in
         let Ok(permit) = permits.clone().acquire_owned().await else {
             break;
         };
-        let db = db.clone();
-        let publisher = publisher.clone();
+        let sink = sink.clone();
         let finished = finished.clone();
         tokio::spawn(async move {
-            flush(&db, &publisher, group).await;
+            flush(&sink, group).await;
             drop(permit);
             finished.notify_one();
         });
@@ -147,14 +166,16 @@ fn should_wait(busy: bool, rows: usize) -> bool {
     busy && rows < PARALLEL_ROWS
 }
 
-async fn flush(db: &Pool, publisher: &Publisher, group: Vec<Request>) {
+async fn flush(sink: &Sink, group: Vec<Request>) {
     let events: Vec<&Event> = group.iter().flat_map(|r| r.events.iter()).collect();
     tracing::debug!(
         rows = events.len(),
         requests = group.len(),
         "Writing a group of events."
     );
-    let result = events::insert(db, &events).await.map_err(Arc::new);
+    let result = events::insert(&sink.db, &events, sink.window)
+        .await
+        .map_err(Arc::new);
     if let Ok(inserted) = &result {
         let fresh: Vec<Event> = events
             .iter()
@@ -162,7 +183,7 @@ async fn flush(db: &Pool, publisher: &Publisher, group: Vec<Request>) {
             .map(|e| (*e).clone())
             .collect();
         metrics_for(&fresh);
-        publisher.offer(fresh);
+        sink.publisher.offer(fresh);
     }
     for req in group {
         let answer = match &result {
@@ -186,7 +207,22 @@ fn metrics_for(events: &[Event]) {
     }
 }
 
-/// Map each requested event to Created or the existing event of its key.
+/// Whether `new` repeats `held` (the event holding its key): the same type
+/// and the same payload (as JSON values, so spacing and key order do not
+/// matter).
+pub fn repeats(new: &Event, held: &Event) -> bool {
+    if new.event_type != held.event_type {
+        return false;
+    }
+    if new.payload == held.payload {
+        return true;
+    }
+    let parse = |s: &str| serde_json::from_str::<serde_json::Value>(s).ok();
+    matches!((parse(&new.payload), parse(&held.payload)), (Some(a), Some(b)) if a == b)
+}
+
+/// Map each requested event to Created, or to the event holding its key:
+/// Existing when it repeats it, Conflict otherwise.
 fn outcomes(events: &[Event], inserted: &Inserted) -> Result<Vec<Written>, WriteError> {
     events
         .iter()
@@ -198,12 +234,15 @@ fn outcomes(events: &[Event], inserted: &Inserted) -> Result<Vec<Written>, Write
                 e.tenant_id.clone(),
                 e.idempotency_key.clone().unwrap_or_default(),
             );
-            inserted
+            let held = inserted
                 .existing
                 .get(&key)
-                .cloned()
-                .map(Written::Existing)
-                .ok_or(WriteError::NoEarlierEvent)
+                .ok_or(WriteError::NoEarlierEvent)?;
+            Ok(if repeats(e, held) {
+                Written::Existing(held.clone())
+            } else {
+                Written::Conflict(held.clone())
+            })
         })
         .collect()
 }
@@ -211,6 +250,64 @@ fn outcomes(events: &[Event], inserted: &Inserted) -> Result<Vec<Written>, Write
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn event(event_type: &str, payload: &str) -> Event {
+        Event {
+            id: uuid::Uuid::now_v7(),
+            tenant_id: "default".into(),
+            event_type: event_type.into(),
+            payload: payload.into(),
+            idempotency_key: Some("k".into()),
+            created_at: chrono::Utc::now(),
+        }
+    }
+
+    #[test]
+    fn a_reused_key_repeats_only_the_same_type_and_payload() {
+        let held = event("order.created", r#"{"a":1,"b":[1,2]}"#);
+        let cases = [
+            ("order.created", r#"{"a":1,"b":[1,2]}"#, true),
+            ("order.created", r#"{ "b": [1, 2], "a": 1 }"#, true),
+            ("order.created", r#"{"a":2,"b":[1,2]}"#, false),
+            ("order.updated", r#"{"a":1,"b":[1,2]}"#, false),
+            ("order.created", r#"{"a":1}"#, false),
+        ];
+        for (t, payload, want) in cases {
+            assert_eq!(repeats(&event(t, payload), &held), want, "{t} {payload}");
+        }
+    }
+
+    #[test]
+    fn outcomes_tell_created_repeated_and_conflicting_events_apart() {
+        let held = event("order.created", r#"{"a":1}"#);
+        let fresh = Event {
+            idempotency_key: None,
+            ..event("order.created", "{}")
+        };
+        let same = event("order.created", r#"{"a": 1}"#);
+        let other = event("order.created", r#"{"a": 2}"#);
+        let inserted = Inserted {
+            created: [fresh.id].into(),
+            existing: [(("default".to_string(), "k".to_string()), held.clone())].into(),
+        };
+        let got = outcomes(&[fresh.clone(), same, other], &inserted).expect("outcomes");
+        let kinds: Vec<(&str, uuid::Uuid)> = got
+            .iter()
+            .map(|w| match w {
+                Written::Created(e) => ("created", e.id),
+                Written::Existing(e) => ("existing", e.id),
+                Written::Conflict(e) => ("conflict", e.id),
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("created", fresh.id),
+                ("existing", held.id),
+                ("conflict", held.id)
+            ]
+        );
+    }
 
     #[test]
     fn small_groups_wait_for_the_statement_in_flight_and_large_ones_do_not() {

@@ -2,8 +2,13 @@
 //! publish marks of the publisher, the outbox relay's claim, and one event
 //! with its deliveries for the API.
 //!
-//! Idempotency: `ON CONFLICT (tenant_id, idempotency_key) DO NOTHING`, then
-//! one select for the rows that conflicted returns the first event instead.
+//! Idempotency: the keys live in `idempotency_keys` (one row per tenant and
+//! key). The group insert claims each key in the same statement: a new key,
+//! or one older than `HERALD_IDEMPOTENCY_WINDOW` (taken over), lets its
+//! event in; a key held within the window keeps it out, and one select for
+//! those rows returns the event holding the key instead. Comparing that
+//! event with the new one (same type and payload, or a conflict) is the
+//! writer's business.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -13,6 +18,8 @@ use deadpool_postgres::{Object, Pool, Transaction};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::Row;
 use uuid::Uuid;
+
+use herald_common::operational::Operational;
 
 use super::deliveries::{self, Delivery};
 use super::error::StoreError;
@@ -59,14 +66,34 @@ pub struct Claim<'a> {
     pub events: Vec<Event>,
 }
 
-const INSERT: &str = "INSERT INTO events (id, tenant_id, event_type, payload, idempotency_key, created_at) \
-     SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[]) \
-     ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING \
+const INSERT: &str = "WITH input AS ( \
+         SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], \
+             $6::timestamptz[]) AS t(id, tenant_id, event_type, payload, idempotency_key, created_at) \
+     ), keys AS ( \
+         INSERT INTO idempotency_keys (tenant_id, key, event_id, created_at) \
+         SELECT tenant_id, idempotency_key, id, created_at FROM input \
+         WHERE idempotency_key IS NOT NULL \
+         ON CONFLICT (tenant_id, key) DO UPDATE \
+             SET event_id = EXCLUDED.event_id, created_at = EXCLUDED.created_at \
+             WHERE idempotency_keys.created_at < now() - make_interval(secs => $7) \
+         RETURNING event_id \
+     ) \
+     INSERT INTO events (id, tenant_id, event_type, payload, idempotency_key, created_at) \
+     SELECT i.id, i.tenant_id, i.event_type, i.payload, i.idempotency_key, i.created_at \
+     FROM input i WHERE i.idempotency_key IS NULL OR i.id IN (SELECT event_id FROM keys) \
      RETURNING id";
-const CONFLICTS: &str =
+/// The events holding keys, within the window (`$3` seconds; a key that
+/// kept an event out of the insert is within it).
+const HOLDERS: &str =
     "SELECT e.id, e.tenant_id, e.event_type, e.payload, e.idempotency_key, e.created_at \
-     FROM events e JOIN UNNEST($1::text[], $2::text[]) AS k(tenant_id, key) \
-     ON e.tenant_id = k.tenant_id AND e.idempotency_key = k.key";
+     FROM idempotency_keys k JOIN UNNEST($1::text[], $2::text[]) AS u(tenant_id, key) \
+       ON k.tenant_id = u.tenant_id AND k.key = u.key \
+     JOIN events e ON e.id = k.event_id \
+     WHERE k.created_at >= now() - make_interval(secs => $3)";
+/// Operational events, written in their transition's transaction.
+const INSERT_OPERATIONAL: &str =
+    "INSERT INTO events (id, tenant_id, event_type, payload, created_at) \
+     SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])";
 const MARK_PUBLISHED: &str =
     "UPDATE events SET published_at = now() WHERE id = ANY($1) AND published_at IS NULL";
 const COUNT_UNPUBLISHED: &str = "SELECT count(*) FROM events WHERE published_at IS NULL";
@@ -86,7 +113,8 @@ const GET: &str = "SELECT id, tenant_id, event_type, payload, idempotency_key, c
 
 pub(crate) const STATEMENTS: &[&str] = &[
     INSERT,
-    CONFLICTS,
+    HOLDERS,
+    INSERT_OPERATIONAL,
     MARK_PUBLISHED,
     COUNT_UNPUBLISHED,
     OLDEST_UNPUBLISHED,
@@ -106,13 +134,31 @@ fn event(r: &Row) -> Result<Event, StoreError> {
     })
 }
 
+impl Event {
+    /// An operational event, accepted at `at`.
+    pub fn operational(op: Operational, at: DateTime<Utc>) -> Self {
+        Self {
+            id: Uuid::now_v7(),
+            tenant_id: op.tenant_id,
+            event_type: op.event_type.to_string(),
+            payload: op.payload.to_string(),
+            idempotency_key: None,
+            created_at: at,
+        }
+    }
+}
+
 /// Insert a group of events in one statement (atomically), retrying twice
-/// on a deadlock or serialization failure.
-pub async fn insert(db: &Pool, events: &[&Event]) -> Result<Inserted, StoreError> {
+/// on a deadlock or serialization failure. Keys are held for `window`.
+pub async fn insert(
+    db: &Pool,
+    events: &[&Event],
+    window: Duration,
+) -> Result<Inserted, StoreError> {
     let mut tries = 0;
     loop {
         tries += 1;
-        match insert_once(db, events).await {
+        match insert_once(db, events, window).await {
             Err(e) if tries < 3 && retryable(&e) => continue,
             result => return result,
         }
@@ -127,13 +173,31 @@ fn retryable(e: &StoreError) -> bool {
     })
 }
 
-async fn insert_once(db: &Pool, events: &[&Event]) -> Result<Inserted, StoreError> {
-    // One fixed order for the keyed rows, so that two statements never wait
-    // on each other's keys in opposite orders (no deadlock between groups).
-    let mut rows: Vec<&Event> = events.to_vec();
+/// The rows one statement may insert: the first event of each (tenant, key)
+/// (a key can be claimed once per statement), in one fixed order so that
+/// two statements never wait on each other's keys in opposite orders.
+fn statement_rows<'a>(events: &[&'a Event]) -> Vec<&'a Event> {
+    let mut seen = HashSet::new();
+    let mut rows: Vec<&Event> = events
+        .iter()
+        .copied()
+        .filter(|e| match &e.idempotency_key {
+            Some(k) => seen.insert((e.tenant_id.as_str(), k.as_str())),
+            None => true,
+        })
+        .collect();
     rows.sort_by(|a, b| {
         (&a.tenant_id, &a.idempotency_key).cmp(&(&b.tenant_id, &b.idempotency_key))
     });
+    rows
+}
+
+async fn insert_once(
+    db: &Pool,
+    events: &[&Event],
+    window: Duration,
+) -> Result<Inserted, StoreError> {
+    let rows = statement_rows(events);
     let client = db.get().await?;
     let stmt = client.prepare_cached(INSERT).await?;
     let ids: Vec<Uuid> = rows.iter().map(|e| e.id).collect();
@@ -142,38 +206,57 @@ async fn insert_once(db: &Pool, events: &[&Event]) -> Result<Inserted, StoreErro
     let payloads: Vec<&str> = rows.iter().map(|e| e.payload.as_str()).collect();
     let keys: Vec<Option<&str>> = rows.iter().map(|e| e.idempotency_key.as_deref()).collect();
     let times: Vec<DateTime<Utc>> = rows.iter().map(|e| e.created_at).collect();
+    let secs = window.as_secs_f64();
     let inserted = client
-        .query(&stmt, &[&ids, &tenants, &types, &payloads, &keys, &times])
+        .query(
+            &stmt,
+            &[&ids, &tenants, &types, &payloads, &keys, &times, &secs],
+        )
         .await?;
     let created = inserted
         .iter()
         .map(|r| r.col::<Uuid>("id"))
         .collect::<Result<HashSet<Uuid>, _>>()?;
-    let conflicted: Vec<&Event> = rows
-        .into_iter()
+    let conflicted: Vec<&Event> = events
+        .iter()
+        .copied()
         .filter(|e| !created.contains(&e.id))
         .collect();
     let existing = if conflicted.is_empty() {
         HashMap::new()
     } else {
-        first_with_keys(&client, &conflicted).await?
+        holders(&client, &conflicted, window).await?
     };
     Ok(Inserted { created, existing })
 }
 
-/// The stored events holding the idempotency keys of `conflicted`.
-async fn first_with_keys(
-    client: &Object,
-    conflicted: &[&Event],
+/// The events holding the idempotency keys of `events` within `window`
+/// (a batch's check before it is written).
+pub async fn held_keys(
+    db: &Pool,
+    events: &[&Event],
+    window: Duration,
 ) -> Result<HashMap<(String, String), Event>, StoreError> {
-    let ts: Vec<&str> = conflicted.iter().map(|e| e.tenant_id.as_str()).collect();
-    let ks: Vec<&str> = conflicted
+    holders(&client(db).await?, events, window).await
+}
+
+/// The events holding the idempotency keys of `events` within `window`.
+async fn holders(
+    client: &Object,
+    events: &[&Event],
+    window: Duration,
+) -> Result<HashMap<(String, String), Event>, StoreError> {
+    let ts: Vec<&str> = events.iter().map(|e| e.tenant_id.as_str()).collect();
+    let ks: Vec<&str> = events
         .iter()
         .map(|e| e.idempotency_key.as_deref().unwrap_or(""))
         .collect();
-    let stmt = client.prepare_cached(CONFLICTS).await?;
+    let stmt = client.prepare_cached(HOLDERS).await?;
     let mut existing = HashMap::new();
-    for r in client.query(&stmt, &[&ts, &ks]).await? {
+    for r in client
+        .query(&stmt, &[&ts, &ks, &window.as_secs_f64()])
+        .await?
+    {
         let ev = event(&r)?;
         let key = (
             ev.tenant_id.clone(),
@@ -182,6 +265,24 @@ async fn first_with_keys(
         existing.insert(key, ev);
     }
     Ok(existing)
+}
+
+/// Store operational events in the transaction of their transition.
+pub async fn insert_operational(tx: &Transaction<'_>, events: &[Event]) -> Result<(), StoreError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = events.iter().map(|e| e.id).collect();
+    let tenants: Vec<&str> = events.iter().map(|e| e.tenant_id.as_str()).collect();
+    let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
+    let payloads: Vec<&str> = events.iter().map(|e| e.payload.as_str()).collect();
+    let times: Vec<DateTime<Utc>> = events.iter().map(|e| e.created_at).collect();
+    tx.execute(
+        INSERT_OPERATIONAL,
+        &[&ids, &tenants, &types, &payloads, &times],
+    )
+    .await?;
+    Ok(())
 }
 
 /// Record that JetStream has these events; how many were not marked yet.

@@ -4,10 +4,14 @@
 
 mod cache_race;
 mod delivery;
+mod ed25519;
+mod fifo;
 mod isolation;
 mod limits;
 mod observability;
+mod operational;
 mod outage;
 mod resilience;
 mod retries;
+mod retry_policy;
 pub(crate) mod support;

@@ -3,6 +3,7 @@
 mod api;
 mod auth;
 mod deliveries;
+mod idempotency;
 mod outbox;
 mod process;
 mod secrets;

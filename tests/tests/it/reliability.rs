@@ -7,6 +7,6 @@ mod dispatchers;
 mod ingest_kill;
 mod nats;
 mod postgres;
-mod producer;
+pub(crate) mod producer;
 mod receivers;
-mod support;
+pub(crate) mod support;

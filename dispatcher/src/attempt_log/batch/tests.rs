@@ -16,6 +16,8 @@ fn attempt(
         delivery_id: id(delivery),
         webhook_id: id(webhook),
         tenant_id: "default".into(),
+        event_id: id(100 + delivery),
+        event_type: "order.created".into(),
         attempt,
         started_at: at(started),
         duration: Duration::from_secs(1),

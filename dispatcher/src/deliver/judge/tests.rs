@@ -52,6 +52,7 @@ fn an_attempt_s_result_becomes_its_record_next_retry_and_disable_reason() {
     let policy = RetryPolicy {
         schedule: vec![secs(5), secs(60)],
         jitter: 0.2,
+        retry_on_4xx: true,
     };
     let timeout = || Err(DeliveryError::Timeout(secs(10)));
     let cases: Vec<Case> = vec![
@@ -154,6 +155,34 @@ fn an_attempt_s_result_becomes_its_record_next_retry_and_disable_reason() {
             ),
         ),
         (
+            "Retry-After is ignored on a 500",
+            0,
+            response(500, Some("120")),
+            0.0,
+            (
+                1,
+                Some(500),
+                Some("HTTP 500"),
+                Retrying,
+                Some(secs(5)),
+                None,
+            ),
+        ),
+        (
+            "Retry-After is ignored on a 4xx other than 429",
+            0,
+            response(400, Some("120")),
+            0.0,
+            (
+                1,
+                Some(400),
+                Some("HTTP 400"),
+                Retrying,
+                Some(secs(5)),
+                None,
+            ),
+        ),
+        (
             "a 4xx other than 410 retries",
             1,
             response(404, None),
@@ -191,6 +220,7 @@ fn the_record_names_the_job_and_keeps_the_answer() {
     let policy = RetryPolicy {
         schedule: vec![],
         jitter: 0.0,
+        retry_on_4xx: true,
     };
     let Judged { decision, record } =
         judge(&job(0), sent(response(500, None)), &policy, now(), 0.0);
@@ -217,4 +247,36 @@ fn the_record_names_the_job_and_keeps_the_answer() {
             .response_body,
         None
     );
+}
+
+#[test]
+fn an_endpoint_that_does_not_retry_4xx_fails_at_once_except_on_408_409_425_429() {
+    let policy = RetryPolicy {
+        schedule: vec![secs(5), secs(60)],
+        jitter: 0.0,
+        retry_on_4xx: false,
+    };
+    let cases = [
+        (400, Failed, None),
+        (404, Failed, None),
+        (422, Failed, None),
+        (408, Retrying, Some(secs(5))),
+        (409, Retrying, Some(secs(5))),
+        (425, Retrying, Some(secs(5))),
+        (429, Retrying, Some(secs(5))),
+        (500, Retrying, Some(secs(5))),
+        (200, Delivered, None),
+    ];
+    for (status, want, next) in cases {
+        let Judged { decision, record } =
+            judge(&job(0), sent(response(status, None)), &policy, now(), 0.0);
+        let got_next = record
+            .next_retry_at
+            .map(|t| (t - now()).to_std().expect("future"));
+        assert_eq!((record.status, got_next), (want, next), "{status}");
+        assert_eq!(record.disable_reason, None, "{status}");
+        if want == Failed {
+            assert_eq!(decision, Decision::Failed);
+        }
+    }
 }

@@ -8,6 +8,7 @@ struct Endpoint {
     n: u128,
     tenant: &'static str,
     routing: Routing,
+    fifo: bool,
 }
 
 fn endpoint(n: u128, tenant: &'static str, types: &[&str]) -> Endpoint {
@@ -19,6 +20,7 @@ fn filtered(n: u128, tenant: &'static str, types: &[&str], filter: serde_json::V
         n,
         tenant,
         routing: Routing::compile(types, Some(&filter)).expect("valid routing"),
+        fifo: false,
     }
 }
 
@@ -30,6 +32,7 @@ fn candidates(endpoints: &[Endpoint]) -> Vec<Candidate<'_>> {
             tenant_id: e.tenant,
             version: at(e.n as i64),
             routing: &e.routing,
+            fifo: e.fifo,
         })
         .collect()
 }
@@ -199,6 +202,7 @@ fn only_pending_rows_not_waiting_for_a_time_get_a_job() {
             },
             status,
             next_retry_at,
+            attempts: 0,
         };
         assert_eq!(needs_job(&row), want, "{status:?} {next_retry_at:?}");
     }
@@ -223,6 +227,7 @@ fn jobs_go_to_pairs_with_a_row_that_needs_one() {
         },
         status,
         next_retry_at: None,
+        attempts: 0,
     };
     // Endpoint 9's rows are missing (deleted meanwhile); event 2 was
     // delivered to endpoint 8 before this redelivery.
@@ -259,4 +264,35 @@ fn jobs_go_to_pairs_with_a_row_that_needs_one() {
             },
         ]
     );
+}
+
+#[test]
+fn fifo_endpoints_are_left_to_their_lines() {
+    let events = [event(1, "acme", "order.created")];
+    let mut fifo = endpoint(8, "acme", &["order.created"]);
+    fifo.fifo = true;
+    let endpoints = [endpoint(7, "acme", &["order.created"]), fifo];
+    let got: Vec<Uuid> = pairs(&events, &candidates(&endpoints))
+        .iter()
+        .map(|p| p.webhook_id)
+        .collect();
+    assert_eq!(got, [id(7)]);
+}
+
+#[test]
+fn a_fifo_line_wants_what_fan_out_would_pair() {
+    let e = filtered(8, "a", &["order.*"], json!({"amount": {"$gte": 100}}));
+    let cases = [
+        ("order.created", r#"{"amount": 100}"#, true),
+        ("order.created", r#"{"amount": 5}"#, false),
+        ("order.item.added", r#"{"amount": 100}"#, false),
+        ("invoice.created", r#"{"amount": 100}"#, false),
+    ];
+    for (t, payload, want) in cases {
+        assert_eq!(
+            wants(&e.routing, &with_payload(1, t, payload)),
+            want,
+            "{t} {payload}"
+        );
+    }
 }

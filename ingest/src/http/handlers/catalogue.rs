@@ -3,6 +3,8 @@
 //! archived, and its payload must match the type's schema. The answers come
 //! from the catalogue's cache (`store::cache::EventTypes`).
 
+use herald_common::operational;
+
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
 use crate::store::cache::TypeState;
@@ -12,13 +14,29 @@ use crate::store::events::Event;
 /// How many registered types an `unknown_event_type` message names.
 const TYPES_NAMED: usize = 20;
 
+/// Who asks about an unknown type, which decides the types its error names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Asker {
+    /// An endpoint subscribes: every type that accepts events, Herald's
+    /// own `herald.*` ones included.
+    Subscriber,
+    /// A producer sends an event: the types it may send (not `herald.*`).
+    Producer,
+}
+
 /// `422 unknown_event_type` for `name`, naming the types that accept
 /// events (the first [`TYPES_NAMED`] by name).
-pub async fn unknown_event_type(state: &AppState, name: &str) -> ApiError {
-    let offered = match event_types::offered(&state.db, TYPES_NAMED as i64 + 1).await {
+pub async fn unknown_event_type(state: &AppState, name: &str, asker: Asker) -> ApiError {
+    let reserved = operational::TYPES.len();
+    let limit = (TYPES_NAMED + 1 + reserved) as i64;
+    let mut offered = match event_types::offered(&state.db, limit).await {
         Ok(names) => names,
         Err(e) => return e.into(),
     };
+    if asker == Asker::Producer {
+        offered.retain(|n| !operational::is_reserved(n));
+    }
+    offered.truncate(TYPES_NAMED + 1);
     ApiError::unprocessable("unknown_event_type", unknown_message(name, &offered))
 }
 
@@ -46,7 +64,7 @@ pub async fn ensure_registered(state: &AppState, names: &[&str]) -> Result<(), A
     let states = state.event_types.states(&state.db, names).await?;
     match names.iter().zip(&states).find(|(_, s)| s.is_none()) {
         None => Ok(()),
-        Some((name, _)) => Err(unknown_event_type(state, name).await),
+        Some((name, _)) => Err(unknown_event_type(state, name, Asker::Subscriber).await),
     }
 }
 
@@ -64,7 +82,7 @@ pub async fn check_events(state: &AppState, events: &[Event], batch: bool) -> Re
             .ok()
             .and_then(|at| states[at].as_deref());
         let checked = match found {
-            None => Err(unknown_event_type(state, &e.event_type).await),
+            None => Err(unknown_event_type(state, &e.event_type, Asker::Producer).await),
             Some(t) => check_type(&e.event_type, t, &e.payload),
         };
         if let Err(error) = checked {

@@ -5,6 +5,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use chrono::{DateTime, Utc};
 use herald_common::domain::EventType;
+use herald_common::operational;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use utoipa::ToSchema;
@@ -14,7 +15,7 @@ use crate::http::auth::Caller;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::{ApiJson, IdPath};
 use crate::http::state::AppState;
-use crate::pipeline::writer::Written;
+use crate::pipeline::writer::{repeats, Written};
 use crate::store::deliveries::Delivery;
 use crate::store::events::{self, Event};
 
@@ -34,8 +35,11 @@ pub struct CreateEvent {
     /// A JSON object, kept and delivered byte for byte.
     #[schema(value_type = Object, example = json!({"order_id": 123, "amount": 99.99}))]
     pub payload: Box<RawValue>,
-    /// A repeat of a key already used by this tenant returns the first event
-    /// (`200`) and stores nothing. The `Idempotency-Key` header works too.
+    /// Within `HERALD_IDEMPOTENCY_WINDOW` (24 h), a repeat of a key already
+    /// used by this tenant with the same type and payload returns the first
+    /// event (`200`) and stores nothing; with another type or payload it is
+    /// `409 idempotency_conflict`. After the window the key makes a new
+    /// event. The `Idempotency-Key` header works too.
     pub idempotency_key: Option<String>,
 }
 
@@ -85,6 +89,7 @@ fn out(w: &Written) -> EventOut {
     let (e, status) = match w {
         Written::Created(e) => (e, "created"),
         Written::Existing(e) => (e, "duplicate"),
+        Written::Conflict(e) => (e, "conflict"),
     };
     EventOut {
         id: e.id,
@@ -123,6 +128,12 @@ pub fn validate(
 ) -> Result<Event, ApiError> {
     let event_type = EventType::parse(&e.event_type)
         .map_err(|err| ApiError::bad_request("invalid_event_type", err.to_string()))?;
+    if operational::is_reserved(event_type.as_str()) {
+        return Err(ApiError::bad_request(
+            "reserved_event_type",
+            format!("{event_type} is an operational event type: only Herald sends herald.* events"),
+        ));
+    }
     if !e.payload.get().starts_with('{') {
         return Err(ApiError::bad_request(
             "invalid_payload",
@@ -172,6 +183,7 @@ fn header_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     params(("Idempotency-Key" = Option<String>, Header, description = "alternative to idempotency_key")),
     responses((status = 201, body = EventOut), (status = 200, description = "repeat of an idempotency key", body = EventOut),
         (status = 400, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 409, description = "idempotency key reused with another type or payload", body = ErrorBody),
         (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
@@ -189,6 +201,7 @@ pub async fn create(
     let status = match first {
         Written::Created(_) => StatusCode::CREATED,
         Written::Existing(_) => StatusCode::OK,
+        Written::Conflict(held) => return Err(conflict(held)),
     };
     Ok((status, Json(out(first))))
 }
@@ -197,8 +210,8 @@ pub async fn create(
 #[utoipa::path(post, path = "/events/batch", tag = "events", request_body = CreateEventBatch,
     security(("bearer" = [])),
     responses((status = 201, body = BatchOut), (status = 200, description = "every event was a repeat", body = BatchOut),
-        (status = 400, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody),
-        (status = 503, body = ErrorBody)))]
+        (status = 400, body = ErrorBody), (status = 409, description = "an idempotency key reused with another type or payload", body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn create_batch(
     State(state): State<AppState>,
     caller: Caller,
@@ -224,7 +237,16 @@ pub async fn create_batch(
         })
         .collect::<Result<Vec<_>, _>>()?;
     super::catalogue::check_events(&state, &events, true).await?;
+    check_keys(&state, &events).await?;
     let written = state.writer.write(events).await?;
+    if let Some((i, Written::Conflict(held))) = written
+        .iter()
+        .enumerate()
+        .find(|(_, w)| matches!(w, Written::Conflict(_)))
+    {
+        // A key taken by another request between the check and the write.
+        return Err(conflict(held).prefixed(&format!("events[{i}]")));
+    }
     let any_created = written.iter().any(|w| matches!(w, Written::Created(_)));
     let status = if any_created {
         StatusCode::CREATED
@@ -237,6 +259,42 @@ pub async fn create_batch(
             events: written.iter().map(out).collect(),
         }),
     ))
+}
+
+/// `409 idempotency_conflict`: the key is held by `held`, another request.
+fn conflict(held: &Event) -> ApiError {
+    ApiError::conflict(
+        "idempotency_conflict",
+        format!(
+            "the idempotency key was used within the idempotency window by event {} with another type or payload",
+            held.id
+        ),
+    )
+}
+
+/// Refuse a batch whose keys are held by other requests before storing any
+/// of it (a batch is stored whole or not at all).
+async fn check_keys(state: &AppState, events: &[Event]) -> Result<(), ApiError> {
+    let keyed: Vec<&Event> = events
+        .iter()
+        .filter(|e| e.idempotency_key.is_some())
+        .collect();
+    if keyed.is_empty() {
+        return Ok(());
+    }
+    let window = state.config.idempotency_window;
+    let held = events::held_keys(&state.db, &keyed, window).await?;
+    for (i, e) in events.iter().enumerate() {
+        let key = (
+            e.tenant_id.clone(),
+            e.idempotency_key.clone().unwrap_or_default(),
+        );
+        match held.get(&key) {
+            Some(h) if !repeats(e, h) => return Err(conflict(h).prefixed(&format!("events[{i}]"))),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// One event, its payload and the status of each of its deliveries.

@@ -5,12 +5,14 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Pool;
-use herald_common::domain::{PayloadFormat, TenantId};
+use herald_common::domain::{Ordering, PayloadFormat, SignatureScheme, TenantId};
+use herald_common::operational::{About, DisabledBy, Operational};
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
 use super::record::{webhook, Webhook};
 use crate::store::error::StoreError;
+use crate::store::events::{self, Event};
 use crate::store::pg::{client, Columns};
 use crate::store::{deliveries, tenants};
 
@@ -28,6 +30,12 @@ pub struct NewWebhook {
     pub max_in_flight: Option<i32>,
     pub active: bool,
     pub secret_ciphertext: Vec<u8>,
+    pub ordering: Ordering,
+    pub signature_scheme: SignatureScheme,
+    /// The `whpk_` key of an ed25519 endpoint.
+    pub public_key: Option<String>,
+    pub retry_schedule: Option<Vec<String>>,
+    pub retry_on_4xx: bool,
     /// A parsed payload filter.
     pub filter: Option<serde_json::Value>,
 }
@@ -43,7 +51,17 @@ pub struct Change {
     pub rate_limit_per_second: Option<Option<i32>>,
     pub max_in_flight: Option<Option<i32>>,
     pub active: Option<bool>,
+    pub retry_schedule: Option<Option<Vec<String>>>,
+    pub retry_on_4xx: Option<bool>,
     pub filter: Option<Option<serde_json::Value>>,
+}
+
+/// A changed endpoint, and the operational event its change stored
+/// (`herald.endpoint.enabled` or `.disabled`), for the caller to publish.
+#[derive(Debug)]
+pub struct Updated {
+    pub webhook: Webhook,
+    pub events: Vec<Event>,
 }
 
 /// What [`insert`] did.
@@ -71,10 +89,11 @@ pub(super) const COUNT_FOR_TENANT: &str = "SELECT count(*) FROM webhooks WHERE t
 pub(super) const INSERT: &str = concat!(
     "INSERT INTO webhooks (id, tenant_id, url, description, event_types, secret_ciphertext, \
          headers, custom_payload, payload_format, rate_limit_per_second, max_in_flight, active, \
-         disabled_reason, disabled_at, filter) \
+         disabled_reason, disabled_at, ordering, signature_scheme, public_key, retry_schedule, \
+         retry_on_4xx, filter) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
          CASE WHEN $12 THEN NULL ELSE 'disabled through the API' END, \
-         CASE WHEN $12 THEN NULL ELSE now() END, $13) \
+         CASE WHEN $12 THEN NULL ELSE now() END, $13, $14, $15, $16, $17, $18) \
      RETURNING ",
     columns!()
 );
@@ -82,18 +101,20 @@ pub(super) const GET_FOR_UPDATE: &str = concat!(select_one!(), " FOR UPDATE");
 pub(super) const UPDATE: &str = concat!(
     "UPDATE webhooks SET url = $2, description = $3, event_types = $4, headers = $5, \
          custom_payload = $6, payload_format = $7, rate_limit_per_second = $8, \
-         max_in_flight = $9, active = $10, \
+         max_in_flight = $9, active = $10, retry_schedule = $11, retry_on_4xx = $12, \
          disabled_reason = CASE WHEN $10 THEN NULL WHEN active THEN 'disabled through the API' ELSE disabled_reason END, \
          disabled_at = CASE WHEN $10 THEN NULL WHEN active THEN now() ELSE disabled_at END, \
          failing_since = CASE WHEN $10 AND NOT active THEN NULL ELSE failing_since END, \
-         filter = $11, updated_at = now() \
+         failing_notified_at = CASE WHEN $10 AND NOT active THEN NULL ELSE failing_notified_at END, \
+         filter = $13, updated_at = now() \
      WHERE id = $1 RETURNING ",
     columns!()
 );
 pub(super) const ROTATE_SECRET: &str = "UPDATE webhooks \
      SET previous_secret_ciphertext = secret_ciphertext, \
          previous_secret_expires_at = now() + make_interval(secs => $3), \
-         secret_ciphertext = $2, updated_at = now() \
+         secret_ciphertext = $2, previous_public_key = public_key, public_key = $5, \
+         updated_at = now() \
      WHERE id = $1 AND ($4::text IS NULL OR tenant_id = $4) \
      RETURNING tenant_id, previous_secret_expires_at";
 pub(super) const DELETE: &str =
@@ -138,6 +159,11 @@ pub async fn insert(db: &Pool, w: NewWebhook, default_max: i64) -> Result<Insert
                 &w.rate_limit_per_second,
                 &w.max_in_flight,
                 &w.active,
+                &w.ordering.as_str(),
+                &w.signature_scheme.as_str(),
+                &w.public_key,
+                &w.retry_schedule,
+                &w.retry_on_4xx,
                 &w.filter,
             ],
         )
@@ -147,19 +173,21 @@ pub async fn insert(db: &Pool, w: NewWebhook, default_max: i64) -> Result<Insert
 }
 
 /// Apply a change under the row's lock; `None` if the endpoint is not in
-/// `scope`. Disabling through the API records why; enabling clears it.
+/// `scope`. Disabling through the API records why; enabling clears it. Either
+/// stores its operational event in the same transaction.
 pub async fn update(
     db: &Pool,
     id: Uuid,
     scope: Option<&str>,
     c: Change,
-) -> Result<Option<Webhook>, StoreError> {
+) -> Result<Option<Updated>, StoreError> {
     let mut client = client(db).await?;
     let tx = client.transaction().await?;
     let Some(row) = tx.query_opt(GET_FOR_UPDATE, &[&id, &scope]).await? else {
         return Ok(None);
     };
     let cur = webhook(&row)?;
+    let was_active = cur.active;
     let format = c.payload_format.map(|f| f.as_str().to_string());
     let row = tx
         .query_one(
@@ -175,24 +203,52 @@ pub async fn update(
                 &c.rate_limit_per_second.unwrap_or(cur.rate_limit_per_second),
                 &c.max_in_flight.unwrap_or(cur.max_in_flight),
                 &c.active.unwrap_or(cur.active),
+                &c.retry_schedule.unwrap_or(cur.retry_schedule),
+                &c.retry_on_4xx.unwrap_or(cur.retry_on_4xx),
                 &c.filter.unwrap_or(cur.filter),
             ],
         )
         .await?;
+    let webhook = webhook(&row)?;
+    let events: Vec<Event> = toggled(&webhook, was_active)
+        .map(|op| Event::operational(op, webhook.updated_at))
+        .into_iter()
+        .collect();
+    events::insert_operational(&tx, &events).await?;
     tx.commit().await?;
-    Ok(Some(webhook(&row)?))
+    Ok(Some(Updated { webhook, events }))
 }
 
-/// Store a new secret; the current one keeps signing for `grace_secs`.
-/// `None` if the endpoint is not in `scope`.
+/// The operational event of a change of `active`, if it changed.
+fn toggled(w: &Webhook, was_active: bool) -> Option<Operational> {
+    let about = About {
+        webhook_id: w.id,
+        tenant_id: &w.tenant_id,
+    };
+    match (was_active, w.active) {
+        (false, true) => Some(about.enabled(w.updated_at)),
+        (true, false) => Some(about.disabled(
+            DisabledBy::Api,
+            w.disabled_reason.as_deref(),
+            w.updated_at,
+            None,
+        )),
+        _ => None,
+    }
+}
+
+/// Store a new secret (and, for ed25519, its `public_key`); the current one
+/// keeps signing for `grace_secs`. `None` if the endpoint is not in `scope`.
 pub async fn rotate_secret(
     db: &Pool,
     id: Uuid,
     scope: Option<&str>,
     secret_ciphertext: &[u8],
+    public_key: Option<&str>,
     grace_secs: f64,
 ) -> Result<Option<Rotated>, StoreError> {
-    let params: [&(dyn ToSql + Sync); 4] = [&id, &secret_ciphertext, &grace_secs, &scope];
+    let params: [&(dyn ToSql + Sync); 5] =
+        [&id, &secret_ciphertext, &grace_secs, &scope, &public_key];
     let Some(row) = client(db).await?.query_opt(ROTATE_SECRET, &params).await? else {
         return Ok(None);
     };

@@ -9,7 +9,8 @@ macro_rules! columns {
     () => {
         "id, tenant_id, url, description, event_types, headers, custom_payload, \
          payload_format, rate_limit_per_second, max_in_flight, active, disabled_reason, \
-         disabled_at, previous_secret_expires_at, created_at, updated_at, filter"
+         disabled_at, previous_secret_expires_at, created_at, updated_at, ordering, \
+         signature_scheme, public_key, previous_public_key, retry_schedule, retry_on_4xx, filter"
     };
 }
 
@@ -29,7 +30,9 @@ mod change;
 mod read;
 mod record;
 
-pub use change::{delete, insert, rotate_secret, update, Change, Inserted, NewWebhook, Rotated};
+pub use change::{
+    delete, insert, rotate_secret, update, Change, Inserted, NewWebhook, Rotated, Updated,
+};
 pub use read::{exists, get, list, ListFilter};
 pub use record::Webhook;
 

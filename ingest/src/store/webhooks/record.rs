@@ -36,6 +36,19 @@ pub struct Webhook {
     pub previous_secret_expires_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// `unordered` or `fifo` (one delivery at a time, in acceptance order).
+    pub ordering: String,
+    /// `hmac` (`v1` signatures) or `ed25519` (`v1a`).
+    pub signature_scheme: String,
+    /// For `ed25519`: the `whpk_` key receivers verify signatures with.
+    pub public_key: Option<String>,
+    /// For `ed25519`, while `previous_secret_expires_at` is in the future:
+    /// the rotated-out public key, whose signatures are still sent too.
+    pub previous_public_key: Option<String>,
+    /// This endpoint's retry delays; `null` follows `HERALD_RETRY_SCHEDULE`.
+    pub retry_schedule: Option<Vec<String>>,
+    /// `false`: 4xx answers other than 408, 409, 425, 429 are not retried.
+    pub retry_on_4xx: bool,
     /// The payload filter; `null` delivers every event of the types.
     #[schema(value_type = Option<Object>)]
     pub filter: Option<serde_json::Value>,
@@ -60,6 +73,12 @@ pub(super) fn webhook(r: &Row) -> Result<Webhook, StoreError> {
         previous_secret_expires_at: r.col("previous_secret_expires_at")?,
         created_at: r.col("created_at")?,
         updated_at: r.col("updated_at")?,
+        ordering: r.col("ordering")?,
+        signature_scheme: r.col("signature_scheme")?,
+        public_key: r.col("public_key")?,
+        previous_public_key: r.col("previous_public_key")?,
+        retry_schedule: r.col("retry_schedule")?,
+        retry_on_4xx: r.col("retry_on_4xx")?,
         filter: r.col("filter")?,
     })
 }

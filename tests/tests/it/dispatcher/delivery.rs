@@ -1,7 +1,6 @@
 //! The happy path: signed requests, fan-out to exactly the right endpoints.
 
 use std::collections::HashSet;
-use std::path::PathBuf;
 
 use herald_common::signing::{sign_legacy, SigningKey};
 use herald_tests::{post_raw_event, tenant_with_key, TestAppOptions, TestReceiver};
@@ -10,15 +9,6 @@ use serde_json::json;
 use super::support::*;
 
 const SECRET: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
-
-/// The Python with the official `standardwebhooks` package: `HERALD_TEST_PYTHON`
-/// (set by the test script), else the script's venv.
-fn python() -> PathBuf {
-    match std::env::var_os("HERALD_TEST_PYTHON").filter(|p| !p.is_empty()) {
-        Some(p) => PathBuf::from(p),
-        None => herald_tests::workspace_root().join(".herald/venv/bin/python"),
-    }
-}
 
 const VERIFY_PY: &str = r#"
 import json, sys

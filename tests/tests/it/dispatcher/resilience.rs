@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use herald_tests::{Behavior, Binary, HeraldProcess, TestApp, TestAppOptions, TestReceiver};
+use herald_tests::{Behavior, TestApp, TestAppOptions, TestReceiver};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -24,15 +24,6 @@ async fn setup() -> (TestApp, TestReceiver, Vec<Endpoint>) {
             .push(endpoint(app.api(), receiver.url(path), &["order.created"], json!({})).await);
     }
     (app, receiver, endpoints)
-}
-
-async fn dispatcher(app: &TestApp, id: &str) -> HeraldProcess {
-    let mut p = app
-        .spawn_process(Binary::Dispatcher, &[("HERALD_DISPATCHER_ID", id)])
-        .await
-        .expect("spawn dispatcher");
-    p.wait_healthy(WAIT).await.expect("dispatcher healthy");
-    p
 }
 
 /// Every event reached every endpoint; returns the duplicate count.

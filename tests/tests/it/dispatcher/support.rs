@@ -2,6 +2,7 @@
 //! API, delivery state from Postgres, what the receiver saw.
 
 use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use herald_tests::{ApiClient, ReceivedRequest, TestApp, TestAppOptions};
@@ -157,4 +158,48 @@ pub async fn wait_active_endpoints(app: &TestApp, index: usize, n: u64) {
         ok.is_ok(),
         "dispatcher {index} never saw {n} active endpoints"
     );
+}
+
+/// The Python with the test packages (`standardwebhooks`, `PyNaCl`):
+/// `HERALD_TEST_PYTHON` (set by the test script), else the script's venv.
+pub fn python() -> PathBuf {
+    match std::env::var_os("HERALD_TEST_PYTHON").filter(|p| !p.is_empty()) {
+        Some(p) => PathBuf::from(p),
+        None => herald_tests::workspace_root().join(".herald/venv/bin/python"),
+    }
+}
+
+/// Run `script` with `args` on that Python; its standard output.
+pub fn run_python(script: &str, args: &[&std::ffi::OsStr]) -> String {
+    let out = std::process::Command::new(python())
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot run {:?} ({e}); run the test script, or set HERALD_TEST_PYTHON",
+                python()
+            )
+        });
+    assert!(
+        out.status.success(),
+        "python failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A `herald-dispatcher` process named `id`, healthy.
+pub async fn dispatcher(app: &TestApp, id: &str) -> herald_tests::HeraldProcess {
+    let mut p = app
+        .spawn_process(
+            herald_tests::Binary::Dispatcher,
+            &[("HERALD_DISPATCHER_ID", id)],
+        )
+        .await
+        .expect("spawn dispatcher");
+    p.wait_healthy(WAIT).await.expect("dispatcher healthy");
+    p
 }

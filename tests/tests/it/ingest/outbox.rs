@@ -137,7 +137,8 @@ async fn a_repeated_idempotency_key_gives_one_event_and_one_message() {
     assert_eq!(count(&app, "events").await, 1);
     expect_stream_messages(&app, 1).await;
 
-    // The header works the same, and a different payload changes nothing.
+    // The header works the same; a different payload is a conflict and
+    // changes nothing either.
     let r = app
         .api()
         .send(
@@ -151,8 +152,8 @@ async fn a_repeated_idempotency_key_gives_one_event_and_one_message() {
         )
         .await
         .expect("header");
-    assert_eq!(r.status, 200, "{}", r.text());
-    assert!(ids.contains(&id_of(&r)));
+    assert_eq!(r.status, 409, "{}", r.text());
+    assert_eq!(r.value()["error"]["code"], "idempotency_conflict");
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(count(&app, "events").await, 1);
     assert_eq!(stream_messages(&app).await, 1);

@@ -152,6 +152,7 @@ async fn an_archived_type_refuses_new_events_and_keeps_subscriptions_and_history
             .into_iter()
             .flatten()
             .map(|e| e["name"].as_str().unwrap_or_default().to_string())
+            .filter(|n| !n.starts_with("herald."))
             .collect()
     };
     let listed = names(api.get("/event-types").await.expect("list").value());
@@ -186,30 +187,35 @@ async fn the_catalogue_is_listed_by_page_and_changed_only_by_the_admin() {
     for name in ["order.item.added", "invoice.paid"] {
         register(api, &json!({"name": name})).await;
     }
-    let first = api
-        .get("/event-types?limit=2")
-        .await
-        .expect("page 1")
-        .value();
-    let entry = &first["data"][0];
-    assert_eq!(entry["name"], "invoice.paid");
-    assert!(
-        entry["id"]
-            .as_str()
-            .is_some_and(|id| id.parse::<uuid::Uuid>().is_ok()),
-        "{entry}"
-    );
-    assert!(
-        entry["description"].is_string() && entry["deprecated"] == false,
-        "{entry}"
-    );
-    let cursor = first["next_cursor"].as_str().expect("a next page");
-    let second = api
-        .get(&format!("/event-types?limit=2&cursor={cursor}"))
-        .await
-        .expect("page 2")
-        .value();
-    assert_eq!(second["data"][0]["name"], "order.item.added");
+    // Page by page, two at a time, in name order.
+    let mut seen: Vec<String> = Vec::new();
+    let mut path = "/event-types?limit=2".to_string();
+    loop {
+        let page = api.get(&path).await.expect("page").value();
+        for entry in page["data"].as_array().into_iter().flatten() {
+            assert!(
+                entry["id"]
+                    .as_str()
+                    .is_some_and(|id| id.parse::<uuid::Uuid>().is_ok())
+                    && entry["description"].is_string()
+                    && entry["deprecated"] == false,
+                "{entry}"
+            );
+            seen.push(entry["name"].as_str().unwrap_or_default().to_string());
+        }
+        match page["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/event-types?limit=2&cursor={cursor}"),
+            None => break,
+        }
+    }
+    let mut want: Vec<String> = herald_common::operational::TYPES
+        .iter()
+        .chain(&["invoice.paid", "order.created", "order.item.added"])
+        .chain(&["order.updated", "user.signed_up"])
+        .map(|s| s.to_string())
+        .collect();
+    want.sort();
+    assert_eq!(seen, want);
     let prefixed = api
         .get("/event-types?prefix=order.")
         .await
@@ -265,6 +271,26 @@ async fn the_catalogue_is_listed_by_page_and_changed_only_by_the_admin() {
         (r.status.as_u16(), code(&r)),
         (400, "invalid_text".into()),
         "never a 500"
+    );
+    let r = api
+        .delete("/event-types/herald.endpoint.disabled")
+        .await
+        .expect("reserved");
+    assert_eq!(code(&r), "reserved_event_type", "Herald's own types stay");
+    // A producer's unknown type names the types it may send.
+    let r = post(
+        api,
+        "/events",
+        &json!({"type": "order.shiped", "payload": {}}),
+    )
+    .await;
+    let message = r.value()["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        message.contains("registered event types: invoice.paid, order.created, order.item.added, order.updated, user.signed_up ("),
+        "{message}"
     );
     assert_eq!(
         api.get("/event-types/no.such").await.expect("404").status,

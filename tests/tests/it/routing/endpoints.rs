@@ -18,16 +18,36 @@ async fn endpoints_take_patterns_and_filters_and_refuse_bad_ones_clearly() {
         b
     };
     let cases = [
-        (json!({"event_types": ["order.>.x"]}), 400, "invalid_event_type", "order.>.x"),
-        (json!({"event_types": ["order*"]}), 400, "invalid_event_type", "order*"),
+        (
+            json!({"event_types": ["order.>.x"]}),
+            400,
+            "invalid_event_type",
+            "order.>.x",
+        ),
+        (
+            json!({"event_types": ["order*"]}),
+            400,
+            "invalid_event_type",
+            "order*",
+        ),
         (
             json!({"filter": {"amount": {"$regex": "^1"}}}),
             400,
             "invalid_filter",
             "unknown filter operator \"$regex\" at amount",
         ),
-        (json!({"filter": {"$nor": []}}), 400, "invalid_filter", "\"$nor\""),
-        (json!({"filter": {"amount": {"$gte": [1]}}}), 400, "invalid_filter", "$gte at amount"),
+        (
+            json!({"filter": {"$nor": []}}),
+            400,
+            "invalid_filter",
+            "\"$nor\"",
+        ),
+        (
+            json!({"filter": {"amount": {"$gte": [1]}}}),
+            400,
+            "invalid_filter",
+            "$gte at amount",
+        ),
         (json!({"filter": [1]}), 400, "invalid_filter", "JSON object"),
         (
             json!({"headers": {"X-A": "1"}, "custom_headers": {"X-B": "2"}}),
@@ -41,12 +61,20 @@ async fn endpoints_take_patterns_and_filters_and_refuse_bad_ones_clearly() {
             "reserved_header",
             "Webhook-Signature",
         ),
-        (json!({"filter": {"a": "nul\u{0}"}}), 400, "invalid_text", "NUL"),
+        (
+            json!({"filter": {"a": "nul\u{0}"}}),
+            400,
+            "invalid_text",
+            "NUL",
+        ),
         (
             json!({"event_types": ["order.shipped"]}),
             422,
             "unknown_event_type",
-            "\"order.shipped\" is not registered; registered event types: order.created, order.updated, user.signed_up",
+            "\"order.shipped\" is not registered; registered event types: herald.delivery.failed, \
+             herald.delivery.recovered, herald.endpoint.disabled, herald.endpoint.enabled, \
+             herald.endpoint.failing, herald.endpoint.recovered, order.created, order.updated, \
+             user.signed_up (",
         ),
     ];
     for (extra, status, want, words) in cases {

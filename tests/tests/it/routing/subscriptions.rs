@@ -116,3 +116,56 @@ async fn a_filter_delivers_only_matching_events_and_no_row_for_the_others() {
     got.sort_unstable();
     assert_eq!(got, [1, 2]);
 }
+
+#[tokio::test]
+async fn a_fifo_line_follows_wildcards_and_its_filter_in_acceptance_order() {
+    let receiver = TestReceiver::start().await;
+    let mut app = app(TestAppOptions::new()).await;
+    let api = app.api();
+    for name in ["invoice.created", "order.item.added"] {
+        register(api, &json!({ "name": name })).await;
+    }
+    // Overlapping patterns: the line's consumer takes all of the tenant's
+    // events and the line matches each one itself.
+    let extra = json!({"ordering": "fifo", "filter": {"amount": {"$gte": 100}}});
+    let line = endpoint(api, receiver.url("/line"), &["order.*", "*.created"], extra).await;
+    app.start_dispatcher().await.expect("dispatcher");
+
+    let sent = [
+        ("order.created", 150, true),
+        ("order.updated", 50, false),
+        ("user.signed_up", 500, false),
+        ("invoice.created", 200, true),
+        ("order.item.added", 300, false),
+        ("order.updated", 120, true),
+    ];
+    for (t, amount, _) in sent {
+        let payload = json!({ "amount": amount });
+        let r = post(
+            app.api(),
+            "/events",
+            &json!({"type": t, "payload": payload}),
+        )
+        .await;
+        assert_eq!(r.status, 201, "{}", r.text());
+    }
+    wait_status(&app, line.id, "delivered", 3).await;
+    let got: Vec<(String, i64)> = receiver
+        .requests_for("/line")
+        .iter()
+        .map(|r| {
+            let v = r.json();
+            (
+                v["type"].as_str().unwrap_or_default().to_string(),
+                v["data"]["amount"].as_i64().unwrap_or(0),
+            )
+        })
+        .collect();
+    let want: Vec<(String, i64)> = sent
+        .iter()
+        .filter(|(_, _, wanted)| *wanted)
+        .map(|(t, a, _)| (t.to_string(), *a))
+        .collect();
+    assert_eq!(got, want, "in acceptance order, only what the line wants");
+    assert_eq!(deliveries(&app, line.id).await, 3, "no row for the others");
+}

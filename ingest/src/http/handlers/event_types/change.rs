@@ -30,6 +30,7 @@ pub async fn create(
     caller.require_admin()?;
     let name = EventType::parse(&body.name)
         .map_err(|e| ApiError::bad_request("invalid_event_type", e.to_string()))?;
+    not_reserved(&name)?;
     let description = input::description(body.description.as_deref())?.unwrap_or_default();
     if let Some(schema) = &body.schema {
         input::schema(schema)?;
@@ -65,6 +66,7 @@ pub async fn patch(
 ) -> Result<Json<Entry>, ApiError> {
     caller.require_admin()?;
     let name = name(path)?;
+    not_reserved(&name)?;
     if let Some(Some(schema)) = &body.schema {
         input::schema(schema)?;
     }
@@ -91,11 +93,24 @@ pub async fn archive(
 ) -> Result<Json<Entry>, ApiError> {
     caller.require_admin()?;
     let name = name(path)?;
+    not_reserved(&name)?;
     let change = Change {
         archived: Some(true),
         ..Change::default()
     };
     changed(&state, name, change).await
+}
+
+/// `herald.*` types are Herald's own operational events: registered by
+/// migrations, emitted by the dispatcher, never changed through the API.
+fn not_reserved(name: &EventType) -> Result<(), ApiError> {
+    if herald_common::operational::is_reserved(name.as_str()) {
+        return Err(ApiError::bad_request(
+            "reserved_event_type",
+            "herald.* event types are Herald's own operational events",
+        ));
+    }
+    Ok(())
 }
 
 async fn changed(

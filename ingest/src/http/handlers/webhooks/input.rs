@@ -5,8 +5,9 @@
 use std::collections::BTreeMap;
 
 use axum::http::{HeaderName, HeaderValue};
-use herald_common::domain::{PayloadFormat, WebhookUrl};
-use herald_common::signing::{SigningKey, RESERVED_HEADERS};
+use herald_common::config::parse_duration;
+use herald_common::domain::{Ordering, PayloadFormat, SignatureScheme, WebhookUrl};
+use herald_common::signing::{ed25519, Ed25519Key, SigningKey, RESERVED_HEADERS};
 use serde::{Deserialize, Deserializer};
 use utoipa::ToSchema;
 
@@ -17,6 +18,9 @@ pub const MAX_DESCRIPTION: usize = 1_024;
 pub const MAX_SECRET: usize = 256;
 pub const MAX_HEADER_VALUE: usize = 4_096;
 pub const MAX_RATE_LIMIT: i32 = 100_000;
+pub const MAX_RETRY_DELAYS: usize = 50;
+/// The longest delay of an endpoint's retry schedule.
+pub const MAX_RETRY_DELAY: std::time::Duration = std::time::Duration::from_secs(7 * 86_400);
 
 /// `POST /webhooks`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -31,7 +35,8 @@ pub struct CreateWebhook {
     /// more words), `>` or `*` alone (every type).
     #[schema(example = json!(["order.created", "invoice.*"]))]
     pub event_types: Vec<String>,
-    /// Signing secret; generated (`whsec_` + base64 of 24 bytes) if absent.
+    /// Signing secret; generated if absent: `whsec_` + base64 of 24 bytes
+    /// for `hmac`, an ed25519 key `whsk_` + base64 of 32 bytes for `ed25519`.
     pub secret: Option<String>,
     pub description: Option<String>,
     /// Extra request headers (cannot replace the signing headers).
@@ -51,6 +56,19 @@ pub struct CreateWebhook {
     pub rate_limit_per_second: Option<i32>,
     pub max_in_flight: Option<i32>,
     pub active: Option<bool>,
+    /// `unordered` (default) or `fifo`: one delivery at a time, in the order
+    /// the events were accepted. Chosen at creation.
+    pub ordering: Option<String>,
+    /// `hmac` (default, `v1` signatures) or `ed25519` (`v1a`; the response
+    /// carries the `public_key` receivers verify with). Chosen at creation.
+    pub signature_scheme: Option<String>,
+    /// Delays between attempts (`["10s", "1m", "1h"]`), replacing
+    /// `HERALD_RETRY_SCHEDULE` for this endpoint; 1 to 50 delays of at most 7 days.
+    #[schema(example = json!(["10s", "1m", "1h"]))]
+    pub retry_schedule: Option<Vec<String>>,
+    /// `false`: a 4xx answer other than 408, 409, 425 and 429 fails the
+    /// delivery at once instead of retrying (default `true`).
+    pub retry_on_4xx: Option<bool>,
 }
 
 /// `PATCH /webhooks/{id}`: only the fields present change; `null` clears
@@ -79,6 +97,11 @@ pub struct PatchWebhook {
     #[schema(value_type = Option<i32>)]
     pub max_in_flight: Option<Option<i32>>,
     pub active: Option<bool>,
+    /// `null` returns to `HERALD_RETRY_SCHEDULE`.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub retry_schedule: Option<Option<Vec<String>>>,
+    pub retry_on_4xx: Option<bool>,
 }
 
 /// Distinguish an absent field (`None`) from an explicit `null` (`Some(None)`).
@@ -96,6 +119,56 @@ pub(crate) fn invalid(code: &'static str, message: impl Into<String>) -> ApiErro
 
 pub fn url(raw: &str) -> Result<WebhookUrl, ApiError> {
     WebhookUrl::parse(raw.trim()).map_err(|e| invalid("invalid_url", e.to_string()))
+}
+
+/// The endpoint's secret for its scheme: the given one, checked, or a new one.
+pub fn secret_for(scheme: SignatureScheme, raw: Option<&str>) -> Result<String, ApiError> {
+    match (scheme, raw) {
+        (SignatureScheme::Hmac, None) => Ok(herald_common::crypto::generate_webhook_secret()),
+        (SignatureScheme::Ed25519, None) => Ok(ed25519::generate_secret()),
+        (SignatureScheme::Hmac, Some(s)) if s.starts_with(ed25519::SECRET_PREFIX) => Err(invalid(
+            "invalid_secret",
+            "a whsk_ key signs with ed25519: set \"signature_scheme\": \"ed25519\"",
+        )),
+        (SignatureScheme::Hmac, Some(s)) => secret(s),
+        (SignatureScheme::Ed25519, Some(s)) => Ed25519Key::from_secret(s)
+            .map(|_| s.to_string())
+            .map_err(|e| invalid("invalid_secret", e.to_string())),
+    }
+}
+
+/// The `whpk_` public key of an ed25519 endpoint's secret (`None` for HMAC).
+pub fn public_key(secret: &str) -> Option<String> {
+    Ed25519Key::from_secret(secret).ok().map(|k| k.public_key())
+}
+
+pub fn ordering(raw: &str) -> Result<Ordering, ApiError> {
+    Ordering::parse(raw).map_err(|e| invalid("invalid_ordering", e.to_string()))
+}
+
+pub fn signature_scheme(raw: &str) -> Result<SignatureScheme, ApiError> {
+    SignatureScheme::parse(raw).map_err(|e| invalid("invalid_signature_scheme", e.to_string()))
+}
+
+/// 1 to [`MAX_RETRY_DELAYS`] durations of at most [`MAX_RETRY_DELAY`],
+/// kept as given (trimmed).
+pub fn retry_schedule(raw: &[String]) -> Result<Vec<String>, ApiError> {
+    let bad = |m: String| invalid("invalid_retry_schedule", m);
+    if raw.is_empty() || raw.len() > MAX_RETRY_DELAYS {
+        return Err(bad(format!(
+            "retry_schedule lists 1 to {MAX_RETRY_DELAYS} delays"
+        )));
+    }
+    raw.iter()
+        .map(|d| {
+            let d = d.trim();
+            match parse_duration(d) {
+                Ok(v) if v <= MAX_RETRY_DELAY => Ok(d.to_string()),
+                Ok(_) => Err(bad(format!("{d:?} is longer than 7 days"))),
+                Err(e) => Err(bad(format!("{d:?}: {e}"))),
+            }
+        })
+        .collect()
 }
 
 pub fn secret(raw: &str) -> Result<String, ApiError> {
@@ -191,90 +264,4 @@ pub fn headers_or_alias(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn urls_must_be_http_or_https() {
-        assert!(url("https://example.com/webhook").is_ok());
-        for bad in [
-            "ftp://example.com/x",
-            "not a url",
-            "https://u:p@example.com/",
-            "",
-        ] {
-            assert_eq!(url(bad).expect_err(bad).code, "invalid_url", "{bad}");
-        }
-    }
-
-    #[test]
-    fn reserved_and_malformed_headers_are_refused() {
-        let ok: BTreeMap<String, String> = [("X-Team".to_string(), "payments".to_string())].into();
-        assert!(headers(&ok).is_ok());
-        for (name, value, code) in [
-            ("Webhook-Signature", "x", "reserved_header"),
-            ("content-type", "text/plain", "reserved_header"),
-            ("X-Webhook-Signature", "x", "reserved_header"),
-            ("bad name", "x", "invalid_header"),
-            ("X-Ok", "line\nbreak", "invalid_header"),
-        ] {
-            let h: BTreeMap<String, String> = [(name.to_string(), value.to_string())].into();
-            assert_eq!(headers(&h).expect_err(name).code, code, "{name}");
-        }
-    }
-
-    #[test]
-    fn secrets_must_be_usable_for_signing() {
-        assert!(secret("my-secret").is_ok());
-        assert!(secret("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD").is_ok());
-        for bad in ["", "whsec_!!!", " padded ", &"x".repeat(300)] {
-            assert_eq!(secret(bad).expect_err(bad).code, "invalid_secret");
-        }
-    }
-
-    #[test]
-    fn patch_tells_null_from_absent() {
-        let p: PatchWebhook =
-            serde_json::from_str(r#"{"rate_limit_per_second": null}"#).expect("patch");
-        assert_eq!(p.rate_limit_per_second, Some(None));
-        assert_eq!(p.max_in_flight, None);
-        assert!(serde_json::from_str::<PatchWebhook>(r#"{"secret": "x"}"#).is_err());
-        assert!(
-            serde_json::from_str::<CreateWebhook>(r#"{"url":"x","event_types":[],"bogus":1}"#)
-                .is_err()
-        );
-    }
-
-    #[test]
-    fn custom_headers_is_another_name_of_headers() {
-        let h: BTreeMap<String, String> = [("X-Team".to_string(), "a".to_string())].into();
-        assert_eq!(
-            headers_or_alias(None, Some(&h)).expect("alias"),
-            Some(h.clone())
-        );
-        assert_eq!(
-            headers_or_alias(Some(&h), None).expect("name"),
-            Some(h.clone())
-        );
-        assert_eq!(headers_or_alias(None, None).expect("none"), None);
-        assert_eq!(
-            headers_or_alias(Some(&h), Some(&h)).expect_err("both").code,
-            "conflicting_fields"
-        );
-    }
-
-    #[test]
-    fn numeric_limits_are_in_range() {
-        assert_eq!(
-            positive("rate_limit_per_second", Some(10)).expect("ok"),
-            Some(10)
-        );
-        assert_eq!(positive("rate_limit_per_second", None).expect("ok"), None);
-        for bad in [0, -1, MAX_RATE_LIMIT + 1] {
-            assert_eq!(
-                positive("x", Some(bad)).expect_err("range").code,
-                "out_of_range"
-            );
-        }
-    }
-}
+mod tests;

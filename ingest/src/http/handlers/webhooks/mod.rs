@@ -8,7 +8,6 @@ pub mod secret;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use herald_common::crypto::generate_webhook_secret;
 use herald_common::domain::WebhookUrl;
 use herald_common::messages::ChangeOp;
 use herald_common::routing::Pattern;
@@ -25,7 +24,9 @@ use crate::http::pagination::{decode_cursor, limit, page, Page};
 use crate::http::state::AppState;
 use crate::store::webhooks::{self, Inserted, ListFilter, NewWebhook, Webhook};
 
-/// `201` body of `POST /webhooks`: the endpoint and its secret (shown only here).
+/// `201` body of `POST /webhooks`: the endpoint and its secret (shown only
+/// here); for `ed25519` the secret is the `whsk_` signing key and receivers
+/// need only `public_key`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WebhookCreated {
     #[serde(flatten)]
@@ -99,10 +100,8 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<WebhookCreated>), ApiError> {
     let url = input::url(&body.url)?;
     let event_types = routing::event_types(&body.event_types)?;
-    let secret = match &body.secret {
-        Some(s) => input::secret(s)?,
-        None => generate_webhook_secret(),
-    };
+    let scheme = input::signature_scheme(body.signature_scheme.as_deref().unwrap_or("hmac"))?;
+    let secret = input::secret_for(scheme, body.secret.as_deref())?;
     let new = NewWebhook {
         id: Uuid::now_v7(),
         tenant_id: caller.write_tenant(),
@@ -123,6 +122,15 @@ pub async fn create(
         max_in_flight: input::positive("max_in_flight", body.max_in_flight)?,
         active: body.active.unwrap_or(true),
         secret_ciphertext: state.config.encryption_key.encrypt(secret.as_bytes()),
+        ordering: input::ordering(body.ordering.as_deref().unwrap_or("unordered"))?,
+        signature_scheme: scheme,
+        public_key: input::public_key(&secret),
+        retry_schedule: body
+            .retry_schedule
+            .as_deref()
+            .map(input::retry_schedule)
+            .transpose()?,
+        retry_on_4xx: body.retry_on_4xx.unwrap_or(true),
     };
     super::catalogue::ensure_registered(&state, &plain_types(&event_types)).await?;
     check_url(&state, &url).await?;
@@ -236,6 +244,11 @@ pub async fn patch(
             .map(|v| input::positive("max_in_flight", v))
             .transpose()?,
         active: body.active,
+        retry_schedule: body
+            .retry_schedule
+            .map(|v| v.as_deref().map(input::retry_schedule).transpose())
+            .transpose()?,
+        retry_on_4xx: body.retry_on_4xx,
     };
     if let Some(types) = &event_types {
         super::catalogue::ensure_registered(&state, &plain_types(types)).await?;
@@ -243,12 +256,14 @@ pub async fn patch(
     if let Some(url) = &url {
         check_url(&state, url).await?;
     }
-    let webhook = webhooks::update(&state.db, id, caller.scope_str(), change)
+    let updated = webhooks::update(&state.db, id, caller.scope_str(), change)
         .await?
         .ok_or_else(|| ApiError::not_found("endpoint"))?;
+    let webhook = updated.webhook;
     state
         .announce_webhook_change(webhook.id, &webhook.tenant_id, ChangeOp::Upsert)
         .await;
+    state.publisher.offer(updated.events);
     Ok(Json(webhook))
 }
 

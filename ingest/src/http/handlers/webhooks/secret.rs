@@ -4,7 +4,7 @@
 use axum::extract::State;
 use axum::Json;
 use chrono::{DateTime, Utc};
-use herald_common::crypto::generate_webhook_secret;
+use herald_common::domain::SignatureScheme;
 use herald_common::messages::ChangeOp;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -31,6 +31,9 @@ pub struct SecretRotated {
     pub secret: String,
     /// Until then requests are signed with both the new and the old secret.
     pub previous_secret_expires_at: DateTime<Utc>,
+    /// For `ed25519` endpoints: the new `whpk_` public key (the previous one
+    /// is the endpoint's `previous_public_key` until the grace period ends).
+    pub public_key: Option<String>,
 }
 
 /// Replace the secret; the old one keeps signing beside it for the grace period.
@@ -44,15 +47,25 @@ pub async fn rotate_secret(
     IdPath(id): IdPath,
     OptionalJson(body): OptionalJson<RotateSecret>,
 ) -> Result<Json<SecretRotated>, ApiError> {
-    let secret = match body.and_then(|b| b.secret) {
-        Some(s) => input::secret(&s)?,
-        None => generate_webhook_secret(),
-    };
-    let ct = state.config.encryption_key.encrypt(secret.as_bytes());
-    let grace = state.config.secret_rotation_grace.as_secs_f64();
-    let rotated = webhooks::rotate_secret(&state.db, id, caller.scope_str(), &ct, grace)
+    let current = webhooks::get(&state.db, id, caller.scope_str())
         .await?
         .ok_or_else(|| ApiError::not_found("endpoint"))?;
+    let scheme = SignatureScheme::parse(&current.signature_scheme).map_err(ApiError::internal)?;
+    let given = body.and_then(|b| b.secret);
+    let secret = input::secret_for(scheme, given.as_deref())?;
+    let public_key = input::public_key(&secret);
+    let ct = state.config.encryption_key.encrypt(secret.as_bytes());
+    let grace = state.config.secret_rotation_grace.as_secs_f64();
+    let rotated = webhooks::rotate_secret(
+        &state.db,
+        id,
+        caller.scope_str(),
+        &ct,
+        public_key.as_deref(),
+        grace,
+    )
+    .await?
+    .ok_or_else(|| ApiError::not_found("endpoint"))?;
     state
         .announce_webhook_change(id, &rotated.tenant_id, ChangeOp::Upsert)
         .await;
@@ -61,5 +74,6 @@ pub async fn rotate_secret(
         id,
         secret,
         previous_secret_expires_at: rotated.previous_secret_expires_at,
+        public_key,
     }))
 }
