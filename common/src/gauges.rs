@@ -14,7 +14,7 @@ use crate::metrics::{
     BUILD_INFO, DB_POOL_AVAILABLE, DB_POOL_CONNECTIONS, DB_POOL_MAX_CONNECTIONS, DB_POOL_WAITERS,
     NATS_CONNECTED, PROCESS_PREFIX,
 };
-use crate::shutdown::CancellationToken;
+use crate::shutdown::{self, CancellationToken};
 
 /// How often the gauges are sampled (Prometheus scrapes every 15 s by default).
 pub const SAMPLE_INTERVAL: Duration = Duration::from_secs(5);
@@ -64,9 +64,8 @@ where
             _ = shutdown.cancelled() => return,
             _ = sample() => {}
         }
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(every) => {}
+        if !shutdown::sleep(&shutdown, every).await {
+            return;
         }
     }
 }

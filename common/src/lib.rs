@@ -1,6 +1,7 @@
 //! What both Herald binaries share. Each module is one concern; see
 //! `docs/architecture.md` for how they fit together.
 
+pub mod backoff;
 pub mod config;
 pub mod crypto;
 pub mod db;
@@ -10,6 +11,7 @@ pub mod jetstream;
 pub mod messages;
 pub mod metrics;
 pub mod migrate;
+pub mod nats;
 pub mod operational;
 pub mod routing;
 pub mod shutdown;

@@ -41,6 +41,16 @@ pub struct DeliveryJob {
     /// cache holds an older version re-reads the endpoint first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook_version: Option<chrono::DateTime<chrono::Utc>>,
+    /// Attempts made before the current retry schedule began (a manual
+    /// re-send starts the schedule again): the retry delay after this job's
+    /// attempt is that of attempt `attempts_made + 1 - schedule_start`.
+    /// Absent (0) on the wire for a delivery never re-sent by hand.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub schedule_start: i32,
+}
+
+fn is_zero(n: &i32) -> bool {
+    *n == 0
 }
 
 /// Which delivery a job is for, and how far that delivery got.
@@ -68,7 +78,23 @@ impl DeliveryJob {
             attempts_made: target.attempts_made,
             payload: event.payload,
             webhook_version: target.webhook_version,
+            schedule_start: 0,
         }
+    }
+
+    /// The same job on a retry schedule that began after `attempts` attempts.
+    pub fn with_schedule_start(mut self, attempts: i32) -> Self {
+        self.schedule_start = attempts.max(0);
+        self
+    }
+
+    /// This job's attempt counted from the start of its retry schedule
+    /// (1 for the first attempt of a schedule).
+    pub fn attempt_in_schedule(&self) -> i32 {
+        self.attempts_made
+            .saturating_sub(self.schedule_start)
+            .max(0)
+            .saturating_add(1)
     }
 }
 
@@ -129,6 +155,7 @@ mod tests {
         assert_eq!(json["attempt"], 3);
         assert!(json.get("attempts_made").is_none());
         assert!(json.get("webhook_version").is_none());
+        assert!(json.get("schedule_start").is_none());
         for name in ["attempt", "attempts_made"] {
             let mut wire = json.clone();
             let fields = wire.as_object_mut().expect("object");
@@ -136,6 +163,25 @@ mod tests {
             fields.insert(name.to_string(), 2.into());
             let job: DeliveryJob = serde_json::from_str(&wire.to_string()).expect(name);
             assert_eq!((job.attempts_made, job.delivery_id), (2, Uuid::max()));
+            assert_eq!(job.schedule_start, 0);
         }
+    }
+
+    #[test]
+    fn a_re_sent_job_counts_its_attempts_from_its_schedule_start() {
+        let target = JobTarget {
+            delivery_id: Uuid::max(),
+            webhook_id: Uuid::nil(),
+            attempts_made: 8,
+            webhook_version: None,
+        };
+        let job = DeliveryJob::new(event(), target);
+        assert_eq!(job.attempt_in_schedule(), 9);
+        let job = job.with_schedule_start(8);
+        assert_eq!(job.attempt_in_schedule(), 1);
+        let json = serde_json::to_value(&job).expect("ser");
+        assert_eq!(json["schedule_start"], 8);
+        let back: DeliveryJob = serde_json::from_value(json).expect("de");
+        assert_eq!(back.schedule_start, 8);
     }
 }

@@ -35,3 +35,13 @@ pub fn on_signal() -> CancellationToken {
     });
     token
 }
+
+/// Sleep for `duration` unless `token` is cancelled first: `true` if the
+/// whole time passed, `false` on cancellation (stop now).
+pub async fn sleep(token: &CancellationToken, duration: std::time::Duration) -> bool {
+    tokio::select! {
+        biased;
+        _ = token.cancelled() => false,
+        _ = tokio::time::sleep(duration) => true,
+    }
+}

@@ -22,10 +22,26 @@ pub enum GuardError {
     NoHost,
 }
 
-#[derive(Debug, Clone)]
-enum AllowEntry {
+/// One `HERALD_URL_ALLOWLIST` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AllowEntry {
     Net(IpNet),
     Host(String),
+}
+
+impl AllowEntry {
+    /// A CIDR (`10.1.0.0/16`), an address, or a host name.
+    pub fn parse(entry: &str) -> Result<Self, String> {
+        if let Ok(net) = entry.parse::<IpNet>() {
+            Ok(Self::Net(net))
+        } else if let Ok(ip) = entry.parse::<IpAddr>() {
+            Ok(Self::Net(IpNet::from(ip)))
+        } else if !entry.is_empty() && !entry.contains('/') {
+            Ok(Self::Host(entry.to_ascii_lowercase()))
+        } else {
+            Err("not a CIDR, address or host name".into())
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -101,34 +117,31 @@ fn v6_class(ip: Ipv6Addr) -> Option<&'static str> {
 }
 
 impl UrlGuard {
-    /// `allowlist` entries are CIDRs (`10.1.0.0/16`), addresses, or host names.
-    pub fn new(allow_private: bool, allowlist: &[String]) -> Result<Self, String> {
-        let mut entries = Vec::new();
-        for e in allowlist {
-            if let Ok(net) = e.parse::<IpNet>() {
-                entries.push(AllowEntry::Net(net));
-            } else if let Ok(ip) = e.parse::<IpAddr>() {
-                entries.push(AllowEntry::Net(IpNet::from(ip)));
-            } else if !e.is_empty() && !e.contains('/') {
-                entries.push(AllowEntry::Host(e.to_ascii_lowercase()));
-            } else {
-                return Err(format!(
-                    "HERALD_URL_ALLOWLIST entry {e:?} is not a CIDR or host"
-                ));
-            }
-        }
-        Ok(Self {
+    /// Guard with these allowlist entries (see [`AllowEntry::parse`]).
+    pub fn new(allow_private: bool, allowlist: Vec<AllowEntry>) -> Self {
+        Self {
             allow_private,
-            allowlist: entries,
-        })
+            allowlist,
+        }
+    }
+
+    /// Parse `allowlist` entries first; the first bad one is the error.
+    pub fn parse(allow_private: bool, allowlist: &[&str]) -> Result<Self, String> {
+        let entries = allowlist
+            .iter()
+            .map(|e| AllowEntry::parse(e).map_err(|why| format!("{e:?}: {why}")))
+            .collect::<Result<_, _>>()?;
+        Ok(Self::new(allow_private, entries))
+    }
+
+    /// Allows nothing that is not public.
+    pub fn strict() -> Self {
+        Self::new(false, Vec::new())
     }
 
     /// Allows everything (tests and local development).
     pub fn permissive() -> Self {
-        Self {
-            allow_private: true,
-            allowlist: Vec::new(),
-        }
+        Self::new(true, Vec::new())
     }
 
     fn host_allowed(&self, host: &str) -> bool {
@@ -220,7 +233,7 @@ mod tests {
 
     #[test]
     fn allow_private_and_allowlists_open_the_guard() {
-        let strict = UrlGuard::new(false, &[]).expect("guard");
+        let strict = UrlGuard::strict();
         assert!(strict.check_addrs("x", &[sa("127.0.0.1")]).is_err());
         assert!(strict
             .check_addrs("x", &[sa("8.8.8.8"), sa("10.0.0.1")])
@@ -229,19 +242,18 @@ mod tests {
         assert!(UrlGuard::permissive()
             .check_addrs("x", &[sa("127.0.0.1")])
             .is_ok());
-        let listed =
-            UrlGuard::new(false, &["10.0.0.0/8".into(), "internal.example".into()]).expect("guard");
+        let listed = UrlGuard::parse(false, &["10.0.0.0/8", "internal.example"]).expect("guard");
         assert!(listed.check_addrs("x", &[sa("10.9.9.9")]).is_ok());
         assert!(listed
             .check_addrs("internal.example", &[sa("192.168.0.1")])
             .is_ok());
         assert!(listed.check_addrs("x", &[sa("192.168.0.1")]).is_err());
-        assert!(UrlGuard::new(false, &["10.0.0.0/99".into()]).is_err());
+        assert!(UrlGuard::parse(false, &["10.0.0.0/99"]).is_err());
     }
 
     #[tokio::test]
     async fn literal_addresses_are_checked_without_dns() {
-        let strict = UrlGuard::new(false, &[]).expect("guard");
+        let strict = UrlGuard::strict();
         let url = url::Url::parse("http://127.0.0.1:9/x").expect("url");
         assert!(matches!(
             strict.resolve(&url).await,

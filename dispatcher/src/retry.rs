@@ -23,12 +23,16 @@ use crate::store::StoreError;
 use async_nats::HeaderMap;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Pool;
+use herald_common::jetstream::{Acked, Outgoing, PubAcks};
 use herald_common::messages::{DeliveryJob, EventMessage, JobTarget};
 use herald_common::metrics::RETRIES_SCHEDULED_TOTAL;
-use herald_common::shutdown::CancellationToken;
+use herald_common::shutdown::{self, CancellationToken};
 use herald_common::subjects::{delivery_subject, retry_msg_id};
 use serde_json::value::RawValue;
 use std::time::Duration;
+
+/// PubAcks awaited at once (see `herald_common::jetstream::PubAcks`).
+const MAX_PENDING_ACKS: usize = 1_024;
 
 /// Header of a re-published job holding its reserved rate-limit slot (RFC 3339).
 pub const RATE_SLOT_HEADER: &str = "Herald-Rate-Slot";
@@ -57,20 +61,28 @@ struct Due {
 }
 
 impl Due {
-    /// `Nats-Msg-Id: <event>.<webhook>.<attempts>[.p<parked>]`, and the
-    /// reserved rate-limit slot if it holds one.
-    fn headers(&self) -> HeaderMap {
+    /// `<event>.<webhook>.<attempts>[.p<parked>]`.
+    fn msg_id(&self) -> String {
         let job = &self.job;
         let mut msg_id = retry_msg_id(job.event_id, job.webhook_id, job.attempts_made);
         if self.parked > 0 {
             msg_id.push_str(&format!(".p{}", self.parked));
         }
-        let mut headers = HeaderMap::new();
-        headers.insert("Nats-Msg-Id", msg_id.as_str());
-        if let Some(slot) = self.rate_slot {
-            headers.insert(RATE_SLOT_HEADER, slot.to_rfc3339().as_str());
-        }
-        headers
+        msg_id
+    }
+
+    /// The job, with its reserved rate-limit slot if it holds one.
+    fn message(&self) -> Result<Outgoing, serde_json::Error> {
+        let body = serde_json::to_vec(&self.job)?;
+        let message = Outgoing::new(
+            delivery_subject(self.job.webhook_id),
+            &self.msg_id(),
+            body.into(),
+        );
+        Ok(match self.rate_slot {
+            Some(slot) => message.header(RATE_SLOT_HEADER, &slot.to_rfc3339()),
+            None => message,
+        })
     }
 }
 
@@ -84,15 +96,12 @@ impl Scheduler {
                     0
                 }
             };
-            if claimed >= self.batch {
-                if shutdown.is_cancelled() {
-                    break;
-                }
-                continue; // more are due right now
+            if shutdown.is_cancelled() {
+                break;
             }
-            tokio::select! {
-                _ = shutdown.cancelled() => break,
-                _ = tokio::time::sleep(self.poll_interval) => {}
+            // Fewer than a batch: wait for the next poll; else more are due now.
+            if claimed < self.batch && !shutdown::sleep(&shutdown, self.poll_interval).await {
+                break;
             }
         }
     }
@@ -102,26 +111,19 @@ impl Scheduler {
     pub async fn step(&self) -> Result<usize, StoreError> {
         let due = self.claim().await?;
         let n = due.len();
-        let mut acks = Vec::with_capacity(n);
+        let mut acks = PubAcks::new(self.js.clone(), MAX_PENDING_ACKS);
         for d in due {
-            let headers = d.headers();
-            let Ok(body) = serde_json::to_vec(&d.job) else {
-                continue;
-            };
-            let subject = delivery_subject(d.job.webhook_id);
-            match self
-                .js
-                .publish_with_headers(subject, headers, body.into())
-                .await
-            {
-                Ok(ack) => acks.push((d.job.delivery_id, ack)),
-                Err(error) => {
-                    tracing::warn!(%error, delivery_id = %d.job.delivery_id, "Could not re-publish a due delivery; it returns after its lease.")
-                }
+            let Ok(message) = d.message() else { continue };
+            if let Err(error) = acks.publish(d.job.delivery_id, message).await {
+                tracing::warn!(%error, delivery_id = %d.job.delivery_id, "Could not re-publish a due delivery; it returns after its lease.")
             }
         }
-        for (delivery_id, ack) in acks {
-            match ack.await {
+        for Acked {
+            key: delivery_id,
+            result,
+        } in acks.flush().await
+        {
+            match result {
                 Ok(_) => metrics::counter!(RETRIES_SCHEDULED_TOTAL).increment(1),
                 Err(error) => {
                     tracing::warn!(%error, %delivery_id, "Re-published job not stored; it returns after its lease.")
@@ -161,7 +163,7 @@ fn due(d: DueDelivery) -> Option<Due> {
         webhook_version: None,
     };
     Some(Due {
-        job: DeliveryJob::new(event, target),
+        job: DeliveryJob::new(event, target).with_schedule_start(d.schedule_start),
         parked: d.parked,
         rate_slot: d.rate_slot_at,
     })
@@ -189,9 +191,11 @@ mod tests {
             (due(3, 2, slot), format!("{base}.p2"), slot),
         ];
         for (due, msg_id, slot) in cases {
-            let headers = due.headers();
-            let got = headers.get("Nats-Msg-Id").map(|v| v.as_str().to_string());
-            assert_eq!(got, Some(msg_id));
+            assert_eq!(due.msg_id(), msg_id);
+            let mut headers = HeaderMap::new();
+            if let Some(value) = due.rate_slot.map(|s| s.to_rfc3339()) {
+                headers.insert(RATE_SLOT_HEADER, value.as_str());
+            }
             assert_eq!(reserved_slot(Some(&headers)), slot);
         }
         assert_eq!(reserved_slot(None), None);

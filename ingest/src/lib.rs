@@ -26,23 +26,23 @@ pub mod schema;
 pub mod store;
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream;
+use herald_common::backoff::{Backoff, GaveUp};
 use herald_common::config::Config;
 use herald_common::db::{self, DbError};
 use herald_common::jetstream::{provision_with_retry, ProvisionError};
 use herald_common::migrate::{self, MigrateError, MigrationReport, RollbackReport};
+use herald_common::nats::Link;
 use herald_common::shutdown::CancellationToken;
-use herald_common::url_guard::UrlGuard;
-use tokio::sync::Notify;
 
 pub use http::{router, AppState};
 
 use crate::http::state::Inner;
 use crate::pipeline::outbox::Outbox;
 use crate::pipeline::publisher::Publisher;
+use crate::pipeline::retention::Retention;
 use crate::pipeline::writer::EventWriter;
 use crate::store::cache::{ApiKeys, EventTypes, Tenants};
 
@@ -54,21 +54,25 @@ pub enum IngestError {
     Db(#[from] DbError),
     #[error(transparent)]
     Migrate(#[from] MigrateError),
-    #[error("invalid configuration: {0}")]
-    Config(String),
     #[error("cannot set up the NATS client: {0}")]
     Nats(String),
+    #[error("stopped by shutdown before starting")]
+    Cancelled,
 }
 
 /// How long start-up waits for Postgres before giving up.
-const DB_START_DEADLINE: Duration = Duration::from_secs(30);
+const DB_START: Backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(2))
+    .deadline(Duration::from_secs(30));
 /// How long shutdown waits for queued events to be written and published.
 const DRAIN_DEADLINE: Duration = Duration::from_secs(10);
 
 /// Apply pending migrations under the advisory lock, waiting up to 30 s for
-/// Postgres to accept connections.
-pub async fn migrate(config: &Config) -> Result<MigrationReport, IngestError> {
-    let mut client = migration_client(config).await?;
+/// Postgres to accept connections (or until `stop`).
+pub async fn migrate(
+    config: &Config,
+    stop: &CancellationToken,
+) -> Result<MigrationReport, IngestError> {
+    let mut client = migration_client(config, stop).await?;
     let report = migrate::run(&mut client).await?;
     if !report.applied.is_empty() {
         tracing::info!(applied = ?report.applied, "Migrations applied.");
@@ -78,57 +82,55 @@ pub async fn migrate(config: &Config) -> Result<MigrationReport, IngestError> {
 
 /// Roll back the newest `steps` migrations under the same lock
 /// (`herald-ingest migrate down [N]`).
-pub async fn migrate_down(config: &Config, steps: usize) -> Result<RollbackReport, IngestError> {
-    let mut client = migration_client(config).await?;
+pub async fn migrate_down(
+    config: &Config,
+    steps: usize,
+    stop: &CancellationToken,
+) -> Result<RollbackReport, IngestError> {
+    let mut client = migration_client(config, stop).await?;
     let report = migrate::rollback(&mut client, steps).await?;
     tracing::info!(reverted = ?report.reverted, "Migrations rolled back.");
     Ok(report)
 }
 
-/// A connection for the migration runner, waiting up to 30 s for Postgres.
-async fn migration_client(config: &Config) -> Result<tokio_postgres::Client, IngestError> {
-    let start = tokio::time::Instant::now();
-    let mut delay = Duration::from_millis(100);
-    loop {
-        match db::connect(config.database_url.expose()).await {
-            Ok(c) => return Ok(c),
-            Err(e @ DbError::Url(_)) => return Err(e.into()),
-            Err(e) if start.elapsed() > DB_START_DEADLINE => return Err(e.into()),
-            Err(error) => {
-                tracing::warn!(%error, "Postgres not reachable yet; retrying.");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(2));
-            }
-        }
+/// A connection for the migration runner, waiting up to 30 s for Postgres
+/// (or until `stop`).
+async fn migration_client(
+    config: &Config,
+    stop: &CancellationToken,
+) -> Result<tokio_postgres::Client, IngestError> {
+    let url = config.database.url.expose();
+    let permanent = |e: &DbError| matches!(e, DbError::Url(_));
+    let connected = DB_START
+        .retry("Postgres not reachable yet", stop, permanent, || {
+            db::connect(url)
+        })
+        .await;
+    match connected {
+        Ok(client) => Ok(client),
+        Err(GaveUp::Failed(e)) => Err(e.into()),
+        Err(GaveUp::Cancelled) => Err(IngestError::Cancelled),
     }
 }
 
 /// Provision the streams now and again after every reconnect (a restarted
 /// server with an empty store gets them back). Sets `state.provisioned`.
-async fn keep_provisioned(state: AppState, reconnected: Arc<Notify>, stop: CancellationToken) {
+async fn keep_provisioned(state: AppState, mut link: Link, stop: CancellationToken) {
     loop {
-        let attempt =
-            provision_with_retry(&state.js, &state.config.streams, Duration::from_secs(30));
-        tokio::select! {
-            _ = stop.cancelled() => return,
-            res = attempt => match res {
-                Ok(report) => {
-                    state.provisioned.store(true, Ordering::Relaxed);
-                    tracing::debug!(?report, "JetStream provisioned.");
-                }
-                Err(error @ ProvisionError::StorageMismatch { .. }) => {
-                    tracing::error!(%error, "JetStream streams cannot be provisioned.");
-                    return;
-                }
-                Err(error) => {
-                    tracing::warn!(%error, "JetStream not provisioned yet; still trying.");
-                    continue;
-                }
+        let seen = link.connects();
+        match provision_with_retry(&state.js, &state.config.streams, None, &stop).await {
+            Ok(report) => {
+                state.provisioned.store(true, Ordering::Relaxed);
+                tracing::debug!(?report, "JetStream provisioned.");
+            }
+            Err(ProvisionError::Cancelled) => return,
+            Err(error) => {
+                tracing::error!(%error, "JetStream streams cannot be provisioned.");
+                return;
             }
         }
-        tokio::select! {
-            _ = stop.cancelled() => return,
-            _ = reconnected.notified() => {}
+        if !link.connected_after(seen, &stop).await {
+            return;
         }
     }
 }
@@ -137,56 +139,32 @@ async fn keep_provisioned(state: AppState, reconnected: Arc<Notify>, stop: Cance
 /// network (Postgres and NATS connect lazily), so router tests can use it.
 pub struct Node {
     pub state: AppState,
-    reconnected: Arc<Notify>,
+    link: Link,
     writer_task: tokio::task::JoinHandle<()>,
     publisher_task: tokio::task::JoinHandle<()>,
 }
 
 impl Node {
     pub async fn build(config: Config) -> Result<Self, IngestError> {
-        let guard = UrlGuard::new(config.allow_private_urls, &config.url_allowlist)
-            .map_err(IngestError::Config)?;
-        let pool = db::pool(config.database_url.expose(), config.database_pool_size)?;
-        let reconnected = Arc::new(Notify::new());
-        let notify = reconnected.clone();
-        let nats = async_nats::ConnectOptions::new()
-            .name("herald-ingest")
-            .retry_on_initial_connect()
-            .event_callback(move |event| {
-                let notify = notify.clone();
-                async move {
-                    match event {
-                        async_nats::Event::Connected => notify.notify_one(),
-                        async_nats::Event::Disconnected => tracing::warn!("NATS disconnected."),
-                        _ => {}
-                    }
-                }
-            })
-            // One URL or a comma-separated cluster list (a `&str` is one address).
-            .connect(
-                config
-                    .nats_url
-                    .split(',')
-                    .map(str::trim)
-                    .collect::<Vec<_>>(),
-            )
+        let pool = db::pool(config.database.url.expose(), config.database.pool_size)?;
+        let (nats, link) = herald_common::nats::connect("herald-ingest", &config.nats)
             .await
             .map_err(|e| IngestError::Nats(e.to_string()))?;
         let js = jetstream::new(nats.clone());
         let (publisher, publisher_task) = Publisher::spawn(js.clone(), nats.clone(), pool.clone());
-        let in_flight = config.event_writers.min(config.database_pool_size);
+        let in_flight = config.ingest.event_writers.min(config.database.pool_size);
         let (writer, writer_task) = EventWriter::spawn(
             pool.clone(),
             publisher.clone(),
             in_flight,
-            config.idempotency_window,
+            config.ingest.idempotency_window,
         );
         let state = AppState::new(Inner {
+            guard: config.security.url_guard.clone(),
             config,
             db: pool,
             nats,
             js,
-            guard,
             writer,
             publisher,
             event_types: EventTypes::default(),
@@ -196,7 +174,7 @@ impl Node {
         });
         Ok(Self {
             state,
-            reconnected,
+            link,
             writer_task,
             publisher_task,
         })
@@ -206,23 +184,23 @@ impl Node {
 /// Run an ingest node on `listener` until `shutdown` is cancelled: apply
 /// migrations, connect to NATS (in the background; events are accepted while
 /// it is down), provision the streams, start the writer, publisher and
-/// outbox relay, serve, then drain.
+/// outbox relay and the retention task, serve, then drain.
 pub async fn run(
     config: Config,
     listener: tokio::net::TcpListener,
     shutdown: CancellationToken,
 ) -> Result<(), IngestError> {
     let _ = herald_common::metrics::prometheus();
-    if config.encryption_key_is_dev {
+    if config.security.encryption_key_is_dev {
         tracing::warn!(
             "HERALD_ENCRYPTION_KEY is not set: endpoint secrets are encrypted with the \
              well-known development key. Never run like this in production."
         );
     }
-    migrate(&config).await?;
+    migrate(&config, &shutdown).await?;
     let Node {
         state,
-        reconnected,
+        link,
         writer_task,
         publisher_task,
     } = Node::build(config).await?;
@@ -230,15 +208,18 @@ pub async fn run(
         state.db.clone(),
         state.js.clone(),
         state.nats.clone(),
-        state.config.outbox_interval,
+        state.config.ingest.outbox_interval,
     );
     let background = CancellationToken::new();
-    let provision_task = tokio::spawn(keep_provisioned(
-        state.clone(),
-        reconnected,
-        background.clone(),
-    ));
+    let provision_task = tokio::spawn(keep_provisioned(state.clone(), link, background.clone()));
     let outbox_task = tokio::spawn(outbox.run(background.clone()));
+    let retention = Retention {
+        db: state.db.clone(),
+        keep: state.config.ingest.retention,
+        interval: state.config.ingest.retention_interval,
+        batch: state.config.ingest.retention_batch,
+    };
+    let retention_task = tokio::spawn(retention.run(background.clone()));
     let gauges_task = tokio::spawn(gauges::run(
         state.db.clone(),
         state.nats.clone(),
@@ -259,6 +240,7 @@ pub async fn run(
         let _ = publisher_task.await;
         let _ = outbox_task.await;
         let _ = gauges_task.await;
+        let _ = retention_task.await;
         let _ = provision_task.await;
         let _ = nats.flush().await;
     })

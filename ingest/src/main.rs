@@ -1,10 +1,11 @@
 //! `herald-ingest [serve]` runs the REST API node; `herald-ingest migrate`
 //! applies the database migrations and exits; `herald-ingest migrate down
-//! [N]` rolls back the newest N (default 1) and exits.
+//! [N]` rolls back the newest N (default 1) and exits; `herald-ingest
+//! settings` prints every `HERALD_*` setting (the README's tables).
 
 use std::process::ExitCode;
 
-use herald_common::config::Config;
+use herald_common::config::{settings, Config, EXIT_USAGE};
 use herald_common::{shutdown, telemetry};
 
 /// mimalloc: 15-20% of Herald's CPU went to glibc malloc/free under load
@@ -12,13 +13,15 @@ use herald_common::{shutdown, telemetry};
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const USAGE: &str = "usage: herald-ingest [serve | migrate [up] | migrate down [N]]";
+const USAGE: &str = "usage: herald-ingest [serve | migrate [up] | migrate down [N] | settings]";
 
 #[derive(Debug, PartialEq, Eq)]
 enum Command {
     Serve,
     MigrateUp,
     MigrateDown(usize),
+    /// Print the settings tables.
+    Settings,
 }
 
 fn parse(args: &[String]) -> Option<Command> {
@@ -28,6 +31,7 @@ fn parse(args: &[String]) -> Option<Command> {
         ["migrate"] | ["migrate", "up"] => Some(Command::MigrateUp),
         ["migrate", "down"] => Some(Command::MigrateDown(1)),
         ["migrate", "down", n] => n.parse().ok().filter(|n| *n > 0).map(Command::MigrateDown),
+        ["settings"] => Some(Command::Settings),
         _ => None,
     }
 }
@@ -37,27 +41,30 @@ async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(command) = parse(&args) else {
         eprintln!("unknown command {args:?}; {USAGE}");
-        return ExitCode::from(64);
+        return ExitCode::from(EXIT_USAGE);
     };
-    let config = match Config::from_env() {
+    if command == Command::Settings {
+        print!("{}", settings::markdown());
+        return ExitCode::SUCCESS;
+    }
+    let config = match Config::load() {
         Ok(c) => c,
-        Err(errors) => {
-            eprintln!("{errors}");
-            return ExitCode::from(64);
-        }
+        Err(code) => return code,
     };
-    telemetry::init(&config);
+    telemetry::init(&config.telemetry);
+    let stop = shutdown::on_signal();
     let result = match command {
-        Command::MigrateUp => herald_ingest::migrate(&config).await.map(|report| {
-            println!("migrations applied: {:?}", report.applied);
-        }),
-        Command::MigrateDown(steps) => herald_ingest::migrate_down(&config, steps)
+        Command::MigrateUp => herald_ingest::migrate(&config, &stop)
+            .await
+            .map(|report| println!("migrations applied: {:?}", report.applied)),
+        Command::MigrateDown(steps) => herald_ingest::migrate_down(&config, steps, &stop)
             .await
             .map(|report| println!("migrations rolled back: {:?}", report.reverted)),
-        Command::Serve => match tokio::net::TcpListener::bind(config.listen).await {
-            Ok(listener) => herald_ingest::run(config, listener, shutdown::on_signal()).await,
+        Command::Serve => match tokio::net::TcpListener::bind(config.ingest.listen).await {
+            Ok(listener) => herald_ingest::run(config, listener, stop).await,
             Err(e) => Err(e.into()),
         },
+        Command::Settings => Ok(()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -91,5 +98,6 @@ mod tests {
         assert_eq!(parsed(&["migrate", "down", "0"]), None);
         assert_eq!(parsed(&["migrate", "down", "x"]), None);
         assert_eq!(parsed(&["migrate", "sideways"]), None);
+        assert_eq!(parsed(&["settings"]), Some(Command::Settings));
     }
 }

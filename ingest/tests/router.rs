@@ -300,7 +300,7 @@ async fn every_documented_route_exists() {
 }
 
 #[tokio::test]
-async fn the_dashboard_is_self_contained_html() {
+async fn the_console_is_served_from_the_binary_under_a_strict_csp() {
     let app = app().await;
     let resp = app
         .clone()
@@ -308,11 +308,48 @@ async fn the_dashboard_is_self_contained_html() {
         .await
         .expect("resp");
     assert_eq!(resp.status(), StatusCode::OK);
+    let csp = resp
+        .headers()
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe"),
+        "{csp}"
+    );
     let bytes = resp.into_body().collect().await.expect("body").to_bytes();
     let html = String::from_utf8_lossy(&bytes);
-    assert!(html.contains("<title>Herald</title>"));
+    assert!(html.contains("<title>Herald console</title>"));
     assert!(
         !html.contains("src=\"http") && !html.contains("href=\"http"),
         "no external assets"
     );
+    for (path, status, kind) in [
+        ("/console/app.js", StatusCode::OK, "text/javascript"),
+        (
+            "/console/views/deliveries.js",
+            StatusCode::OK,
+            "text/javascript",
+        ),
+        ("/console/style.css", StatusCode::OK, "text/css"),
+        (
+            "/console/nope.js",
+            StatusCode::NOT_FOUND,
+            "application/json",
+        ),
+    ] {
+        let resp = app
+            .clone()
+            .oneshot(req(Method::GET, path, None, None, ""))
+            .await
+            .expect("resp");
+        assert_eq!(resp.status(), status, "{path}");
+        let got = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        assert!(got.starts_with(kind), "{path}: {got}");
+    }
 }

@@ -7,7 +7,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context};
+use herald_common::config::settings::NATS_URL;
 use herald_common::config::{Config, MapEnv};
+use herald_common::jetstream::provision_with_retry;
 use herald_common::shutdown::CancellationToken;
 use tokio::net::TcpListener;
 
@@ -66,13 +68,14 @@ impl TestApp {
         if options.setup {
             db.migrate().await;
             let js = async_nats::jetstream::new(nats.clone());
-            herald_common::jetstream::provision_with_retry(&js, &config.streams, READY_TIMEOUT)
+            let (deadline, never) = (Some(READY_TIMEOUT), CancellationToken::new());
+            provision_with_retry(&js, &config.streams, deadline, &never)
                 .await
                 .context("provisioning the streams")?;
         }
         let pg = db.connect().await;
-        let api =
-            ApiClient::new("http://unstarted.invalid").with_token(config.admin_token.expose());
+        let api = ApiClient::new("http://unstarted.invalid")
+            .with_token(config.security.admin_token.expose());
         let mut app = Self {
             ingest: None,
             dispatchers: Vec::new(),
@@ -104,7 +107,7 @@ impl TestApp {
     }
 
     pub fn admin_token(&self) -> &str {
-        self.config.admin_token.expose()
+        self.config.security.admin_token.expose()
     }
 
     /// `http://127.0.0.1:<port>` of the in-process ingest.
@@ -139,8 +142,9 @@ impl TestApp {
         async_nats::jetstream::new(self.nats.clone())
     }
 
+    /// The `HERALD_NATS_URL` of the app (one server or a cluster's list).
     pub fn nats_url(&self) -> &str {
-        &self.config.nats_url
+        self.env.0.get(NATS_URL.name).map_or("", String::as_str)
     }
 
     /// The private NATS server, to stop, kill or restart it (`None` when
@@ -158,7 +162,7 @@ impl TestApp {
         let listener = TcpListener::bind(("127.0.0.1", port)).await?;
         let addr = listener.local_addr()?;
         let mut config = self.config.clone();
-        config.listen = addr;
+        config.ingest.listen = addr;
         let token = CancellationToken::new();
         let run = herald_ingest::run(config, listener, token.clone());
         let task = tokio::spawn(async move { run.await.map_err(|e| e.to_string()) });
@@ -191,7 +195,7 @@ impl TestApp {
     pub async fn stop_ingest(&mut self) -> Result<(), String> {
         match self.ingest.take() {
             Some(node) => {
-                node.stop(self.config.shutdown_grace + Duration::from_secs(10))
+                node.stop(self.config.dispatcher.shutdown_grace + Duration::from_secs(10))
                     .await
             }
             None => Ok(()),
@@ -224,8 +228,8 @@ impl TestApp {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let mut config = self.config.clone();
-        config.metrics_listen = addr;
-        config.dispatcher_id = format!("test-dispatcher-{index}");
+        config.dispatcher.metrics_listen = addr;
+        config.dispatcher.id = format!("test-dispatcher-{index}");
         let token = CancellationToken::new();
         let run = herald_dispatcher::run(config, listener, token.clone());
         let task = tokio::spawn(async move { run.await.map_err(|e| e.to_string()) });
@@ -234,7 +238,7 @@ impl TestApp {
 
     /// Graceful stop of dispatcher `index` (cancel, wait for `run`).
     pub async fn stop_dispatcher(&mut self, index: usize) -> Result<(), String> {
-        let grace = self.config.shutdown_grace + Duration::from_secs(10);
+        let grace = self.config.dispatcher.shutdown_grace + Duration::from_secs(10);
         match self.dispatchers.get_mut(index).and_then(Option::take) {
             Some(node) => node.stop(grace).await,
             None => Ok(()),
@@ -295,7 +299,7 @@ impl TestApp {
 
     /// Stop every node gracefully and wait for them.
     pub async fn shutdown(mut self) -> Result<(), String> {
-        let grace = self.config.shutdown_grace + Duration::from_secs(10);
+        let grace = self.config.dispatcher.shutdown_grace + Duration::from_secs(10);
         let mut result = Ok(());
         let nodes = self
             .dispatchers

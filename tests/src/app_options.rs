@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use herald_common::config::{Config, MapEnv};
+use herald_common::config::{settings, Config, MapEnv};
 
 type Configure = Arc<dyn Fn(&mut Config) + Send + Sync>;
 
@@ -66,7 +66,12 @@ impl TestAppOptions {
 
     /// Set a `HERALD_*` variable (parsed like the binaries parse it; also
     /// passed to child processes started with `TestApp::spawn_process`).
+    /// Panics if no such setting is declared (a typo would test nothing).
     pub fn env(mut self, key: &str, value: impl Into<String>) -> Self {
+        assert!(
+            settings::find(key).is_some(),
+            "{key} is not a declared setting"
+        );
         self.env.push((key.to_string(), value.into()));
         self
     }
@@ -82,6 +87,6 @@ impl TestAppOptions {
 /// shutdown grace so that many apps fit one Postgres and stop quickly.
 pub fn test_env(database_url: &str, nats_url: &str) -> MapEnv {
     Config::test_env(database_url, nats_url)
-        .with("HERALD_DATABASE_POOL_SIZE", "8")
-        .with("HERALD_SHUTDOWN_GRACE", "5s")
+        .with(settings::DATABASE_POOL_SIZE.name, "8")
+        .with(settings::SHUTDOWN_GRACE.name, "5s")
 }

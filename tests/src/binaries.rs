@@ -11,6 +11,17 @@ use anyhow::{anyhow, bail, Context};
 
 use crate::support::workspace_root;
 
+/// Variables cargo sets for a test process (by prefix).
+const TEST_ONLY_VARS: &[&str] = &[
+    "CARGO_MANIFEST_",
+    "CARGO_PKG_",
+    "CARGO_CRATE_",
+    "CARGO_BIN_",
+    "CARGO_PRIMARY_PACKAGE",
+    "CARGO_TARGET_TMPDIR",
+    "CARGO_RUSTC_CURRENT_DIR",
+];
+
 /// `HERALD_BIN_DIR`, or `target/<profile>` after `cargo build -p herald-ingest
 /// -p herald-dispatcher` with the profile of the running test binary.
 pub(crate) fn binary_dir() -> anyhow::Result<PathBuf> {
@@ -39,7 +50,17 @@ fn build_binaries() -> anyhow::Result<PathBuf> {
         Some(other) => other.to_string(),
     };
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let out = Command::new(cargo)
+    let mut command = Command::new(cargo);
+    // What cargo sets for the running test (CARGO_MANIFEST_DIR, ...), not
+    // for a build: some build scripts (ring's) watch them, so passing them
+    // on would rebuild everything here and again in the next plain build.
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        if TEST_ONLY_VARS.iter().any(|prefix| key.starts_with(prefix)) {
+            command.env_remove(&*key);
+        }
+    }
+    let out = command
         .current_dir(workspace_root())
         .args([
             "build",

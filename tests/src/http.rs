@@ -87,6 +87,11 @@ impl ApiClient {
         &self.base
     }
 
+    /// The bearer token this client sends, if any.
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
     /// A request builder for `path` with the token set; finish it with a
     /// body and pass it to [`ApiClient::execute`].
     pub fn request(&self, method: Method, path: &str) -> http::request::Builder {

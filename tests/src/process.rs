@@ -11,6 +11,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::Duration;
 
 use anyhow::{bail, Context};
+use herald_common::config::settings;
 use rustix::process::{Pid, Signal};
 
 use crate::http::ApiClient;
@@ -34,8 +35,8 @@ impl Binary {
     /// The variable holding the address this binary serves HTTP on.
     pub fn listen_var(self) -> &'static str {
         match self {
-            Binary::Ingest => "HERALD_LISTEN",
-            Binary::Dispatcher => "HERALD_METRICS_LISTEN",
+            Binary::Ingest => settings::LISTEN.name,
+            Binary::Dispatcher => settings::METRICS_LISTEN.name,
         }
     }
 

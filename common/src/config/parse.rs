@@ -1,78 +1,153 @@
-//! Reading and parsing single variables; errors are collected, not returned,
-//! so every bad variable is reported at once.
+//! Reading declared settings. Errors are collected, not returned, so every
+//! bad variable is reported at once; a getter returns `None` after recording
+//! an error, and the caller builds its section only when every part is there.
 
+use std::fmt::Display;
+use std::ops::RangeInclusive;
 use std::str::FromStr;
 use std::time::Duration;
 
+use super::settings::{Fallback, Setting};
 use super::Env;
 
 pub(super) struct Reader<'a> {
-    pub(super) env: &'a dyn Env,
+    env: &'a dyn Env,
     pub(super) errors: Vec<String>,
 }
 
-impl Reader<'_> {
-    pub(super) fn raw(&self, key: &str) -> Option<String> {
+impl<'a> Reader<'a> {
+    pub(super) fn new(env: &'a dyn Env) -> Self {
+        Self {
+            env,
+            errors: Vec::new(),
+        }
+    }
+
+    /// The variable as set (trimmed; empty counts as unset).
+    pub(super) fn raw(&self, s: &Setting) -> Option<String> {
         self.env
-            .get(key)
+            .get(s.name)
             .map(|v| v.trim().to_string())
             .filter(|v| !v.is_empty())
     }
 
-    pub(super) fn parse<T: FromStr>(&mut self, key: &str, default: T, what: &str) -> T {
-        match self.raw(key) {
-            None => default,
-            Some(v) => match v.parse::<T>() {
-                Ok(x) => x,
-                Err(_) => {
-                    self.errors.push(format!("{key}={v:?} is not {what}"));
-                    default
-                }
-            },
+    /// The variable as set, else the declared default value, if any.
+    fn value(&self, s: &Setting) -> Option<String> {
+        match (self.raw(s), s.default) {
+            (Some(v), _) => Some(v),
+            (None, Fallback::Value(v)) => Some(v.to_string()),
+            (None, Fallback::Described(_)) => None,
         }
     }
 
-    pub(super) fn positive<T: FromStr + PartialOrd + Default + Copy>(
+    pub(super) fn error(&mut self, message: impl Into<String>) {
+        self.errors.push(message.into());
+    }
+
+    /// The value as set, else the declared default value; parsed by `parse`,
+    /// whose error is reported as `NAME="value": error`.
+    pub(super) fn read<T>(
         &mut self,
-        key: &str,
-        default: T,
-        what: &str,
-    ) -> T {
-        let v = self.parse(key, default, what);
-        if v <= T::default() {
-            self.errors.push(format!("{key} must be greater than 0"));
-            return default;
+        s: &Setting,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<T> {
+        let Some(value) = self.value(s) else {
+            self.error(format!("{} has no default value to parse", s.name));
+            return None;
+        };
+        match parse(&value) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.error(format!("{}={value:?}: {e}", s.name));
+                None
+            }
         }
-        v
     }
 
-    pub(super) fn duration(&mut self, key: &str, default: &str) -> Duration {
-        let fallback = parse_duration(default).unwrap_or(Duration::from_secs(1));
-        match self.raw(key) {
-            None => fallback,
-            Some(v) => match parse_duration(&v) {
-                Ok(d) => d,
+    /// Any `FromStr` value; `what` names it in the error.
+    pub(super) fn parse<T: FromStr>(&mut self, s: &Setting, what: &str) -> Option<T> {
+        self.read(s, |v| v.parse().map_err(|_| format!("not {what}")))
+    }
+
+    /// A number within `range`.
+    pub(super) fn number<T>(&mut self, s: &Setting, range: RangeInclusive<T>) -> Option<T>
+    where
+        T: FromStr + PartialOrd + Display,
+    {
+        self.read(s, |v| {
+            let n: T = v.parse().map_err(|_| "not a number".to_string())?;
+            if range.contains(&n) {
+                Ok(n)
+            } else {
+                Err(format!("not between {} and {}", range.start(), range.end()))
+            }
+        })
+    }
+
+    /// A whole number greater than 0.
+    pub(super) fn positive<T>(&mut self, s: &Setting) -> Option<T>
+    where
+        T: FromStr + PartialOrd + Default,
+    {
+        self.read(s, |v| match v.parse::<T>() {
+            Ok(n) if n > T::default() => Ok(n),
+            _ => Err("not a whole number greater than 0".to_string()),
+        })
+    }
+
+    pub(super) fn duration(&mut self, s: &Setting) -> Option<Duration> {
+        self.read(s, parse_duration)
+    }
+
+    pub(super) fn boolean(&mut self, s: &Setting) -> Option<bool> {
+        self.read(s, |v| match v.to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => Ok(true),
+            "0" | "false" | "no" | "off" => Ok(false),
+            _ => Err("not a boolean (true/false)".to_string()),
+        })
+    }
+
+    /// One of named `options` (several names may mean the same value; the
+    /// first name of each value is the one the error lists).
+    pub(super) fn choice<T: Copy + PartialEq>(
+        &mut self,
+        s: &Setting,
+        options: &[(&str, T)],
+    ) -> Option<T> {
+        self.read(s, |v| {
+            if let Some((_, value)) = options.iter().find(|(name, _)| *name == v) {
+                return Ok(*value);
+            }
+            let mut names: Vec<&str> = Vec::new();
+            for (i, (name, value)) in options.iter().enumerate() {
+                if !options[..i].iter().any(|(_, seen)| seen == value) {
+                    names.push(name);
+                }
+            }
+            Err(format!("not one of {}", names.join(", ")))
+        })
+    }
+
+    /// A comma-separated list, each entry parsed by `parse`; every bad
+    /// entry is reported.
+    pub(super) fn list<T>(
+        &mut self,
+        s: &Setting,
+        parse: impl Fn(&str) -> Result<T, String>,
+    ) -> Option<Vec<T>> {
+        let value = self.value(s).unwrap_or_default();
+        let mut items = Vec::new();
+        let mut ok = true;
+        for entry in value.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            match parse(entry) {
+                Ok(item) => items.push(item),
                 Err(e) => {
-                    self.errors.push(format!("{key}={v:?}: {e}"));
-                    fallback
+                    self.error(format!("{} entry {entry:?}: {e}", s.name));
+                    ok = false;
                 }
-            },
+            }
         }
-    }
-
-    pub(super) fn boolean(&mut self, key: &str, default: bool) -> bool {
-        match self.raw(key).map(|v| v.to_ascii_lowercase()) {
-            None => default,
-            Some(v) => match v.as_str() {
-                "1" | "true" | "yes" | "on" => true,
-                "0" | "false" | "no" | "off" => false,
-                _ => {
-                    self.errors
-                        .push(format!("{key}={v:?} is not a boolean (true/false)"));
-                    default
-                }
-            },
-        }
+        ok.then_some(items)
     }
 }
 

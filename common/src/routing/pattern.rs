@@ -117,6 +117,23 @@ impl Pattern {
         }
     }
 
+    /// The same pattern as an anchored POSIX regular expression (what
+    /// Postgres's `~` reads), for finding matching types in SQL:
+    /// `order.*` is `^order\.[^.]+$`, `order.>` is `^order\..+$`.
+    pub fn regex(&self) -> String {
+        let words: Vec<&str> = self
+            .tokens
+            .iter()
+            .map(|t| match t {
+                // Words are A-Z, a-z, 0-9, '_' and '-': nothing to escape.
+                Token::Word(w) => w.as_str(),
+                Token::One => "[^.]+",
+                Token::Rest => ".+",
+            })
+            .collect();
+        format!("^{}$", words.join("\\."))
+    }
+
     /// Whether every type `other` matches, this one matches too.
     pub fn covers(&self, other: &Pattern) -> bool {
         covers(&self.tokens, &other.tokens)
@@ -280,6 +297,20 @@ mod tests {
         }
         assert!(Pattern::parse("order.created").expect("ok").is_literal());
         assert!(!Pattern::parse("order.*").expect("ok").is_literal());
+    }
+
+    #[test]
+    fn patterns_read_as_anchored_regular_expressions() {
+        for (p, want) in [
+            ("order.created", "^order\\.created$"),
+            ("order.*", "^order\\.[^.]+$"),
+            ("order.>", "^order\\..+$"),
+            ("*.item-2.>", "^[^.]+\\.item-2\\..+$"),
+            (">", "^.+$"),
+            ("*", "^.+$"),
+        ] {
+            assert_eq!(Pattern::parse(p).expect(p).regex(), want, "{p}");
+        }
     }
 
     #[test]

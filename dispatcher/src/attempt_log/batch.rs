@@ -86,6 +86,7 @@ fn new_attempt(a: &AttemptRecord) -> NewAttempt<'_> {
         status_code: a.status_code.map(i32::from),
         error: a.error.as_deref(),
         response_body: a.response_body.as_deref(),
+        headers: a.headers.as_deref(),
     }
 }
 

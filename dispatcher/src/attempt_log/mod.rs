@@ -24,6 +24,7 @@ use crate::store::{attempts, deliveries, endpoints, StoreError};
 use batch::Batch;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Pool;
+use herald_common::backoff::Backoff;
 use herald_common::domain::DeliveryStatus;
 use herald_common::metrics::ATTEMPT_LOG_FLUSH_SECONDS;
 use herald_common::operational::DisabledBy;
@@ -33,6 +34,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
+/// Flushing again while Postgres is down.
+const FLUSH_RETRY: Backoff = Backoff::new(Duration::from_millis(50), Duration::from_secs(2));
 /// The most records written in one transaction.
 pub const MAX_BATCH: usize = 512;
 const CHANNEL: usize = 4096;
@@ -52,6 +55,10 @@ pub struct AttemptRecord {
     pub status_code: Option<u16>,
     pub error: Option<String>,
     pub response_body: Option<String>,
+    /// `{"request": {..}, "response": {..}}` as JSON text: the headers sent
+    /// and an excerpt of those received, secrets redacted
+    /// (`deliver::header_log`).
+    pub headers: Option<String>,
     /// The delivery's status after this attempt.
     pub status: DeliveryStatus,
     pub next_retry_at: Option<DateTime<Utc>>,
@@ -140,36 +147,33 @@ impl Writer {
         let (records, waiters): (Vec<Record>, Vec<oneshot::Sender<()>>) =
             pending.into_iter().map(|p| (p.record, p.recorded)).unzip();
         let batch = batch::build(&records, Utc::now());
-        let mut backoff = Duration::from_millis(50);
-        loop {
-            let started = Instant::now();
-            match write(&self.pool, &self.dispatcher_id, &batch, &records).await {
-                Ok(Written { disabled, events }) => {
+        let written = FLUSH_RETRY
+            .retry(
+                "Attempt log flush failed",
+                &self.give_up,
+                |_| false,
+                || async {
+                    let started = Instant::now();
+                    let written = write(&self.pool, &self.dispatcher_id, &batch, &records).await?;
                     metrics::histogram!(ATTEMPT_LOG_FLUSH_SECONDS)
                         .record(started.elapsed().as_secs_f64());
-                    tracing::debug!(records = records.len(), "Attempt log flushed.");
-                    for w in waiters {
-                        let _ = w.send(());
-                    }
-                    control::disabled(&self.nats, &self.cache, &disabled, DisableReason::Gone)
-                        .await;
-                    self.emitter.publish(events);
-                    return;
-                }
-                Err(error) => {
-                    if self.give_up.is_cancelled() {
-                        tracing::error!(%error, records = records.len(), "Giving up on the attempt log at shutdown; the jobs stay unacked.");
-                        return;
-                    }
-                    tracing::warn!(%error, records = records.len(), "Attempt log flush failed; retrying.");
-                    tokio::select! {
-                        _ = tokio::time::sleep(backoff) => {}
-                        _ = self.give_up.cancelled() => {}
-                    }
-                    backoff = (backoff * 2).min(Duration::from_secs(2));
-                }
-            }
+                    Ok::<_, StoreError>(written)
+                },
+            )
+            .await;
+        let Ok(Written { disabled, events }) = written else {
+            tracing::error!(
+                records = records.len(),
+                "Giving up on the attempt log at shutdown; the jobs stay unacked."
+            );
+            return;
+        };
+        tracing::debug!(records = records.len(), "Attempt log flushed.");
+        for w in waiters {
+            let _ = w.send(());
         }
+        control::disabled(&self.nats, &self.cache, &disabled, DisableReason::Gone).await;
+        self.emitter.publish(events);
     }
 }
 

@@ -216,9 +216,8 @@ impl Gates {
 
         gate.waiting.fetch_add(1, Ordering::SeqCst);
         let _waiting = Waiting(&gate.waiting);
-        tokio::select! {
-            _ = shutdown.cancelled() => return Ok(Admission::Stopped),
-            _ = tokio::time::sleep(wait) => {}
+        if !herald_common::shutdown::sleep(shutdown, wait).await {
+            return Ok(Admission::Stopped);
         }
         let acquire = tokio::time::timeout(ADMISSION_WAIT, gate.permits.clone().acquire_owned());
         tokio::select! {

@@ -173,7 +173,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_resolver_refuses_blocked_names_and_pins_allowed_ones() {
-        let strict = Arc::new(UrlGuard::new(false, &[]).expect("guard"));
+        let strict = Arc::new(UrlGuard::strict());
         let name: Name = "localhost".parse().expect("name");
         let err = GuardedResolver::new(strict).call(name.clone()).await;
         assert!(matches!(err, Err(ResolveError(GuardError::Blocked { .. }))));

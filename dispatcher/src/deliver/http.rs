@@ -60,6 +60,8 @@ impl DeliveryError {
 pub struct HttpResponse {
     pub status: u16,
     pub retry_after: Option<String>,
+    /// Every response header (the log keeps an excerpt).
+    pub headers: HeaderMap,
     /// The first `response_body_limit` bytes, as lossy UTF-8.
     pub body_excerpt: String,
 }
@@ -134,12 +136,12 @@ impl HttpClient {
             .map_err(|_| DeliveryError::Timeout(self.timeout))?
             .map_err(classify_error)?;
         let status = response.status().as_u16();
-        let retry_after = response
-            .headers()
+        let (parts, mut body) = response.into_parts();
+        let retry_after = parts
+            .headers
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let mut body = response.into_body();
         let mut kept: Vec<u8> = Vec::new();
         let mut seen = 0usize;
         while seen <= self.body_limit + DRAIN_LIMIT {
@@ -157,6 +159,7 @@ impl HttpClient {
         Ok(HttpResponse {
             status,
             retry_after,
+            headers: parts.headers,
             body_excerpt: String::from_utf8_lossy(&kept).into_owned(),
         })
     }

@@ -3,9 +3,10 @@
 //! only then is the job acked.
 
 use super::admission::{Admission, Admitted, Gates};
-use super::http::{DeliveryError, HttpClient, HttpResponse};
+use super::header_log;
+use super::http::{DeliveryError, HttpClient};
 use super::judge::{judge, Judged, Sent};
-use super::outcome::{Decision, RetryPolicy};
+use super::outcome::Decision;
 use super::request::{self, BodyParts, HeaderParts};
 use crate::attempt_log::{AttemptLog, Record};
 use crate::endpoints_cache::{Endpoint, EndpointsCache};
@@ -13,14 +14,18 @@ use crate::retry::reserved_slot;
 use crate::store::deliveries::Park;
 use crate::store::StoreError;
 use async_nats::jetstream::{AckKind, Message};
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
+use herald_common::config::RetryPolicy;
 use herald_common::domain::DeliveryStatus;
+use herald_common::jetstream::ack;
 use herald_common::messages::DeliveryJob;
 use herald_common::metrics::{
     DELIVERIES_IN_FLIGHT, DELIVERIES_TOTAL, DELIVERY_ATTEMPTS_TOTAL,
     DELIVERY_ATTEMPT_DURATION_SECONDS, DELIVERY_LAG_SECONDS,
 };
 use herald_common::shutdown::CancellationToken;
+use http::header::HeaderMap;
 use rand::Rng;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -196,25 +201,33 @@ impl JobContext {
         let started_at = Utc::now();
         let clock = Instant::now();
         metrics::gauge!(DELIVERIES_IN_FLIGHT).increment(1.0);
-        let result = tokio::select! {
-            r = self.request(endpoint, job, started_at) => Some(r),
-            _ = self.hard_stop.cancelled() => None,
+        let (request_headers, result) = match self.request(endpoint, job, started_at) {
+            Ok((url, headers, body)) => {
+                let logged = header_log::request(&headers);
+                let result = tokio::select! {
+                    r = self.http.deliver(url, headers, body) => Some(r),
+                    _ = self.hard_stop.cancelled() => None,
+                };
+                (logged, result)
+            }
+            Err(error) => (serde_json::Map::new(), Some(Err(error))),
         };
         metrics::gauge!(DELIVERIES_IN_FLIGHT).decrement(1.0);
         Some(Sent {
             started_at,
             took: clock.elapsed(),
+            request_headers,
             result: result?,
         })
     }
 
-    /// Build, sign and send the request.
-    async fn request(
+    /// Build and sign the request: its URL, headers and body.
+    fn request<'e>(
         &self,
-        endpoint: &Endpoint,
+        endpoint: &'e Endpoint,
         job: &DeliveryJob,
         now: DateTime<Utc>,
-    ) -> Result<HttpResponse, DeliveryError> {
+    ) -> Result<(&'e url::Url, HeaderMap, Bytes), DeliveryError> {
         let url = endpoint
             .url
             .as_ref()
@@ -239,7 +252,7 @@ impl JobContext {
             keys: &keys,
             custom: &endpoint.headers,
         });
-        self.http.deliver(url, headers, body).await
+        Ok((url, headers, body))
     }
 
     /// End a job that was not sent.
@@ -323,10 +336,4 @@ fn count(status: DeliveryStatus, disabled: bool, created_at: DateTime<Utc>) {
         DeliveryStatus::Pending | DeliveryStatus::Retrying => return,
     };
     metrics::counter!(DELIVERIES_TOTAL, "outcome" => outcome).increment(1);
-}
-
-pub(crate) async fn ack(msg: &Message, kind: AckKind) {
-    if let Err(error) = msg.ack_with(kind).await {
-        tracing::warn!(%error, "Could not acknowledge a job.");
-    }
 }

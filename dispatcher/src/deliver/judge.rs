@@ -3,12 +3,12 @@
 //! the caller passes the time and the jitter sample, and does the metrics and
 //! logging.
 
+use super::header_log;
 use super::http::{DeliveryError, HttpResponse};
-use super::outcome::{
-    classify, decide, honours_retry_after, parse_retry_after, Decision, RetryPolicy,
-};
+use super::outcome::{classify, decide, honours_retry_after, parse_retry_after, Decision};
 use crate::attempt_log::AttemptRecord;
 use chrono::{DateTime, Utc};
+use herald_common::config::RetryPolicy;
 use herald_common::domain::DeliveryStatus;
 use herald_common::messages::DeliveryJob;
 use herald_common::metrics::status_class;
@@ -22,6 +22,9 @@ pub const GONE_REASON: &str = "the endpoint answered 410 Gone";
 pub struct Sent {
     pub started_at: DateTime<Utc>,
     pub took: Duration,
+    /// The request's headers as sent, secrets redacted (empty when the
+    /// request could not be built).
+    pub request_headers: serde_json::Map<String, serde_json::Value>,
     pub result: Result<HttpResponse, DeliveryError>,
 }
 
@@ -45,6 +48,7 @@ pub struct Judged {
 /// What an attempt got back, as the log keeps it.
 struct Answer {
     status_code: Option<u16>,
+    headers: Option<serde_json::Map<String, serde_json::Value>>,
     error: Option<String>,
     body: Option<String>,
     retry_after: Option<Duration>,
@@ -54,6 +58,7 @@ fn answer(result: Result<HttpResponse, DeliveryError>, now: DateTime<Utc>) -> An
     match result {
         Ok(r) => Answer {
             status_code: Some(r.status),
+            headers: Some(header_log::response(&r.headers)),
             error: (!(200..300).contains(&r.status)).then(|| format!("HTTP {}", r.status)),
             retry_after: r
                 .retry_after
@@ -64,6 +69,7 @@ fn answer(result: Result<HttpResponse, DeliveryError>, now: DateTime<Utc>) -> An
         },
         Err(e) => Answer {
             status_code: None,
+            headers: None,
             error: Some(e.to_string()),
             body: None,
             retry_after: None,
@@ -81,7 +87,9 @@ fn status_after(decision: Decision) -> DeliveryStatus {
 }
 
 /// Judge the attempt `sent` made for `job`, at `now` (when the answer
-/// arrived), with `jitter_sample` uniform in `[-1, 1]`.
+/// arrived), with `jitter_sample` uniform in `[-1, 1]`. The retry delay is
+/// that of the job's place in its schedule (a manual re-send starts the
+/// schedule again); the recorded attempt number counts every attempt.
 pub fn judge(
     job: &DeliveryJob,
     sent: Sent,
@@ -93,7 +101,7 @@ pub fn judge(
     let answer = answer(sent.result, now);
     let decision = decide(
         classify(answer.status_code, policy.retry_on_4xx),
-        u32::try_from(attempt).unwrap_or(u32::MAX),
+        u32::try_from(job.attempt_in_schedule()).unwrap_or(u32::MAX),
         policy,
         jitter_sample,
         answer.retry_after,
@@ -110,6 +118,7 @@ pub fn judge(
         status_code: answer.status_code,
         error: answer.error,
         response_body: answer.body,
+        headers: Some(header_log::record(sent.request_headers, answer.headers).to_string()),
         status: status_after(decision),
         next_retry_at: match decision {
             Decision::Retry { delay } => Some(now + delay),

@@ -7,12 +7,13 @@
 //! (no delay) whatever its last pull still brings.
 //!
 //! A job is admitted by its endpoint ([`admission`]), its request built and
-//! signed ([`request`], pure), sent ([`http`], the only code that touches
+//! signed ([`request`], pure; [`header_log`] keeps its headers), sent ([`http`], the only code that touches
 //! hyper, through the SSRF-pinning [`connector`]), and its result judged
 //! ([`judge`] and [`outcome`], pure).
 
 pub mod admission;
 pub mod connector;
+pub mod header_log;
 pub mod http;
 pub mod job;
 pub mod judge;
@@ -23,7 +24,8 @@ use async_nats::jetstream::consumer::pull::Batch;
 use async_nats::jetstream::consumer::PullConsumer;
 use async_nats::jetstream::AckKind;
 use futures::StreamExt;
-use herald_common::shutdown::CancellationToken;
+use herald_common::jetstream::ack;
+use herald_common::shutdown::{self, CancellationToken};
 use job::JobContext;
 use std::sync::Arc;
 use std::time::Duration;
@@ -61,11 +63,10 @@ impl Puller {
                     Some(PULL_EXPIRES)
                 }
             };
+            // e.g. a leader change: do not spin on a failing consumer.
             if let Some(pause) = pause {
-                // e.g. a leader change: do not spin on a failing consumer.
-                tokio::select! {
-                    _ = shutdown.cancelled() => break,
-                    _ = tokio::time::sleep(pause) => {}
+                if !shutdown::sleep(&shutdown, pause).await {
+                    break;
                 }
             }
         }
@@ -112,11 +113,7 @@ impl Puller {
                     let ctx = self.ctx.clone();
                     tasks.spawn(async move { ctx.handle(msg, permit).await });
                 }
-                _ => {
-                    if let Err(error) = msg.ack_with(AckKind::Nak(None)).await {
-                        tracing::warn!(%error, "Could not return a job.");
-                    }
-                }
+                _ => ack(&msg, AckKind::Nak(None)).await,
             }
         }
         None

@@ -7,30 +7,8 @@
 //! table-tested below.
 
 use chrono::{DateTime, Utc};
+use herald_common::config::RetryPolicy;
 use std::time::Duration;
-
-/// When to try again: `schedule[n]` is the delay after attempt n + 1, spread
-/// by `±jitter` (a fraction, e.g. 0.2); whether a 4xx answer is worth
-/// another try.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RetryPolicy {
-    pub schedule: Vec<Duration>,
-    pub jitter: f64,
-    /// `false`: 4xx answers other than [`RETRIED_4XX`] fail at once.
-    pub retry_on_4xx: bool,
-}
-
-impl RetryPolicy {
-    /// This (global) policy as an endpoint overrides it: its own schedule,
-    /// if it has one, and its 4xx choice.
-    pub fn for_endpoint(&self, schedule: Option<&[Duration]>, retry_on_4xx: bool) -> Self {
-        Self {
-            schedule: schedule.map_or_else(|| self.schedule.clone(), <[Duration]>::to_vec),
-            jitter: self.jitter,
-            retry_on_4xx,
-        }
-    }
-}
 
 /// 4xx answers that are retried even when an endpoint does not retry 4xx:
 /// timeout, conflict, too early, too many requests.

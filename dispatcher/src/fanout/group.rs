@@ -2,23 +2,16 @@
 //! publish the jobs, then ack each event whose jobs JetStream stored.
 
 use super::plan::{self, Candidate, Pair};
-use super::{ack, Fanout, MAX_PENDING_ACKS, RETRY_LATER};
+use super::{Fanout, MAX_PENDING_ACKS, RETRY_LATER};
 use crate::store::deliveries::{self, DeliveryKey, DeliveryRow};
 use crate::store::{endpoints, StoreError};
-use async_nats::jetstream::context::PublishError;
-use async_nats::jetstream::publish::PublishAck;
 use async_nats::jetstream::{AckKind, Message};
-use futures::future::{BoxFuture, FutureExt};
-use futures::stream::FuturesUnordered;
-use futures::StreamExt;
 use herald_common::domain::Ordering;
+use herald_common::jetstream::{ack, Acked, Outgoing, PubAcks};
 use herald_common::messages::{DeliveryJob, EventMessage};
 use herald_common::metrics::FANOUT_EVENTS_TOTAL;
 use herald_common::subjects::{delivery_msg_id, delivery_subject};
 use std::collections::HashMap;
-
-/// A job's PubAck with the index of its event.
-type PendingAck = BoxFuture<'static, (usize, Result<PublishAck, PublishError>)>;
 
 /// The pairs of a group and their delivery rows.
 struct Plan {
@@ -88,56 +81,42 @@ impl Fanout {
         Ok(Plan { pairs, rows })
     }
 
-    /// Publish the planned jobs; per event, whether JetStream stored all of
-    /// them.
-    ///
-    /// PubAcks are awaited as they come, never more than MAX_PENDING_ACKS at
-    /// once: the JetStream context lends each publish one of 5,000 shared ack
-    /// permits until its ack is awaited, so publishing a large group (256
-    /// events x 50 endpoints) before awaiting any ack would wait forever for
-    /// a permit.
+    /// Publish the planned jobs, awaiting their PubAcks as they come (at
+    /// most [`MAX_PENDING_ACKS`] outstanding); per event, whether JetStream
+    /// stored all of them.
     async fn publish(&self, events: &[EventMessage], plan: &Plan) -> Vec<bool> {
         let mut stored = vec![true; events.len()];
-        let mut acks: FuturesUnordered<PendingAck> = FuturesUnordered::new();
+        let mut acks = PubAcks::new(self.js.clone(), MAX_PENDING_ACKS);
         for job in plan::jobs(events, &plan.pairs, &plan.rows) {
-            while acks.len() >= MAX_PENDING_ACKS {
-                if let Some((i, Err(error))) = acks.next().await {
-                    tracing::warn!(%error, event_id = %events[i].id, "A delivery job was not stored.");
-                    stored[i] = false;
-                }
-            }
             let event = &events[job.event];
             let webhook_id = job.target.webhook_id;
             let Ok(body) = serde_json::to_vec(&DeliveryJob::new(event.clone(), job.target)) else {
                 continue;
             };
-            let mut headers = async_nats::HeaderMap::new();
-            headers.insert(
-                "Nats-Msg-Id",
-                delivery_msg_id(event.id, webhook_id).as_str(),
-            );
-            match self
-                .js
-                .publish_with_headers(delivery_subject(webhook_id), headers, body.into())
-                .await
-            {
-                Ok(ack) => {
-                    let i = job.event;
-                    acks.push(async move { (i, ack.await) }.boxed());
-                }
-                Err(error) => {
-                    tracing::warn!(%error, event_id = %event.id, "Could not publish a delivery job.");
-                    stored[job.event] = false;
-                }
+            let msg_id = delivery_msg_id(event.id, webhook_id);
+            let message = Outgoing::new(delivery_subject(webhook_id), &msg_id, body.into());
+            if let Err(error) = acks.publish(job.event, message).await {
+                tracing::warn!(%error, event_id = %event.id, "Could not publish a delivery job.");
+                stored[job.event] = false;
             }
+            note_failures(events, acks.completed(), &mut stored);
         }
-        while let Some((i, result)) = acks.next().await {
-            if let Err(error) = result {
-                tracing::warn!(%error, event_id = %events[i].id, "A delivery job was not stored.");
-                stored[i] = false;
-            }
-        }
+        note_failures(events, acks.flush().await, &mut stored);
         stored
+    }
+}
+
+/// Mark the events whose job JetStream did not store.
+fn note_failures(
+    events: &[EventMessage],
+    acked: impl IntoIterator<Item = Acked<usize>>,
+    stored: &mut [bool],
+) {
+    for Acked { key: i, result } in acked {
+        if let Err(error) = result {
+            tracing::warn!(%error, event_id = %events[i].id, "A delivery job was not stored.");
+            stored[i] = false;
+        }
     }
 }
 

@@ -16,10 +16,10 @@ pub mod plan;
 use crate::endpoints_cache::EndpointsCache;
 use async_nats::jetstream::consumer::pull::Batch;
 use async_nats::jetstream::consumer::PullConsumer;
-use async_nats::jetstream::{AckKind, Message};
+use async_nats::jetstream::Message;
 use deadpool_postgres::Pool;
 use futures::StreamExt;
-use herald_common::shutdown::CancellationToken;
+use herald_common::shutdown::{self, CancellationToken};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -34,8 +34,8 @@ const GROUPS_IN_FLIGHT: usize = 2;
 const RETRY_LATER: Duration = Duration::from_secs(1);
 /// The pause after a pull that ended with an error status.
 const ERROR_PAUSE: Duration = Duration::from_millis(100);
-/// Delivery-job PubAcks awaited at once (well under the JetStream context's
-/// 5,000 ack permits, which the retry scheduler shares).
+/// Delivery-job PubAcks awaited at once per group (see
+/// `herald_common::jetstream::PubAcks`).
 const MAX_PENDING_ACKS: usize = 1_024;
 
 pub struct Fanout {
@@ -75,11 +75,10 @@ impl Fanout {
                     Some(RETRY_LATER)
                 }
             };
+            // e.g. a leader change: do not spin on a failing consumer.
             if let Some(pause) = pause {
-                // e.g. a leader change: do not spin on a failing consumer.
-                tokio::select! {
-                    _ = shutdown.cancelled() => break,
-                    _ = tokio::time::sleep(pause) => {}
+                if !shutdown::sleep(&shutdown, pause).await {
+                    break;
                 }
             }
         }
@@ -137,11 +136,5 @@ impl Fanout {
             this.process(group).await;
             drop(slot);
         });
-    }
-}
-
-async fn ack(msg: &Message, kind: AckKind) {
-    if let Err(error) = msg.ack_with(kind).await {
-        tracing::warn!(%error, "Could not acknowledge an event.");
     }
 }

@@ -124,6 +124,7 @@ pub fn new_deliveries<'a>(events: &'a [EventMessage], pairs: &[Pair]) -> Vec<New
         .map(|p| NewDelivery {
             key: key(events, p),
             tenant_id: &events[p.event].tenant_id,
+            event_type: &events[p.event].event_type,
         })
         .collect()
 }

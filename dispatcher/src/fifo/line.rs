@@ -11,7 +11,7 @@
 //!   request may be sent again, never overtaken).
 
 use crate::attempt_log::Record;
-use crate::deliver::job::{ack, JobContext};
+use crate::deliver::job::JobContext;
 use crate::deliver::outcome::Decision;
 use crate::endpoints_cache::{Endpoint, EndpointsCache};
 use crate::fanout::plan;
@@ -23,6 +23,7 @@ use chrono::Utc;
 use deadpool_postgres::Pool;
 use futures::StreamExt;
 use herald_common::domain::DeliveryStatus;
+use herald_common::jetstream::ack;
 use herald_common::messages::{DeliveryJob, EventMessage, JobTarget};
 use herald_common::shutdown::CancellationToken;
 use std::sync::Arc;
@@ -179,6 +180,7 @@ impl Line {
             let new = [NewDelivery {
                 key,
                 tenant_id: &event.tenant_id,
+                event_type: &event.event_type,
             }];
             deliveries::create_or_find(&client, &new).await?
         } else {

@@ -20,6 +20,7 @@ fn attempt(delivery: u128, event_type: &str, status: DeliveryStatus) -> Record {
         status_code: Some(503),
         error: Some("HTTP 503".into()),
         response_body: None,
+        headers: None,
         status,
         next_retry_at: None,
         disable_reason: None,

@@ -7,25 +7,26 @@ use crate::control;
 use crate::deliver::admission::Gates;
 use crate::deliver::http::HttpClient;
 use crate::deliver::job::JobContext;
-use crate::deliver::outcome::RetryPolicy;
 use crate::endpoints_cache::EndpointsCache;
 use crate::operational::Emitter;
 use crate::server::Health;
 use crate::DispatcherError;
 use async_nats::jetstream::consumer::PullConsumer;
 use deadpool_postgres::Pool;
+use herald_common::backoff::Backoff;
 use herald_common::config::Config;
-use herald_common::jetstream::provision_with_retry;
+use herald_common::jetstream::{provision_with_retry, ProvisionError};
 use herald_common::shutdown::CancellationToken;
 use herald_common::subjects::{
     DELIVERIES_STREAM, DELIVER_CONSUMER, EVENTS_STREAM, FANOUT_CONSUMER,
 };
-use herald_common::url_guard::UrlGuard;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
 
 const PROVISION_DEADLINE: Duration = Duration::from_secs(60);
+/// Loading the endpoints while Postgres (or its schema) is not ready yet.
+const LOAD_RETRY: Backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(2));
 
 /// NATS (with the streams provisioned) and the Postgres pool.
 pub(super) struct Links {
@@ -47,18 +48,25 @@ pub(super) struct Node {
     pub emitter: Emitter,
 }
 
-/// Connect to NATS (retrying until shutdown: `None`), provision the
+/// Connect to NATS (waiting until shutdown: `None`), provision the
 /// streams, and make the pool.
 pub(super) async fn connect(
     config: &Config,
     shutdown: &CancellationToken,
 ) -> Result<Option<Links>, DispatcherError> {
-    let Some(nats) = connect_nats(config, shutdown).await else {
+    let (nats, mut link) = herald_common::nats::connect(&config.dispatcher.id, &config.nats)
+        .await
+        .map_err(|e| DispatcherError::Nats(e.to_string()))?;
+    if !link.connected(shutdown).await {
         return Ok(None);
-    };
+    }
     let js = async_nats::jetstream::new(nats.clone());
-    provision_with_retry(&js, &config.streams, PROVISION_DEADLINE).await?;
-    let pool = herald_common::db::pool(config.database_url.expose(), config.database_pool_size)?;
+    match provision_with_retry(&js, &config.streams, Some(PROVISION_DEADLINE), shutdown).await {
+        Ok(_) => {}
+        Err(ProvisionError::Cancelled) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    }
+    let pool = herald_common::db::pool(config.database.url.expose(), config.database.pool_size)?;
     Ok(Some(Links { nats, js, pool }))
 }
 
@@ -70,11 +78,9 @@ pub(super) async fn build(
     health: &Health,
     shutdown: &CancellationToken,
 ) -> Result<Option<Node>, DispatcherError> {
-    let guard = UrlGuard::new(config.allow_private_urls, &config.url_allowlist)
-        .map_err(DispatcherError::Config)?;
     let cache = Arc::new(EndpointsCache::new(
         links.pool.clone(),
-        config.encryption_key.clone(),
+        config.security.encryption_key.clone(),
     ));
     let _ = health.cache.set(cache.clone());
     let notices = control::subscribe(&links.nats)
@@ -93,26 +99,22 @@ pub(super) async fn build(
     let (log, log_task) = attempt_log::spawn(Writer {
         pool: links.pool.clone(),
         nats: links.nats.clone(),
-        dispatcher_id: config.dispatcher_id.clone(),
+        dispatcher_id: config.dispatcher.id.clone(),
         cache: cache.clone(),
         give_up: stops.give_up.clone(),
         emitter: emitter.clone(),
     });
     let ctx = Arc::new(JobContext {
         cache: cache.clone(),
-        gates: Gates::new(config.endpoint_max_in_flight, links.pool.clone()),
+        gates: Gates::new(config.dispatcher.endpoint_max_in_flight, links.pool.clone()),
         http: HttpClient::new(
-            Arc::new(guard),
-            config.connect_timeout,
-            config.delivery_timeout,
-            config.response_body_limit,
+            Arc::new(config.security.url_guard.clone()),
+            config.dispatcher.connect_timeout,
+            config.dispatcher.delivery_timeout,
+            config.dispatcher.response_body_limit,
         ),
         log,
-        policy: RetryPolicy {
-            schedule: config.retry_schedule.clone(),
-            jitter: config.retry_jitter,
-            retry_on_4xx: true,
-        },
+        policy: config.retry.clone(),
         ack_wait: config.streams.ack_wait,
         shutdown: shutdown.clone(),
         hard_stop: stops.hard_stop.clone(),
@@ -130,44 +132,21 @@ pub(super) async fn build(
     }))
 }
 
-async fn connect_nats(config: &Config, shutdown: &CancellationToken) -> Option<async_nats::Client> {
-    let mut delay = Duration::from_millis(100);
-    loop {
-        let options = async_nats::ConnectOptions::new().name(&config.dispatcher_id);
-        // One URL or a comma-separated cluster list (a `&str` is one address).
-        let urls: Vec<&str> = config.nats_url.split(',').map(str::trim).collect();
-        match options.connect(urls).await {
-            Ok(c) => return Some(c),
-            Err(error) => {
-                tracing::warn!(%error, url = %config.nats_url, "NATS not reachable; retrying.")
-            }
-        }
-        tokio::select! {
-            _ = shutdown.cancelled() => return None,
-            _ = tokio::time::sleep(delay) => {}
-        }
-        delay = (delay * 2).min(Duration::from_secs(2));
-    }
-}
-
 /// Load every endpoint, retrying while Postgres (or its schema) is not
 /// ready yet. `false` if shutdown came first.
 async fn load_endpoints(cache: &EndpointsCache, shutdown: &CancellationToken) -> bool {
-    let mut delay = Duration::from_millis(100);
-    loop {
-        match cache.load_all().await {
-            Ok(n) => {
-                tracing::info!(endpoints = n, "Loaded endpoints.");
-                return true;
-            }
-            Err(error) => tracing::warn!(%error, "Could not load endpoints; retrying."),
-        }
-        tokio::select! {
-            _ = shutdown.cancelled() => return false,
-            _ = tokio::time::sleep(delay) => {}
-        }
-        delay = (delay * 2).min(Duration::from_secs(2));
+    let loaded = LOAD_RETRY
+        .retry(
+            "Could not load endpoints",
+            shutdown,
+            |_| false,
+            || cache.load_all(),
+        )
+        .await;
+    if let Ok(n) = loaded {
+        tracing::info!(endpoints = n, "Loaded endpoints.");
     }
+    loaded.is_ok()
 }
 
 async fn consumer(

@@ -62,9 +62,9 @@ async fn run_nodes(
     let endpoints = node.cache.len();
     let running = spawn(config, node, shutdown);
     health.ready.store(true, Ordering::SeqCst);
-    tracing::info!(dispatcher_id = %config.dispatcher_id, endpoints, "Dispatcher running.");
+    tracing::info!(dispatcher_id = %config.dispatcher.id, endpoints, "Dispatcher running.");
     shutdown.cancelled().await;
-    drain(config.shutdown_grace, running).await;
+    drain(config.dispatcher.shutdown_grace, running).await;
     Ok(())
 }
 
@@ -93,15 +93,15 @@ fn spawn(config: &Config, node: Node, shutdown: &CancellationToken) -> Running {
     background.spawn(control::keep_current(
         node.cache.clone(),
         node.notices,
-        config.endpoint_refresh_interval,
+        config.dispatcher.endpoint_refresh_interval,
         shutdown.clone(),
     ));
     let chores = housekeeping::Housekeeping {
         emitter: node.emitter.clone(),
         nats: links.nats.clone(),
         cache: node.cache.clone(),
-        auto_disable_after: config.auto_disable_after,
-        failing_after: config.endpoint_failing_after,
+        auto_disable_after: config.dispatcher.auto_disable_after,
+        failing_after: config.dispatcher.endpoint_failing_after,
     };
     background.spawn(chores.run(shutdown.clone()));
     background.spawn(gauges::run(
@@ -113,25 +113,23 @@ fn spawn(config: &Config, node: Node, shutdown: &CancellationToken) -> Running {
     let scheduler = Scheduler {
         pool: links.pool.clone(),
         js: links.js.clone(),
-        poll_interval: config.retry_poll_interval,
-        lease: (config.streams.duplicate_window / 2)
-            .min(config.streams.ack_wait)
-            .max(Duration::from_secs(1)),
-        batch: config.fetch_batch,
+        poll_interval: config.dispatcher.retry_poll_interval,
+        lease: config.streams.claim_lease(),
+        batch: config.dispatcher.fetch_batch,
     };
     background.spawn(scheduler.run(shutdown.clone()));
     let fanout = Fanout {
         js: links.js.clone(),
         pool: links.pool.clone(),
         cache: node.cache.clone(),
-        batch: config.fetch_batch,
+        batch: config.dispatcher.fetch_batch,
     };
     background.spawn(fanout.run(node.fanout, shutdown.clone()));
     let jobs = TaskTracker::new();
     let puller = Puller {
         ctx: node.ctx.clone(),
-        concurrency: Arc::new(Semaphore::new(config.dispatcher_concurrency)),
-        batch: config.fetch_batch,
+        concurrency: Arc::new(Semaphore::new(config.dispatcher.concurrency)),
+        batch: config.dispatcher.fetch_batch,
     };
     background.spawn(puller.run(node.deliver, shutdown.clone(), jobs.clone()));
     let lines = Lines {

@@ -10,10 +10,10 @@ use uuid::Uuid;
 // skipped.
 const INSERT: &str = "
     INSERT INTO delivery_attempts
-        (id, delivery_id, attempt, started_at, duration_ms, status_code, error, response_body, dispatcher_id)
-    SELECT a.id, a.delivery_id, a.attempt, a.started_at, a.duration_ms, a.status_code, a.error, a.response_body, $9
-    FROM UNNEST($1::uuid[], $2::uuid[], $3::int4[], $4::timestamptz[], $5::int4[], $6::int4[], $7::text[], $8::text[])
-        AS a(id, delivery_id, attempt, started_at, duration_ms, status_code, error, response_body)
+        (id, delivery_id, attempt, started_at, duration_ms, status_code, error, response_body, headers, dispatcher_id)
+    SELECT a.id, a.delivery_id, a.attempt, a.started_at, a.duration_ms, a.status_code, a.error, a.response_body, a.headers::jsonb, $10
+    FROM UNNEST($1::uuid[], $2::uuid[], $3::int4[], $4::timestamptz[], $5::int4[], $6::int4[], $7::text[], $8::text[], $9::text[])
+        AS a(id, delivery_id, attempt, started_at, duration_ms, status_code, error, response_body, headers)
     WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.id = a.delivery_id)";
 
 pub(super) const STATEMENTS: &[&str] = &[INSERT];
@@ -29,6 +29,9 @@ pub struct NewAttempt<'a> {
     pub status_code: Option<i32>,
     pub error: Option<&'a str>,
     pub response_body: Option<&'a str>,
+    /// The headers sent and received as JSON text (`deliver::header_log`),
+    /// serialized by the delivery task, not by the log's one writer.
+    pub headers: Option<&'a str>,
 }
 
 /// Insert `attempts` (each gets a fresh id), recorded by `dispatcher_id`.
@@ -48,7 +51,8 @@ pub async fn insert(
     let codes: Vec<Option<i32>> = attempts.iter().map(|a| a.status_code).collect();
     let errors: Vec<Option<&str>> = attempts.iter().map(|a| a.error).collect();
     let bodies: Vec<Option<&str>> = attempts.iter().map(|a| a.response_body).collect();
-    let params: [&(dyn ToSql + Sync); 9] = [
+    let headers: Vec<Option<&str>> = attempts.iter().map(|a| a.headers).collect();
+    let params: [&(dyn ToSql + Sync); 10] = [
         &ids,
         &deliveries,
         &numbers,
@@ -57,6 +61,7 @@ pub async fn insert(
         &codes,
         &errors,
         &bodies,
+        &headers,
         &dispatcher_id,
     ];
     super::execute(tx, INSERT, &params).await

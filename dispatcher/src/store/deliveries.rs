@@ -13,8 +13,8 @@ use uuid::Uuid;
 
 const CREATE: &str = "
     WITH input AS (
-        SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[])
-            AS t(id, event_id, webhook_id, tenant_id)
+        SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[])
+            AS t(id, event_id, webhook_id, tenant_id, event_type)
     ), hooks AS (
         -- One lock per endpoint and group (not per row, as a foreign key
         -- would take): deleting the endpoint waits for this transaction, then
@@ -23,8 +23,8 @@ const CREATE: &str = "
         WHERE w.id IN (SELECT DISTINCT webhook_id FROM input)
         FOR KEY SHARE
     )
-    INSERT INTO deliveries (id, event_id, webhook_id, tenant_id)
-    SELECT i.id, i.event_id, i.webhook_id, i.tenant_id FROM input i
+    INSERT INTO deliveries (id, event_id, webhook_id, tenant_id, event_type)
+    SELECT i.id, i.event_id, i.webhook_id, i.tenant_id, i.event_type FROM input i
     WHERE i.webhook_id IN (SELECT id FROM hooks)
       AND EXISTS (SELECT 1 FROM events e WHERE e.id = i.event_id)
     ON CONFLICT (event_id, webhook_id) DO NOTHING
@@ -52,8 +52,8 @@ const CLAIM_DUE: &str = "
     UPDATE deliveries d SET next_retry_at = now() + make_interval(secs => $2)
     FROM due, events e
     WHERE d.id = due.id AND e.id = d.event_id
-    RETURNING d.id, d.event_id, d.webhook_id, d.tenant_id, d.attempts, d.parked, d.rate_slot_at,
-              e.event_type, e.created_at, e.payload";
+    RETURNING d.id, d.event_id, d.webhook_id, d.tenant_id, d.attempts, d.schedule_start,
+              d.parked, d.rate_slot_at, e.event_type, e.created_at, e.payload";
 
 // A stale result (a duplicate job that ran an older attempt) never overwrites
 // a newer one, and nothing overwrites `delivered`. failed_at keeps when the
@@ -107,6 +107,8 @@ pub struct DeliveryKey {
 pub struct NewDelivery<'a> {
     pub key: DeliveryKey,
     pub tenant_id: &'a str,
+    /// The event's type (kept on the delivery for the log's filters).
+    pub event_type: &'a str,
 }
 
 /// A delivery row as fan-out sees it, created now or found.
@@ -149,10 +151,11 @@ pub async fn create_or_find(
     let event_ids: Vec<Uuid> = new.iter().map(|d| d.key.event_id).collect();
     let webhook_ids: Vec<Uuid> = new.iter().map(|d| d.key.webhook_id).collect();
     let tenants: Vec<&str> = new.iter().map(|d| d.tenant_id).collect();
+    let types: Vec<&str> = new.iter().map(|d| d.event_type).collect();
     let stmt = client.prepare_cached(CREATE).await?;
     let mut rows = HashMap::with_capacity(new.len());
     for row in client
-        .query(&stmt, &[&ids, &event_ids, &webhook_ids, &tenants])
+        .query(&stmt, &[&ids, &event_ids, &webhook_ids, &tenants, &types])
         .await?
     {
         let row = DeliveryRow::from_row(&row)?;
@@ -201,6 +204,8 @@ pub struct DueDelivery {
     pub webhook_id: Uuid,
     pub tenant_id: String,
     pub attempts: i32,
+    /// Attempts made before its current retry schedule began.
+    pub schedule_start: i32,
     /// How many times it was parked (without an attempt).
     pub parked: i32,
     /// A rate-limit slot reserved when it was parked.
@@ -230,6 +235,7 @@ pub async fn claim_due(
                 webhook_id: row.try_get("webhook_id")?,
                 tenant_id: row.try_get("tenant_id")?,
                 attempts: row.try_get("attempts")?,
+                schedule_start: row.try_get("schedule_start")?,
                 parked: row.try_get("parked")?,
                 rate_slot_at: row.try_get("rate_slot_at")?,
                 event_type: row.try_get("event_type")?,

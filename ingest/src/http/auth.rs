@@ -109,7 +109,7 @@ impl FromRequestParts<AppState> for Caller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer(&parts.headers)?;
         let header_tenant = tenant_header(&parts.headers)?;
-        if same_secret(token, state.config.admin_token.expose()) {
+        if same_secret(token, state.config.security.admin_token.expose()) {
             if let Some(t) = &header_tenant {
                 if !state.tenants.exists(&state.db, t).await? {
                     return Err(ApiError::unprocessable(

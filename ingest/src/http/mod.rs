@@ -10,9 +10,11 @@
 //!   mapping of storage and pipeline failures to statuses.
 //! - [`pagination`]: cursors and pages.
 //! - [`openapi`]: the OpenAPI document, generated from the handlers.
+//! - [`console`]: the operations console's files, embedded, served at `/`.
 //! - [`state`]: what every handler shares.
 
 pub mod auth;
+pub mod console;
 pub mod error;
 pub mod extract;
 pub mod handlers;

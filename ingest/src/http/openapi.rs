@@ -7,6 +7,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
+use super::console;
 use super::handlers::{deliveries, event_types, events, ops, tenants, webhooks};
 
 #[derive(OpenApi)]
@@ -22,12 +23,13 @@ use super::handlers::{deliveries, event_types, events, ops, tenants, webhooks};
     paths(
         webhooks::create, webhooks::list, webhooks::get, webhooks::patch, webhooks::delete,
         webhooks::secret::rotate_secret, deliveries::recover,
+        webhooks::actions::test, webhooks::actions::replay, webhooks::actions::stats,
         event_types::list, event_types::get, event_types::change::create,
         event_types::change::patch, event_types::change::archive,
-        events::create, events::create_batch, events::get,
+        events::create, events::create_batch, events::read::list, events::read::get,
         deliveries::list, deliveries::get, deliveries::retry,
         tenants::create, tenants::list, tenants::create_key, tenants::list_keys, tenants::revoke_key,
-        ops::healthz, ops::readyz, ops::metrics, document, ops::dashboard,
+        ops::healthz, ops::readyz, ops::metrics, document, console::index, console::asset,
     ),
     modifiers(&BearerAuth, &CommonErrors),
 )]
@@ -125,6 +127,9 @@ mod tests {
             "/webhooks/{id}",
             "/webhooks/{id}/rotate-secret",
             "/webhooks/{id}/recover",
+            "/webhooks/{id}/test",
+            "/webhooks/{id}/replay",
+            "/webhooks/{id}/stats",
             "/event-types",
             "/event-types/{name}",
             "/events",
@@ -141,6 +146,7 @@ mod tests {
             "/metrics",
             "/openapi.json",
             "/",
+            "/console/{path}",
         ] {
             assert!(
                 paths.iter().any(|k| k.as_str() == p),

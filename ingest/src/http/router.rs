@@ -16,8 +16,8 @@ use tracing::Level;
 
 use super::error::ApiError;
 use super::handlers::{deliveries, event_types, events, ops, tenants, webhooks};
-use super::openapi;
 use super::state::AppState;
+use super::{console, openapi};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -31,6 +31,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/webhooks/{id}/rotate-secret", post(webhooks::secret::rotate_secret))
         .route("/webhooks/{id}/recover", post(deliveries::recover))
+        .route("/webhooks/{id}/test", post(webhooks::actions::test))
+        .route("/webhooks/{id}/replay", post(webhooks::actions::replay))
+        .route("/webhooks/{id}/stats", get(webhooks::actions::stats))
         .route("/event-types", get(event_types::list).post(event_types::change::create))
         .route(
             "/event-types/{name}",
@@ -38,9 +41,9 @@ pub fn router(state: AppState) -> Router {
                 .patch(event_types::change::patch)
                 .delete(event_types::change::archive),
         )
-        .route("/events", post(events::create))
+        .route("/events", post(events::create).get(events::read::list))
         .route("/events/batch", post(events::create_batch))
-        .route("/events/{id}", get(events::get))
+        .route("/events/{id}", get(events::read::get))
         .route("/deliveries", get(deliveries::list))
         .route("/deliveries/{id}", get(deliveries::get))
         .route("/deliveries/{id}/retry", post(deliveries::retry))
@@ -57,10 +60,11 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(openapi::document))
-        .route("/", get(ops::dashboard))
+        .route("/", get(console::index))
+        .route("/console/{*path}", get(console::asset))
         .fallback(no_route)
         .method_not_allowed_fallback(no_method)
-        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(DefaultBodyLimit::max(state.config.ingest.max_body_bytes))
         .layer(middleware::from_fn_with_state(state.clone(), timeout))
         .layer(middleware::from_fn(track))
         .layer(
@@ -96,7 +100,7 @@ async fn no_method() -> ApiError {
 
 /// Answer `503 timeout` when a request takes longer than `HERALD_REQUEST_TIMEOUT`.
 async fn timeout(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let limit: Duration = state.config.request_timeout;
+    let limit: Duration = state.config.ingest.request_timeout;
     match tokio::time::timeout(limit, next.run(req)).await {
         Ok(resp) => resp,
         Err(_) => ApiError::new(

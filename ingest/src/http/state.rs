@@ -61,6 +61,7 @@ impl AppState {
             db: &self.db,
             js: &self.js,
             nats_ready: self.nats_ready(),
+            lease: self.config.streams.claim_lease(),
         }
     }
 

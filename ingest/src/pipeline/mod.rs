@@ -8,6 +8,10 @@
 //! - [`outbox`]: the relay. Re-publishes whatever is committed but not
 //!   acknowledged (NATS down, queue full, node killed), oldest first.
 //! - [`resend`]: manual re-sends of existing deliveries.
+//! - [`send`]: test events and replays, which create their deliveries and
+//!   publish their jobs directly (never through fan-out).
+//! - [`retention`]: the background task that deletes what is older than
+//!   `HERALD_RETENTION`.
 //!
 //! Each returns its own typed error (or a [`crate::store::StoreError`]);
 //! the HTTP layer decides what a failure means for a request.
@@ -15,4 +19,6 @@
 pub mod outbox;
 pub mod publisher;
 pub mod resend;
+pub mod retention;
+pub mod send;
 pub mod writer;

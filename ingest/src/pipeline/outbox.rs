@@ -12,8 +12,10 @@ use std::time::Duration;
 
 use async_nats::jetstream;
 use deadpool_postgres::Pool;
+use herald_common::backoff::Backoff;
+use herald_common::jetstream::PubAcks;
 use herald_common::metrics::{OUTBOX_PENDING, OUTBOX_PUBLISHED_TOTAL};
-use herald_common::shutdown::CancellationToken;
+use herald_common::shutdown::{self, CancellationToken};
 use uuid::Uuid;
 
 use super::publisher::publish_event;
@@ -109,14 +111,13 @@ impl Outbox {
     }
 
     /// Run until `shutdown`: every `interval`, update `herald_outbox_pending`
-    /// and drain the outbox; back off (up to 5 s) while publishing fails.
+    /// and drain the outbox; back off (from twice the interval up to 5 s)
+    /// while publishing fails.
     pub async fn run(self, shutdown: CancellationToken) {
+        let backoff = Backoff::new(self.interval * 2, MAX_BACKOFF.max(self.interval));
+        let mut failures = backoff.delays();
         let mut delay = self.interval;
-        loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = tokio::time::sleep(delay) => {}
-            }
+        while shutdown::sleep(&shutdown, delay).await {
             match self.pending().await {
                 Ok(n) => metrics::gauge!(OUTBOX_PENDING).set(n as f64),
                 Err(error) => tracing::debug!(?error, "Could not count the outbox."),
@@ -125,9 +126,12 @@ impl Outbox {
                 continue;
             }
             match self.drain().await {
-                Ok(()) => delay = self.interval,
+                Ok(()) => {
+                    delay = self.interval;
+                    failures = backoff.delays();
+                }
                 Err(error) => {
-                    delay = (delay * 2).clamp(self.interval, MAX_BACKOFF);
+                    delay = failures.next_delay();
                     tracing::warn!(?error, retry_in = ?delay, "Outbox relay round failed.");
                 }
             }
@@ -138,27 +142,18 @@ impl Outbox {
 /// Send `events` in order (stopping at the first that cannot be sent), then
 /// await every PubAck; the ids JetStream acknowledged.
 async fn publish_in_order(js: &jetstream::Context, events: &[Event]) -> Vec<Uuid> {
-    let mut pending = Vec::with_capacity(events.len());
+    let mut acks = PubAcks::new(js.clone(), BATCH as usize);
     for e in events {
-        match publish_event(js, e).await {
-            Ok(ack) => pending.push((e.id, ack)),
-            Err(error) => {
-                tracing::debug!(%error, event_id = %e.id, "Relay publish failed.");
-                break;
-            }
+        if let Err(error) = publish_event(&mut acks, e).await {
+            tracing::debug!(%error, event_id = %e.id, "Relay publish failed.");
+            break;
         }
     }
-    let results = futures::future::join_all(
-        pending
-            .into_iter()
-            .map(|(id, ack)| async move { (id, ack.await) }),
-    )
-    .await;
-    let mut acked = Vec::with_capacity(results.len());
-    for (id, res) in results {
-        match res {
-            Ok(_) => acked.push(id),
-            Err(error) => tracing::debug!(%error, event_id = %id, "Relay got no PubAck."),
+    let mut acked = Vec::with_capacity(events.len());
+    for done in acks.flush().await {
+        match done.result {
+            Ok(_) => acked.push(done.key),
+            Err(error) => tracing::debug!(%error, event_id = %done.key, "Relay got no PubAck."),
         }
     }
     acked

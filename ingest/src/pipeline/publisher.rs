@@ -6,10 +6,10 @@
 
 use std::time::Duration;
 
-use async_nats::jetstream::context::{PublishAckFuture, PublishError};
-use async_nats::jetstream::{self, message::PublishMessage as Publish};
+use async_nats::jetstream;
+use async_nats::jetstream::context::PublishError;
 use deadpool_postgres::Pool;
-use futures::stream::{FuturesUnordered, StreamExt};
+use herald_common::jetstream::{Outgoing, PubAcks};
 use herald_common::messages::EventMessage;
 use herald_common::subjects::event_subject;
 use tokio::sync::mpsc;
@@ -19,7 +19,7 @@ use crate::store::events::{self, Event};
 
 /// Events waiting to be published; beyond this they are left to the relay.
 const QUEUE: usize = 50_000;
-/// PubAcks awaited at once.
+/// PubAcks awaited at once (see `herald_common::jetstream::PubAcks`).
 const MAX_OUTSTANDING: usize = 4_096;
 /// How often acknowledged events are marked published.
 const MARK_EVERY: Duration = Duration::from_millis(50);
@@ -40,11 +40,8 @@ pub enum PublishFailure {
 }
 
 /// Send one event to `herald.events.<tenant>.<type>` with `Nats-Msg-Id` =
-/// its id; returns the PubAck future.
-pub async fn publish_event(
-    js: &jetstream::Context,
-    e: &Event,
-) -> Result<PublishAckFuture, PublishFailure> {
+/// its id; its PubAck comes back from `acks`, keyed by the id.
+pub async fn publish_event(acks: &mut PubAcks<Uuid>, e: &Event) -> Result<(), PublishFailure> {
     let msg = EventMessage {
         id: e.id,
         tenant_id: e.tenant_id.clone(),
@@ -53,12 +50,9 @@ pub async fn publish_event(
         payload: serde_json::value::RawValue::from_string(e.payload.clone())?,
     };
     let body = serde_json::to_vec(&msg)?;
-    let publish = Publish::build()
-        .payload(body.into())
-        .message_id(e.id.to_string());
-    Ok(js
-        .send_publish(event_subject(&e.tenant_id, &e.event_type), publish)
-        .await?)
+    let subject = event_subject(&e.tenant_id, &e.event_type);
+    let message = Outgoing::new(subject, &e.id.to_string(), body.into());
+    Ok(acks.publish(e.id, message).await?)
 }
 
 impl Publisher {
@@ -104,38 +98,32 @@ async fn run(
     db: Pool,
     mut rx: mpsc::Receiver<Event>,
 ) {
-    let mut acks = FuturesUnordered::new();
+    let mut acks = PubAcks::new(js, MAX_OUTSTANDING);
     let mut acked: Vec<Uuid> = Vec::new();
     let mut tick = tokio::time::interval(MARK_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut open = true;
     while open || !acks.is_empty() {
         tokio::select! {
-            item = rx.recv(), if open && acks.len() < MAX_OUTSTANDING => match item {
+            item = rx.recv(), if open && !acks.is_full() => match item {
                 None => open = false,
-                Some(e) => {
-                    // While disconnected, leave events to the relay rather
-                    // than filling the client's buffer.
-                    if nats.connection_state() != async_nats::connection::State::Connected {
-                        continue;
-                    }
-                    match publish_event(&js, &e).await {
-                        Ok(ack) => {
-                            let id = e.id;
-                            acks.push(async move { (id, ack.await) });
-                        }
-                        Err(error) => tracing::debug!(%error, event_id = %e.id, "Publish failed; the relay will retry."),
+                // While disconnected, leave events to the relay rather
+                // than filling the client's buffer.
+                Some(e) if nats.connection_state() == async_nats::connection::State::Connected => {
+                    if let Err(error) = publish_event(&mut acks, &e).await {
+                        tracing::debug!(%error, event_id = %e.id, "Publish failed; the relay will retry.");
                     }
                 }
+                Some(_) => {}
             },
-            Some((id, res)) = acks.next(), if !acks.is_empty() => match res {
+            Some(done) = acks.next(), if !acks.is_empty() => match done.result {
                 Ok(_) => {
-                    acked.push(id);
+                    acked.push(done.key);
                     if acked.len() >= MARK_BATCH {
                         spawn_mark(&db, &mut acked);
                     }
                 }
-                Err(error) => tracing::debug!(%error, event_id = %id, "No PubAck; the relay will retry."),
+                Err(error) => tracing::debug!(%error, event_id = %done.key, "No PubAck; the relay will retry."),
             },
             _ = tick.tick() => spawn_mark(&db, &mut acked),
         }

@@ -2,19 +2,21 @@
 //! /webhooks/{id}/recover`): publish a `DeliveryJob` for an existing
 //! delivery to `herald.deliveries.<webhook id>` with a fresh `Nats-Msg-Id`
 //! (`<delivery id>.manual.<uuid>`, so JetStream never drops it as a repeat),
-//! and set the delivery back to `pending`.
+//! and set the delivery back to `pending` on a fresh retry schedule (the
+//! attempt numbers go on; the schedule's delays start again). Test events
+//! and replays, which create their deliveries, are in [`super::send`].
 //!
 //! The delivery rows stay locked until JetStream has acknowledged the jobs
 //! (see [`crate::store::deliveries::requeue`]), so a dispatcher recording
 //! the new attempt waits for our `pending` to land first and is never
 //! overwritten by it.
 
-use async_nats::jetstream::context::PublishError;
-use async_nats::jetstream::{self, message::PublishMessage as Publish};
+use async_nats::jetstream::{self, context::PublishError};
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Pool;
+use herald_common::jetstream::{Outgoing, PubAcks};
 use herald_common::messages::{DeliveryJob, EventMessage, JobTarget};
-use herald_common::subjects::delivery_subject;
+use herald_common::subjects::{delivery_subject, retry_msg_id};
 use serde_json::value::RawValue;
 use uuid::Uuid;
 
@@ -25,10 +27,8 @@ use crate::store::{self, webhooks, StoreError};
 /// At most this many deliveries are re-sent by one recover call.
 pub const MAX_RECOVER: i64 = 10_000;
 
-/// PubAcks awaited at once: the JetStream context lends each publish one of
-/// its 5,000 ack permits (shared with the publisher and the relay) until the
-/// ack is awaited, so a large recover must not publish everything first.
-const ACK_CHUNK: usize = 256;
+/// PubAcks awaited at once (see `herald_common::jetstream::PubAcks`).
+const MAX_OUTSTANDING: usize = 256;
 
 /// Why a re-send did not happen.
 #[derive(Debug, thiserror::Error)]
@@ -48,11 +48,13 @@ pub enum ResendError {
     Encode(#[from] serde_json::Error),
 }
 
-/// What a re-send needs: the database, JetStream, and whether NATS is ready.
+/// What a re-send needs: the database, JetStream, whether NATS is ready,
+/// and the lease of the deliveries ingest creates (`StreamSettings::claim_lease`).
 pub struct Resend<'a> {
     pub db: &'a Pool,
     pub js: &'a jetstream::Context,
     pub nats_ready: bool,
+    pub lease: std::time::Duration,
 }
 
 impl Resend<'_> {
@@ -68,7 +70,7 @@ impl Resend<'_> {
         };
         self.ready()?;
         let jobs = jobs(std::mem::take(&mut locked.rows))?;
-        if self.publish(jobs).await?.is_empty() {
+        if self.publish(jobs, MsgId::Manual).await?.is_empty() {
             return Err(ResendError::NotAcknowledged);
         }
         let delivery = locked.set_one_pending(id).await?;
@@ -92,14 +94,14 @@ impl Resend<'_> {
         self.ready()?;
         let mut locked = requeue::lock_failed(&mut client, webhook_id, since, MAX_RECOVER).await?;
         let done = self
-            .publish(jobs(std::mem::take(&mut locked.rows))?)
+            .publish(jobs(std::mem::take(&mut locked.rows))?, MsgId::Manual)
             .await?;
         locked.set_pending(&done).await?;
         tracing::info!(%webhook_id, n = done.len(), "Failed deliveries queued again by request.");
         Ok(Some(done.len()))
     }
 
-    fn ready(&self) -> Result<(), ResendError> {
+    pub(super) fn ready(&self) -> Result<(), ResendError> {
         if self.nats_ready {
             Ok(())
         } else {
@@ -108,30 +110,25 @@ impl Resend<'_> {
     }
 
     /// Publish jobs and wait for every PubAck; the ids JetStream acknowledged.
-    async fn publish(&self, jobs: Vec<DeliveryJob>) -> Result<Vec<Uuid>, ResendError> {
+    pub(super) async fn publish(
+        &self,
+        jobs: Vec<DeliveryJob>,
+        msg_id: MsgId,
+    ) -> Result<Vec<Uuid>, ResendError> {
+        let mut acks = PubAcks::new(self.js.clone(), MAX_OUTSTANDING);
+        for j in &jobs {
+            let body = serde_json::to_vec(j)?;
+            let message = Outgoing::new(delivery_subject(j.webhook_id), &msg_id.of(j), body.into());
+            acks.publish(j.delivery_id, message)
+                .await
+                .map_err(ResendError::Publish)?;
+        }
         let mut done = Vec::with_capacity(jobs.len());
-        for chunk in jobs.chunks(ACK_CHUNK) {
-            let mut acks = Vec::with_capacity(chunk.len());
-            for j in chunk {
-                let body = serde_json::to_vec(j)?;
-                let publish = Publish::build().payload(body.into()).message_id(format!(
-                    "{}.manual.{}",
-                    j.delivery_id,
-                    Uuid::new_v4()
-                ));
-                let ack = self
-                    .js
-                    .send_publish(delivery_subject(j.webhook_id), publish)
-                    .await
-                    .map_err(ResendError::Publish)?;
-                acks.push((j.delivery_id, ack));
-            }
-            for (id, ack) in acks {
-                match ack.await {
-                    Ok(_) => done.push(id),
-                    Err(error) => {
-                        tracing::warn!(%error, delivery_id = %id, "Manual re-send not acknowledged.")
-                    }
+        for acked in acks.flush().await {
+            match acked.result {
+                Ok(_) => done.push(acked.key),
+                Err(error) => {
+                    tracing::warn!(%error, delivery_id = %acked.key, "Manual re-send not acknowledged.")
                 }
             }
         }
@@ -139,8 +136,29 @@ impl Resend<'_> {
     }
 }
 
-/// The jobs for locked deliveries.
-fn jobs(rows: Vec<Resendable>) -> Result<Vec<DeliveryJob>, ResendError> {
+/// The `Nats-Msg-Id` of a job ingest publishes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum MsgId {
+    /// `<delivery id>.manual.<uuid>`: a re-send is never a duplicate.
+    Manual,
+    /// `<event id>.<webhook id>.0`: the first job of a delivery ingest
+    /// created, the id the retry scheduler gives it too, so JetStream drops
+    /// the scheduler's copy if it sends one after the lease.
+    First,
+}
+
+impl MsgId {
+    fn of(self, job: &DeliveryJob) -> String {
+        match self {
+            Self::Manual => format!("{}.manual.{}", job.delivery_id, Uuid::new_v4()),
+            Self::First => retry_msg_id(job.event_id, job.webhook_id, 0),
+        }
+    }
+}
+
+/// The jobs for deliveries and their events, each on a fresh retry
+/// schedule from its attempts so far.
+pub(super) fn jobs(rows: Vec<Resendable>) -> Result<Vec<DeliveryJob>, ResendError> {
     rows.into_iter()
         .map(|r| {
             let event = EventMessage {
@@ -156,7 +174,7 @@ fn jobs(rows: Vec<Resendable>) -> Result<Vec<DeliveryJob>, ResendError> {
                 attempts_made: r.attempts,
                 webhook_version: None,
             };
-            Ok(DeliveryJob::new(event, target))
+            Ok(DeliveryJob::new(event, target).with_schedule_start(r.attempts))
         })
         .collect()
 }

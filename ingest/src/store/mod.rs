@@ -6,10 +6,12 @@
 //!
 //! | module | what |
 //! | --- | --- |
-//! | [`events`] | the group insert of the event writer, publish marks, the outbox claim, one event with its deliveries |
+//! | [`events`] | the group insert of the event writer, publish marks, the outbox claim, test events, one event with its deliveries, the list |
 //! | [`webhooks`] | endpoints: insert under the tenant's limit, read, list, update, rotate the secret, delete with the delivery log |
-//! | [`deliveries`] | the delivery log and its attempts as the API reads them; locking deliveries for a manual re-send |
+//! | [`deliveries`] | the delivery log and its attempts as the API reads them; locking deliveries for a manual re-send; creating the deliveries of test events and replays; an endpoint's stats |
 //! | [`tenants`], [`api_keys`], [`event_types`] | the small admin tables |
+//! | [`retention`] | deleting events past the retention window with their deliveries and attempts, in batches |
+//! | [`time_ids`] | time windows as ranges of the time-ordered (UUIDv7) ids |
 //! | [`cache`] | in-memory caches in front of the per-request lookups (event types, tenants, API keys) |
 //!
 //! Records the API shows as they are (a delivery and its attempts, an
@@ -25,7 +27,9 @@ pub mod cache;
 pub mod deliveries;
 pub mod event_types;
 pub mod events;
+pub mod retention;
 pub mod tenants;
+pub mod time_ids;
 pub mod webhooks;
 
 mod error;
@@ -44,6 +48,7 @@ pub fn statements() -> Vec<&'static str> {
         tenants::STATEMENTS,
         api_keys::STATEMENTS,
         event_types::STATEMENTS,
+        retention::STATEMENTS,
     ]
     .concat()
 }
@@ -56,8 +61,14 @@ mod tests {
     /// the test that prepares every statement.
     #[test]
     fn every_sql_constant_is_listed() {
-        let modules: [(&[&str], &[&str]); 6] = [
-            (&[include_str!("events.rs")], events::STATEMENTS),
+        let modules: [(&[&str], &[&str]); 7] = [
+            (
+                &[
+                    include_str!("events/mod.rs"),
+                    include_str!("events/read.rs"),
+                ],
+                events::STATEMENTS,
+            ),
             (
                 &[
                     include_str!("webhooks/read.rs"),
@@ -69,12 +80,15 @@ mod tests {
                 &[
                     include_str!("deliveries/log.rs"),
                     include_str!("deliveries/requeue.rs"),
+                    include_str!("deliveries/create.rs"),
+                    include_str!("deliveries/stats.rs"),
                 ],
                 deliveries::STATEMENTS,
             ),
             (&[include_str!("tenants.rs")], tenants::STATEMENTS),
             (&[include_str!("api_keys.rs")], api_keys::STATEMENTS),
             (&[include_str!("event_types.rs")], event_types::STATEMENTS),
+            (&[include_str!("retention.rs")], retention::STATEMENTS),
         ];
         let mut listed = 1; // PING
         for (sources, statements) in modules {

@@ -1,5 +1,9 @@
 //! Foundation: the harness itself, the migration runner and JetStream
-//! provisioning against real servers.
+//! provisioning against real servers; the settings ([`settings`]) and the
+//! NATS plumbing of `herald_common` ([`plumbing`]).
+
+mod plumbing;
+mod settings;
 
 use std::time::Duration;
 
@@ -112,7 +116,8 @@ async fn a_three_node_cluster_replicates_the_streams_three_times() {
         .with("HERALD_STREAM_REPLICAS", "3");
     let settings = Config::from_source(&env).expect("config").streams;
     let js = jetstream::new(cluster.connect().await);
-    herald_common::jetstream::provision_with_retry(&js, &settings, secs(30))
+    let never = herald_common::shutdown::CancellationToken::new();
+    herald_common::jetstream::provision_with_retry(&js, &settings, Some(secs(30)), &never)
         .await
         .expect("provisioning with 3 replicas");
 

@@ -2,6 +2,7 @@
 //! starts its own NATS server(s) and a fresh Postgres database through the
 //! harness in `herald_tests`.
 
+mod console;
 mod deploy;
 mod dispatcher;
 mod foundation;

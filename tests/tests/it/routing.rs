@@ -6,6 +6,7 @@
 
 mod catalogue;
 mod endpoints;
+mod replay;
 mod subscriptions;
 mod support;
 mod tutorial;

@@ -24,6 +24,7 @@ fn attempt(
         status_code: Some(if status == Delivered { 200 } else { 500 }),
         error: (status != Delivered).then(|| "HTTP 500".to_string()),
         response_body: None,
+        headers: None,
         status,
         next_retry_at: None,
         disable_reason: None,

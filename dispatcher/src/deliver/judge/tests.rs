@@ -15,6 +15,7 @@ fn response(status: u16, retry_after: Option<&str>) -> Result<HttpResponse, Deli
     Ok(HttpResponse {
         status,
         retry_after: retry_after.map(str::to_string),
+        headers: http::HeaderMap::new(),
         body_excerpt: format!("body of {status}"),
     })
 }
@@ -23,6 +24,7 @@ fn sent(result: Result<HttpResponse, DeliveryError>) -> Sent {
     Sent {
         started_at: now() - secs(2),
         took: secs(2),
+        request_headers: serde_json::Map::new(),
         result,
     }
 }
@@ -279,4 +281,69 @@ fn an_endpoint_that_does_not_retry_4xx_fails_at_once_except_on_408_409_425_429()
             assert_eq!(decision, Decision::Failed);
         }
     }
+}
+
+#[test]
+fn a_manual_re_send_starts_the_retry_schedule_again() {
+    let policy = RetryPolicy {
+        schedule: vec![secs(5), secs(60)],
+        jitter: 0.0,
+        retry_on_4xx: true,
+    };
+    // Three attempts used the whole schedule; a re-send after them
+    // (schedule_start 3) is attempt 4 in the log and the first of a new
+    // schedule: retried after the first delay, then the second, then failed.
+    for (attempts_made, next, status) in [
+        (3, Some(secs(5)), Retrying),
+        (4, Some(secs(60)), Retrying),
+        (5, None, Failed),
+    ] {
+        let job = job(attempts_made).with_schedule_start(3);
+        let Judged { record, .. } = judge(&job, sent(response(500, None)), &policy, now(), 0.0);
+        let got = record
+            .next_retry_at
+            .map(|t| (t - now()).to_std().expect("future"));
+        assert_eq!(
+            (record.attempt, got, record.status),
+            (attempts_made + 1, next, status)
+        );
+    }
+}
+
+#[test]
+fn the_record_keeps_the_headers_sent_and_an_excerpt_of_those_received() {
+    let policy = RetryPolicy {
+        schedule: vec![secs(5)],
+        jitter: 0.0,
+        retry_on_4xx: true,
+    };
+    let mut request_headers = serde_json::Map::new();
+    request_headers.insert("webhook-id".into(), "evt".into());
+    let mut headers = http::HeaderMap::new();
+    headers.insert("x-trace", http::HeaderValue::from_static("t-1"));
+    let answer = Ok(HttpResponse {
+        status: 200,
+        retry_after: None,
+        headers,
+        body_excerpt: String::new(),
+    });
+    let with_headers = Sent {
+        request_headers,
+        ..sent(answer)
+    };
+    let Judged { record, .. } = judge(&job(0), with_headers, &policy, now(), 0.0);
+    let headers: serde_json::Value =
+        serde_json::from_str(&record.headers.expect("headers")).expect("json");
+    assert_eq!(headers["request"]["webhook-id"], "evt");
+    assert_eq!(headers["response"]["x-trace"], "t-1");
+    let Judged { record, .. } = judge(
+        &job(0),
+        sent(Err(DeliveryError::Timeout(secs(1)))),
+        &policy,
+        now(),
+        0.0,
+    );
+    let headers: serde_json::Value =
+        serde_json::from_str(&record.headers.expect("headers")).expect("json");
+    assert!(headers.get("response").is_none());
 }

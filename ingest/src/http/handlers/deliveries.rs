@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
-use herald_common::domain::DeliveryStatus;
+use herald_common::domain::{DeliveryStatus, EventType};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -17,6 +17,7 @@ use crate::http::extract::{ApiJson, ApiQuery, IdPath};
 use crate::http::pagination::{decode_cursor, limit, page, Page};
 use crate::http::state::AppState;
 use crate::store::deliveries::{self, Attempt, Delivery, ListFilter};
+use crate::store::time_ids::IdRange;
 
 /// Response bodies in the log are cut to this many bytes.
 pub const RESPONSE_BODY_LIMIT: usize = 1024;
@@ -35,11 +36,43 @@ pub struct DeliveryDetail {
 pub struct ListDeliveries {
     /// 1 to 200, default 50.
     pub limit: Option<i64>,
+    /// `next_cursor` of the previous page. Pages stay stable while new
+    /// deliveries arrive: the cursor is the last (time-ordered) id seen.
     pub cursor: Option<String>,
     pub webhook_id: Option<Uuid>,
     pub event_id: Option<Uuid>,
     /// `pending`, `delivered`, `retrying` or `failed`.
     pub status: Option<String>,
+    /// Only deliveries of events of this type.
+    pub event_type: Option<String>,
+    /// Only deliveries created at or after this time (RFC 3339; the time in
+    /// the delivery's UUIDv7 id, to the millisecond).
+    pub since: Option<DateTime<Utc>>,
+    /// Only deliveries created before this time.
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// An event type filter: a valid name (unregistered ones match nothing).
+pub fn event_type(raw: &str) -> Result<String, ApiError> {
+    EventType::parse(raw)
+        .map(|t| t.as_str().to_string())
+        .map_err(|e| ApiError::bad_request("invalid_event_type", e.to_string()))
+}
+
+/// A `since`/`until` window; `since` after `until` is a 400.
+pub fn window(
+    since: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+) -> Result<IdRange, ApiError> {
+    if let (Some(s), Some(u)) = (since, until) {
+        if s > u {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                "since must not be after until",
+            ));
+        }
+    }
+    Ok(IdRange::between(since, until))
 }
 
 /// Cut to at most `max` bytes on a character boundary.
@@ -85,6 +118,8 @@ pub async fn list(
         webhook_id: q.webhook_id,
         event_id: q.event_id,
         status,
+        event_type: q.event_type.as_deref().map(event_type).transpose()?,
+        window: window(q.since, q.until)?,
         limit: limit + 1,
     };
     let rows = deliveries::list(&state.db, &filter).await?;
@@ -117,7 +152,9 @@ pub async fn get(
     }))
 }
 
-/// Send a delivery again now (whatever its status).
+/// Send a delivery again now (whatever its status), on a fresh retry
+/// schedule: if it fails again it is retried after the schedule's first
+/// delay, and so on (the attempt log keeps every attempt).
 #[utoipa::path(post, path = "/deliveries/{id}/retry", tag = "deliveries", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "delivery id")),
     responses((status = 202, body = Delivery), (status = 400, body = ErrorBody),
@@ -148,7 +185,8 @@ pub struct Recovered {
     pub requeued: usize,
 }
 
-/// Re-enqueue an endpoint's failed deliveries since a time.
+/// Re-enqueue an endpoint's failed deliveries since a time, each on a fresh
+/// retry schedule.
 #[utoipa::path(post, path = "/webhooks/{id}/recover", tag = "webhooks", request_body = Recover,
     security(("bearer" = [])), params(("id" = Uuid, Path, description = "endpoint id")),
     responses((status = 202, body = Recovered), (status = 400, body = ErrorBody),

@@ -1,12 +1,12 @@
-//! Operational routes: `/healthz`, `/readyz`, `/metrics` and the dashboard
-//! at `/` (`/openapi.json` is served by [`crate::http::openapi`]). None needs a token (the dashboard asks for one
-//! and calls the API with it).
+//! Operational routes: `/healthz`, `/readyz` and `/metrics`
+//! (`/openapi.json` is served by [`crate::http::openapi`], the console at `/`
+//! by [`crate::http::console`]). None needs a token.
 
 use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -68,11 +68,4 @@ pub async fn metrics() -> Response {
         herald_common::metrics::prometheus().render(),
     )
         .into_response()
-}
-
-/// The dashboard: one self-contained HTML page.
-#[utoipa::path(get, path = "/", tag = "operations",
-    responses((status = 200, description = "HTML dashboard", content_type = "text/html")))]
-pub async fn dashboard() -> Html<&'static str> {
-    Html(include_str!("../dashboard.html"))
 }

@@ -1,4 +1,5 @@
-//! Deliveries locked for a manual re-send. The rows stay locked
+//! Deliveries locked for a manual re-send, which starts their retry
+//! schedule again (`schedule_start` = the attempts so far). The rows stay locked
 //! (`FOR UPDATE OF d`) by an open transaction until [`Locked::set_pending`]
 //! or [`Locked::set_one_pending`] commits, so a dispatcher recording a new
 //! attempt waits for this `pending` to land first and is never overwritten
@@ -13,15 +14,6 @@ use super::record::{delivery, Delivery};
 use crate::store::error::StoreError;
 use crate::store::pg::Columns;
 
-/// What a delivery job needs: the delivery and its event.
-macro_rules! select_for_resend {
-    () => {
-        "SELECT d.id, d.event_id, d.webhook_id, d.tenant_id, d.attempts, \
-         e.event_type, e.created_at, e.payload \
-         FROM deliveries d JOIN events e ON e.id = d.event_id WHERE "
-    };
-}
-
 pub(super) const LOCK_ONE: &str = concat!(
     select_for_resend!(),
     "d.id = $1 AND ($2::text IS NULL OR d.tenant_id = $2) FOR UPDATE OF d"
@@ -31,13 +23,16 @@ pub(super) const LOCK_FAILED: &str = concat!(
     "d.webhook_id = $1 AND d.status = 'failed' AND d.created_at >= $2 \
      ORDER BY d.id LIMIT $3 FOR UPDATE OF d SKIP LOCKED"
 );
+// A re-send starts the retry schedule again (`schedule_start`).
 pub(super) const SET_PENDING_ONE: &str = concat!(
-    "UPDATE deliveries d SET status = 'pending', next_retry_at = NULL, updated_at = now() \
+    "UPDATE deliveries d SET status = 'pending', next_retry_at = NULL, \
+         schedule_start = d.attempts, updated_at = now() \
      WHERE d.id = $1 RETURNING ",
     columns!()
 );
 pub(super) const SET_PENDING: &str =
-    "UPDATE deliveries SET status = 'pending', next_retry_at = NULL, updated_at = now() \
+    "UPDATE deliveries SET status = 'pending', next_retry_at = NULL, \
+         schedule_start = attempts, updated_at = now() \
      WHERE id = ANY($1)";
 
 /// A locked delivery and its event, ready to be sent again.
@@ -62,7 +57,7 @@ pub struct Locked<'a> {
     pub rows: Vec<Resendable>,
 }
 
-fn resendable(r: &Row) -> Result<Resendable, StoreError> {
+pub(super) fn resendable(r: &Row) -> Result<Resendable, StoreError> {
     Ok(Resendable {
         delivery_id: r.col("id")?,
         event_id: r.col("event_id")?,

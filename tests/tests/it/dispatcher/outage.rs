@@ -28,8 +28,8 @@ async fn results_are_held_while_postgres_is_down_and_nothing_unrecorded_is_acked
     // A dispatcher of our own, reaching Postgres through the proxy.
     let proxy = CuttableProxy::start().await;
     let mut config = app.config().clone();
-    config.database_url = Secret::new(proxy.reroute(app.test_db().url()));
-    config.dispatcher_id = "behind-proxy".into();
+    config.database.url = Secret::new(proxy.reroute(app.test_db().url()));
+    config.dispatcher.id = "behind-proxy".into();
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let health = ApiClient::new(format!("http://{}", listener.local_addr().expect("addr")));
     let token = CancellationToken::new();

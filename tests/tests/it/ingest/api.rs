@@ -244,11 +244,16 @@ async fn event_types_are_registered_and_usable() {
         .map(|t| t["name"].as_str().unwrap_or_default().to_string())
         .collect();
     let mut installed: Vec<&str> = herald_common::operational::TYPES.to_vec();
-    installed.extend(["order.created", "order.updated", "user.signed_up"]);
+    installed.extend([
+        "order.created",
+        "order.updated",
+        "user.signed_up",
+        "webhook.test",
+    ]);
     installed.sort_unstable();
     assert_eq!(
         names, installed,
-        "the seeded types and Herald's operational ones"
+        "the seeded types, webhook.test and Herald's operational ones"
     );
     assert_eq!(
         post_event(app.api(), &event("invoice.paid")).await.status,

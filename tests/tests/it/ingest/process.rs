@@ -46,7 +46,7 @@ async fn the_migrate_command_applies_migrations_once_and_exits() {
         .await
         .expect("count")
         .get(0);
-    assert_eq!(types, 3 + herald_common::operational::TYPES.len() as i64);
+    assert_eq!(types, 4 + herald_common::operational::TYPES.len() as i64);
 }
 
 #[tokio::test]

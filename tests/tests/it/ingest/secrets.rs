@@ -89,7 +89,7 @@ async fn the_secret_never_appears_in_responses_logs_or_the_table() {
     assert!(!seen.contains(chosen) && !seen.contains(&rotated));
 
     // The table holds ciphertexts only, which decrypt to the secrets.
-    let key = &app.config().encryption_key;
+    let key = &app.config().security.encryption_key;
     let row = app.db().query_one("SELECT secret_ciphertext, previous_secret_ciphertext, webhooks::text FROM webhooks WHERE id = $1", &[&id]).await.expect("row");
     let (current, previous, as_text): (Vec<u8>, Option<Vec<u8>>, String) =
         (row.get(0), row.get(1), row.get(2));

@@ -14,7 +14,7 @@ async fn assert_nothing_stored(app: &TestApp) {
     assert_eq!(count(app, "webhooks").await, 0, "webhooks stored");
     assert_eq!(count(app, "tenants").await, 1, "tenants stored");
     assert_eq!(count(app, "api_keys").await, 0, "keys stored");
-    let installed = 3 + herald_common::operational::TYPES.len() as i64;
+    let installed = 4 + herald_common::operational::TYPES.len() as i64;
     assert_eq!(
         count(app, "event_types").await,
         installed,

@@ -18,7 +18,7 @@ async fn postgres_down_for_10_s_under_load_gets_503s_and_loses_nothing() {
     let target = proxy.target();
     // Every in-process node reaches Postgres through the proxy.
     let opts = options().configure(move |config| {
-        config.database_url = Secret::new(target.reroute(config.database_url.expose()));
+        config.database.url = Secret::new(target.reroute(config.database.url.expose()));
     });
     let mut s = Scenario::start(opts).await;
     s.app.start_dispatcher().await.expect("dispatcher 0");

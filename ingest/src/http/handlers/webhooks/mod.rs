@@ -1,6 +1,8 @@
 //! `/webhooks`: endpoint CRUD ([`secret`] rotates the signing secret;
-//! [`input`] holds the request bodies and their validation).
+//! [`input`] holds the request bodies and their validation; [`actions`]
+//! sends test events, replays missed events and reads the stats).
 
+pub mod actions;
 pub mod input;
 pub mod routing;
 pub mod secret;
@@ -121,7 +123,11 @@ pub async fn create(
         )?,
         max_in_flight: input::positive("max_in_flight", body.max_in_flight)?,
         active: body.active.unwrap_or(true),
-        secret_ciphertext: state.config.encryption_key.encrypt(secret.as_bytes()),
+        secret_ciphertext: state
+            .config
+            .security
+            .encryption_key
+            .encrypt(secret.as_bytes()),
         ordering: input::ordering(body.ordering.as_deref().unwrap_or("unordered"))?,
         signature_scheme: scheme,
         public_key: input::public_key(&secret),
@@ -149,7 +155,7 @@ pub async fn create(
 /// `409 endpoint_limit_reached` when the store refuses.
 async fn inserted(state: &AppState, new: NewWebhook) -> Result<Webhook, ApiError> {
     let tenant = new.tenant_id.as_str().to_string();
-    let default_max = state.config.max_endpoints_per_tenant;
+    let default_max = state.config.ingest.max_endpoints_per_tenant;
     match webhooks::insert(&state.db, new, default_max).await? {
         Inserted::Created(webhook) => Ok(*webhook),
         Inserted::UnknownTenant => Err(ApiError::unprocessable(

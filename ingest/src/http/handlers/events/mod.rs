@@ -1,4 +1,7 @@
-//! `/events`: accept events (one or a batch) and show one with its deliveries.
+//! `/events`: accept events (one or a batch); [`read`] lists them and shows
+//! one with its deliveries.
+
+pub mod read;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -13,11 +16,11 @@ use uuid::Uuid;
 
 use crate::http::auth::Caller;
 use crate::http::error::{ApiError, ErrorBody};
-use crate::http::extract::{ApiJson, IdPath};
+use crate::http::extract::ApiJson;
 use crate::http::state::AppState;
 use crate::pipeline::writer::{repeats, Written};
-use crate::store::deliveries::Delivery;
 use crate::store::events::{self, Event};
+use crate::store::time_ids::now_micros;
 
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
 pub const MAX_IDEMPOTENCY_KEY: usize = 255;
@@ -69,22 +72,6 @@ pub struct BatchOut {
     pub events: Vec<EventOut>,
 }
 
-/// An event with its payload and the status of each delivery.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct EventDetail {
-    pub id: Uuid,
-    pub tenant_id: String,
-    #[serde(rename = "type")]
-    pub event_type: String,
-    #[schema(value_type = Object)]
-    pub payload: Box<RawValue>,
-    pub idempotency_key: Option<String>,
-    pub created_at: DateTime<Utc>,
-    /// When JetStream acknowledged it; `null` while it waits in the outbox.
-    pub published_at: Option<DateTime<Utc>>,
-    pub deliveries: Vec<Delivery>,
-}
-
 fn out(w: &Written) -> EventOut {
     let (e, status) = match w {
         Written::Created(e) => (e, "created"),
@@ -112,12 +99,6 @@ fn idempotency_key(raw: &str) -> Result<String, ApiError> {
             format!("the idempotency key must be 1 to {MAX_IDEMPOTENCY_KEY} characters, no control characters"),
         ))
     }
-}
-
-/// Now, at the microsecond precision Postgres stores.
-fn now_micros() -> DateTime<Utc> {
-    let now = Utc::now();
-    DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
 }
 
 /// Check one event (pure): type syntax, object payload, key.
@@ -217,7 +198,7 @@ pub async fn create_batch(
     caller: Caller,
     ApiJson(body): ApiJson<CreateEventBatch>,
 ) -> Result<(StatusCode, Json<BatchOut>), ApiError> {
-    let max = state.config.max_batch_events;
+    let max = state.config.ingest.max_batch_events;
     if body.events.is_empty() || body.events.len() > max {
         return Err(ApiError::bad_request(
             "invalid_batch",
@@ -282,7 +263,7 @@ async fn check_keys(state: &AppState, events: &[Event]) -> Result<(), ApiError> 
     if keyed.is_empty() {
         return Ok(());
     }
-    let window = state.config.idempotency_window;
+    let window = state.config.ingest.idempotency_window;
     let held = events::held_keys(&state.db, &keyed, window).await?;
     for (i, e) in events.iter().enumerate() {
         let key = (
@@ -295,30 +276,4 @@ async fn check_keys(state: &AppState, events: &[Event]) -> Result<(), ApiError> 
         }
     }
     Ok(())
-}
-
-/// One event, its payload and the status of each of its deliveries.
-#[utoipa::path(get, path = "/events/{id}", tag = "events", security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "event id")),
-    responses((status = 200, body = EventDetail), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn get(
-    State(state): State<AppState>,
-    caller: Caller,
-    IdPath(id): IdPath,
-) -> Result<Json<EventDetail>, ApiError> {
-    let found = events::get(&state.db, id, caller.scope_str())
-        .await?
-        .ok_or_else(|| ApiError::not_found("event"))?;
-    let e = found.event;
-    let payload = RawValue::from_string(e.payload).map_err(ApiError::internal)?;
-    Ok(Json(EventDetail {
-        id: e.id,
-        tenant_id: e.tenant_id,
-        event_type: e.event_type,
-        payload,
-        idempotency_key: e.idempotency_key,
-        created_at: e.created_at,
-        published_at: found.published_at,
-        deliveries: found.deliveries,
-    }))
 }

@@ -1,18 +1,25 @@
-//! JetStream provisioning: create or update `HERALD_EVENTS`, `HERALD_DELIVERIES`
-//! and the durable pull consumers `fanout` and `deliver`, idempotently.
+//! Provisioning: create or update `HERALD_EVENTS`, `HERALD_DELIVERIES` and
+//! the durable pull consumers `fanout` and `deliver`, idempotently.
 //!
 //! Every node calls [`provision`] at start. Only differences from the wanted
 //! configuration are sent to the server, so a second call is a no-op and
 //! reports `Unchanged` for everything.
 
-use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy};
+use async_nats::jetstream::consumer::pull;
 use async_nats::jetstream::context::ConsumerInfoErrorKind;
-use async_nats::jetstream::stream::{self, DiscardPolicy, RetentionPolicy, StorageType};
+use async_nats::jetstream::stream::{self, StorageType};
 use async_nats::jetstream::Context;
 use std::time::Duration;
 
-use crate::config::{StorageKind, StreamSettings};
+use super::streams::*;
+use crate::backoff::{Backoff, GaveUp};
+use crate::config::StreamSettings;
+use crate::shutdown::CancellationToken;
 use crate::subjects::*;
+
+/// Provisioning retries: NATS may be starting, or a cluster electing a
+/// JetStream leader.
+const RETRY: Backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(2));
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProvisionError {
@@ -27,6 +34,8 @@ pub enum ProvisionError {
         actual: StorageType,
         wanted: StorageType,
     },
+    #[error("provisioning stopped by shutdown")]
+    Cancelled,
 }
 
 fn request_error(what: &str, e: impl std::fmt::Display) -> ProvisionError {
@@ -65,96 +74,19 @@ impl ProvisionReport {
     }
 }
 
-fn storage(kind: StorageKind) -> StorageType {
-    match kind {
-        StorageKind::File => StorageType::File,
-        StorageKind::Memory => StorageType::Memory,
-    }
-}
-
-/// `HERALD_EVENTS`: every accepted event, kept for `max_age` so operators can
-/// inspect and replay; `fanout` tracks progress.
-pub fn events_stream_config(s: &StreamSettings) -> stream::Config {
-    stream::Config {
-        name: EVENTS_STREAM.to_string(),
-        description: Some("Herald: accepted events, by tenant and type".into()),
-        subjects: vec![EVENTS_SUBJECTS.to_string()],
-        retention: RetentionPolicy::Limits,
-        discard: DiscardPolicy::Old,
-        storage: storage(s.storage),
-        num_replicas: s.replicas,
-        max_age: s.max_age,
-        duplicate_window: s.duplicate_window,
-        ..Default::default()
-    }
-}
-
-/// `HERALD_DELIVERIES`: one job per (event, endpoint); a work queue, so a job
-/// leaves the stream once `deliver` acks it.
-pub fn deliveries_stream_config(s: &StreamSettings) -> stream::Config {
-    stream::Config {
-        name: DELIVERIES_STREAM.to_string(),
-        description: Some("Herald: delivery jobs, by endpoint".into()),
-        subjects: vec![DELIVERIES_SUBJECTS.to_string()],
-        retention: RetentionPolicy::WorkQueue,
-        discard: DiscardPolicy::Old,
-        storage: storage(s.storage),
-        num_replicas: s.replicas,
-        max_age: s.max_age,
-        duplicate_window: s.duplicate_window,
-        ..Default::default()
-    }
-}
-
-fn consumer_config(
-    name: &str,
-    filter: &str,
-    max_ack_pending: i64,
-    ack_wait: Duration,
-) -> pull::Config {
-    pull::Config {
-        durable_name: Some(name.to_string()),
-        description: Some(format!("Herald: {name}")),
-        deliver_policy: DeliverPolicy::All,
-        ack_policy: AckPolicy::Explicit,
-        ack_wait,
-        // Redeliveries after a crash or a lost ack never give up; retries of
-        // failed HTTP attempts are scheduled by the dispatcher, not by NATS.
-        max_deliver: -1,
-        filter_subject: filter.to_string(),
-        max_ack_pending,
-        max_waiting: 512,
-        ..Default::default()
-    }
-}
-
-pub fn fanout_consumer_config(s: &StreamSettings) -> pull::Config {
-    consumer_config(
-        FANOUT_CONSUMER,
-        EVENTS_SUBJECTS,
-        s.fanout_max_ack_pending,
-        s.ack_wait,
-    )
-}
-
-pub fn deliver_consumer_config(s: &StreamSettings) -> pull::Config {
-    consumer_config(
-        DELIVER_CONSUMER,
-        DELIVERIES_SUBJECTS,
-        s.deliver_max_ack_pending,
-        s.ack_wait,
-    )
-}
-
 /// The fields Herald sets; a stream differing in any of them is updated.
 fn stream_differs(have: &stream::Config, want: &stream::Config) -> bool {
-    have.subjects != want.subjects
-        || have.num_replicas != want.num_replicas
-        || have.max_age != want.max_age
-        || have.duplicate_window != want.duplicate_window
-        || have.retention != want.retention
-        || have.discard != want.discard
-        || have.description != want.description
+    let set = |c: &stream::Config| {
+        let limits = (c.num_replicas, c.max_age, c.duplicate_window);
+        (
+            c.subjects.clone(),
+            limits,
+            c.retention,
+            c.discard,
+            c.description.clone(),
+        )
+    };
+    set(have) != set(want)
 }
 
 async fn ensure_stream(js: &Context, want: stream::Config) -> Result<Change, ProvisionError> {
@@ -196,12 +128,22 @@ async fn ensure_stream(js: &Context, want: stream::Config) -> Result<Change, Pro
     }
 }
 
+/// The fields Herald sets; a consumer differing in any of them is updated.
 fn consumer_differs(have: &async_nats::jetstream::consumer::Config, want: &pull::Config) -> bool {
-    have.ack_wait != want.ack_wait
-        || have.max_ack_pending != want.max_ack_pending
-        || have.max_deliver != want.max_deliver
+    let wanted = (
+        want.ack_wait,
+        want.max_ack_pending,
+        want.max_deliver,
+        want.max_waiting,
+    );
+    let current = (
+        have.ack_wait,
+        have.max_ack_pending,
+        have.max_deliver,
+        have.max_waiting,
+    );
+    current != wanted
         || have.filter_subject != want.filter_subject
-        || have.max_waiting != want.max_waiting
         || have.description != want.description
 }
 
@@ -259,24 +201,26 @@ pub async fn provision(
 }
 
 /// Provision, retrying with backoff while NATS is unreachable or the cluster
-/// has no JetStream leader yet, until `deadline` has passed.
+/// has no JetStream leader yet, until `deadline` (if any) has passed or
+/// `stop` is cancelled. A storage mismatch is not retried.
 pub async fn provision_with_retry(
     js: &Context,
     s: &StreamSettings,
-    deadline: Duration,
+    deadline: Option<Duration>,
+    stop: &CancellationToken,
 ) -> Result<ProvisionReport, ProvisionError> {
-    let start = tokio::time::Instant::now();
-    let mut delay = Duration::from_millis(100);
-    loop {
-        match provision(js, s).await {
-            Ok(r) => return Ok(r),
-            Err(e @ ProvisionError::StorageMismatch { .. }) => return Err(e),
-            Err(e) if start.elapsed() + delay > deadline => return Err(e),
-            Err(error) => {
-                tracing::warn!(%error, "JetStream not ready; retrying provisioning.");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(2));
-            }
-        }
-    }
+    let backoff = match deadline {
+        Some(d) => RETRY.deadline(d),
+        None => RETRY,
+    };
+    let permanent = |e: &ProvisionError| matches!(e, ProvisionError::StorageMismatch { .. });
+    let provisioned = backoff
+        .retry("JetStream not ready to provision", stop, permanent, || {
+            provision(js, s)
+        })
+        .await;
+    provisioned.map_err(|e| match e {
+        GaveUp::Failed(e) => e,
+        GaveUp::Cancelled => ProvisionError::Cancelled,
+    })
 }

@@ -1,6 +1,7 @@
 //! `events`: the group insert of the event writer (the hot path), the
-//! publish marks of the publisher, the outbox relay's claim, and one event
-//! with its deliveries for the API.
+//! publish marks of the publisher, the outbox relay's claim, test events
+//! (addressed to one endpoint); the API's reads (one event with its
+//! deliveries, the list) are in `read.rs`.
 //!
 //! Idempotency: the keys live in `idempotency_keys` (one row per tenant and
 //! key). The group insert claims each key in the same statement: a new key,
@@ -14,16 +15,19 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use deadpool_postgres::{Object, Pool, Transaction};
+use deadpool_postgres::{GenericClient, Object, Pool, Transaction};
 use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 use uuid::Uuid;
 
 use herald_common::operational::Operational;
 
-use super::deliveries::{self, Delivery};
 use super::error::StoreError;
 use super::pg::{client, map_rows, Columns};
+
+mod read;
+pub use read::{get, list, list_query, Found, ListFilter, Summary};
 
 /// An event: validated and about to be inserted, or as stored.
 #[derive(Debug, Clone)]
@@ -46,15 +50,6 @@ pub struct Inserted {
     /// For each `(tenant, idempotency key)` used before: the first event
     /// with that key.
     pub existing: HashMap<(String, String), Event>,
-}
-
-/// An event as the API shows it: with its publish time and deliveries.
-#[derive(Debug, Clone)]
-pub struct Found {
-    pub event: Event,
-    /// When JetStream acknowledged it; `None` while it waits in the outbox.
-    pub published_at: Option<DateTime<Utc>>,
-    pub deliveries: Vec<Delivery>,
 }
 
 /// Unpublished events claimed by one relay round, locked (`FOR UPDATE SKIP
@@ -108,8 +103,11 @@ const CLAIM_UNPUBLISHED: &str =
      WHERE published_at IS NULL AND created_at <= now() - make_interval(secs => $1) \
      ORDER BY created_at, id LIMIT $2 FOR UPDATE SKIP LOCKED";
 const MARK_CLAIMED_PUBLISHED: &str = "UPDATE events SET published_at = now() WHERE id = ANY($1)";
-const GET: &str = "SELECT id, tenant_id, event_type, payload, idempotency_key, created_at, \
-     published_at FROM events WHERE id = $1 AND ($2::text IS NULL OR tenant_id = $2)";
+/// A test event: addressed to one endpoint, and stored as published so the
+/// outbox relay never puts it on `HERALD_EVENTS` (no fan-out).
+const INSERT_ADDRESSED: &str = "INSERT INTO events \
+         (id, tenant_id, event_type, payload, target_webhook_id, published_at, created_at) \
+     VALUES ($1, $2, $3, $4, $5, now(), $6)";
 
 pub(crate) const STATEMENTS: &[&str] = &[
     INSERT,
@@ -120,10 +118,12 @@ pub(crate) const STATEMENTS: &[&str] = &[
     OLDEST_UNPUBLISHED,
     CLAIM_UNPUBLISHED,
     MARK_CLAIMED_PUBLISHED,
-    GET,
+    INSERT_ADDRESSED,
+    read::GET,
+    read::LIST,
 ];
 
-fn event(r: &Row) -> Result<Event, StoreError> {
+pub(super) fn event(r: &Row) -> Result<Event, StoreError> {
     Ok(Event {
         id: r.col("id")?,
         tenant_id: r.col("tenant_id")?,
@@ -327,15 +327,21 @@ impl Claim<'_> {
     }
 }
 
-/// One event in `scope`, with when it was published and its deliveries.
-pub async fn get(db: &Pool, id: Uuid, scope: Option<&str>) -> Result<Option<Found>, StoreError> {
-    let client = client(db).await?;
-    let Some(row) = client.query_opt(GET, &[&id, &scope]).await? else {
-        return Ok(None);
-    };
-    Ok(Some(Found {
-        event: event(&row)?,
-        published_at: row.col("published_at")?,
-        deliveries: deliveries::for_event(&client, id).await?,
-    }))
+/// Store `event` as sent to `webhook_id` alone (a test event), inside the
+/// caller's transaction.
+pub async fn insert_addressed<C: GenericClient>(
+    client: &C,
+    event: &Event,
+    webhook_id: Uuid,
+) -> Result<(), StoreError> {
+    let params: [&(dyn ToSql + Sync); 6] = [
+        &event.id,
+        &event.tenant_id,
+        &event.event_type,
+        &event.payload,
+        &webhook_id,
+        &event.created_at,
+    ];
+    client.execute(INSERT_ADDRESSED, &params).await?;
+    Ok(())
 }

@@ -1,0 +1,222 @@
+//! Reading each section from its declared settings. Every variable is read
+//! (so every error is reported) before a section is built; a section is
+//! `None` when any of its parts was bad.
+
+use std::time::Duration;
+
+use super::nats::{parse_server, NatsSettings};
+use super::parse::{parse_retry_schedule, Reader};
+use super::sections::*;
+use super::settings::*;
+use super::Secret;
+use crate::crypto::EncryptionKey;
+use crate::url_guard::{AllowEntry, UrlGuard};
+
+/// The well-known insecure key used in local mode when none is configured.
+/// Deterministic so that every local process (ingest, dispatchers) agrees.
+const DEV_KEY_SEED: &[u8] = b"herald insecure local development key";
+/// The admin token of local mode when none is configured.
+const LOCAL_ADMIN_TOKEN: &str = "herald-local-admin-token";
+
+const ADDRESS: &str = "a socket address (host:port)";
+
+pub(super) fn mode(r: &mut Reader) -> Option<Mode> {
+    use Mode::*;
+    let names = [
+        ("local", Local),
+        ("development", Local),
+        ("dev", Local),
+        ("production", Production),
+        ("prod", Production),
+    ];
+    r.choice(&MODE, &names)
+}
+
+pub(super) fn database(r: &mut Reader) -> Option<DatabaseSettings> {
+    let url = r.read(&DATABASE_URL, |v| {
+        if v.starts_with("postgres://") || v.starts_with("postgresql://") {
+            Ok(Secret::new(v))
+        } else {
+            Err("must start with postgres:// or postgresql://".into())
+        }
+    });
+    let pool_size = r.positive(&DATABASE_POOL_SIZE);
+    Some(DatabaseSettings {
+        url: url?,
+        pool_size: pool_size?,
+    })
+}
+
+pub(super) fn nats(r: &mut Reader) -> Option<NatsSettings> {
+    let servers = r.list(&NATS_URL, parse_server)?;
+    if servers.is_empty() {
+        r.error(format!("{} lists no server", NATS_URL.name));
+        return None;
+    }
+    Some(NatsSettings { servers })
+}
+
+pub(super) fn streams(r: &mut Reader) -> Option<StreamSettings> {
+    let storage = r.choice(
+        &STREAM_STORAGE,
+        &[("file", StorageKind::File), ("memory", StorageKind::Memory)],
+    );
+    let replicas = r.number(&STREAM_REPLICAS, 1..=5);
+    let max_age = r.duration(&STREAM_MAX_AGE);
+    let duplicate_window = r.duration(&DUPLICATE_WINDOW);
+    let ack_wait = r.duration(&ACK_WAIT);
+    let fanout_max_ack_pending = r.positive(&FANOUT_MAX_ACK_PENDING);
+    let deliver_max_ack_pending = r.positive(&DELIVER_MAX_ACK_PENDING);
+    Some(StreamSettings {
+        replicas: replicas?,
+        storage: storage?,
+        max_age: max_age?,
+        duplicate_window: duplicate_window?,
+        ack_wait: ack_wait?,
+        fanout_max_ack_pending: fanout_max_ack_pending?,
+        deliver_max_ack_pending: deliver_max_ack_pending?,
+    })
+}
+
+pub(super) fn ingest(r: &mut Reader) -> Option<IngestSettings> {
+    let listen = r.parse(&LISTEN, ADDRESS);
+    let max_body_bytes = r.positive(&MAX_BODY_BYTES);
+    let max_batch_events = r.positive(&MAX_BATCH_EVENTS);
+    let idempotency_window = r.duration(&IDEMPOTENCY_WINDOW);
+    let retention = r.duration(&RETENTION);
+    if retention.is_some_and(|d| d < Duration::from_secs(3600)) {
+        r.error("HERALD_RETENTION must be at least 1h (deliveries are retried for about a day)");
+    }
+    let retention_interval = r.duration(&RETENTION_INTERVAL);
+    let retention_batch = r.positive(&RETENTION_BATCH);
+    let max_endpoints_per_tenant =
+        r.parse::<u32>(&MAX_ENDPOINTS_PER_TENANT, "a whole number (0 or more)");
+    let secret_rotation_grace = r.duration(&SECRET_ROTATION_GRACE);
+    let request_timeout = r.duration(&REQUEST_TIMEOUT);
+    let event_writers = r.positive(&EVENT_WRITERS);
+    let outbox_interval = r.duration(&OUTBOX_INTERVAL);
+    Some(IngestSettings {
+        listen: listen?,
+        max_body_bytes: max_body_bytes?,
+        max_batch_events: max_batch_events?,
+        idempotency_window: idempotency_window?,
+        retention: retention?,
+        retention_interval: retention_interval?,
+        retention_batch: retention_batch?,
+        max_endpoints_per_tenant: max_endpoints_per_tenant?.into(),
+        secret_rotation_grace: secret_rotation_grace?,
+        request_timeout: request_timeout?,
+        event_writers: event_writers?,
+        outbox_interval: outbox_interval?,
+    })
+}
+
+pub(super) fn dispatcher(r: &mut Reader) -> Option<DispatcherSettings> {
+    let id = r
+        .raw(&DISPATCHER_ID)
+        .unwrap_or_else(|| format!("dispatcher-{}", std::process::id()));
+    let metrics_listen = r.parse(&METRICS_LISTEN, ADDRESS);
+    let concurrency = r.positive(&DISPATCHER_CONCURRENCY);
+    let fetch_batch = r.positive(&FETCH_BATCH);
+    let delivery_timeout = r.duration(&DELIVERY_TIMEOUT);
+    let connect_timeout = r.duration(&CONNECT_TIMEOUT);
+    let response_body_limit = r.parse(&RESPONSE_BODY_LIMIT, "a size in bytes");
+    let endpoint_max_in_flight = r.positive(&ENDPOINT_MAX_IN_FLIGHT);
+    let auto_disable_after = r.duration(&AUTO_DISABLE_AFTER);
+    let endpoint_failing_after = r.duration(&ENDPOINT_FAILING_AFTER);
+    let endpoint_refresh_interval = r.duration(&ENDPOINT_REFRESH_INTERVAL);
+    let retry_poll_interval = r.duration(&RETRY_POLL_INTERVAL);
+    let shutdown_grace = r.duration(&SHUTDOWN_GRACE);
+    Some(DispatcherSettings {
+        id,
+        metrics_listen: metrics_listen?,
+        concurrency: concurrency?,
+        fetch_batch: fetch_batch?,
+        delivery_timeout: delivery_timeout?,
+        connect_timeout: connect_timeout?,
+        response_body_limit: response_body_limit?,
+        endpoint_max_in_flight: endpoint_max_in_flight?,
+        auto_disable_after: auto_disable_after?,
+        endpoint_failing_after: endpoint_failing_after?,
+        endpoint_refresh_interval: endpoint_refresh_interval?,
+        retry_poll_interval: retry_poll_interval?,
+        shutdown_grace: shutdown_grace?,
+    })
+}
+
+pub(super) fn retry(r: &mut Reader) -> Option<RetryPolicy> {
+    let schedule = r.read(&RETRY_SCHEDULE, parse_retry_schedule);
+    let jitter = r.number(&RETRY_JITTER, 0.0..=1.0);
+    Some(RetryPolicy {
+        schedule: schedule?,
+        jitter: jitter?,
+        retry_on_4xx: true,
+    })
+}
+
+pub(super) fn security(r: &mut Reader, mode: Option<Mode>) -> Option<SecuritySettings> {
+    let production = mode == Some(Mode::Production);
+    let admin_token = match r.raw(&ADMIN_TOKEN) {
+        Some(t) if t.len() < 16 => {
+            r.error(format!(
+                "{} must be at least 16 characters",
+                ADMIN_TOKEN.name
+            ));
+            None
+        }
+        Some(t) => Some(Secret::new(t)),
+        None if production => {
+            r.error(format!(
+                "{} is required when HERALD_MODE=production",
+                ADMIN_TOKEN.name
+            ));
+            None
+        }
+        None => Some(Secret::new(LOCAL_ADMIN_TOKEN)),
+    };
+    let key = encryption_key(r, production);
+    let allow_private = r.boolean(&ALLOW_PRIVATE_URLS);
+    let allowlist = r.list(&URL_ALLOWLIST, AllowEntry::parse);
+    let (encryption_key, encryption_key_is_dev) = key?;
+    Some(SecuritySettings {
+        admin_token: admin_token?,
+        encryption_key,
+        encryption_key_is_dev,
+        url_guard: UrlGuard::new(allow_private?, allowlist?),
+    })
+}
+
+/// The configured key, or (outside production) the insecure development
+/// key; the flag says which.
+fn encryption_key(r: &mut Reader, production: bool) -> Option<(EncryptionKey, bool)> {
+    match r.raw(&ENCRYPTION_KEY) {
+        Some(k) => match EncryptionKey::from_base64(&k) {
+            Ok(key) => Some((key, false)),
+            Err(e) => {
+                r.error(format!("{}: {e}", ENCRYPTION_KEY.name));
+                None
+            }
+        },
+        None if production => {
+            r.error(format!(
+                "{} is required when HERALD_MODE=production \
+                 (32 random bytes, base64; e.g. `openssl rand -base64 32`)",
+                ENCRYPTION_KEY.name
+            ));
+            None
+        }
+        None => Some((EncryptionKey::derive_insecure(DEV_KEY_SEED), true)),
+    }
+}
+
+pub(super) fn telemetry(r: &mut Reader) -> Option<TelemetrySettings> {
+    let log_filter = r.read(&LOG, |v| Ok(v.to_string()));
+    let log_format = r.choice(
+        &LOG_FORMAT,
+        &[("text", LogFormat::Text), ("json", LogFormat::Json)],
+    );
+    Some(TelemetrySettings {
+        log_filter: log_filter?,
+        log_format: log_format?,
+    })
+}

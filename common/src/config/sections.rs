@@ -1,0 +1,145 @@
+//! The sections of [`super::Config`], one per [`super::settings::Section`]:
+//! each binary takes the parts it needs.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use super::Secret;
+use crate::crypto::EncryptionKey;
+use crate::url_guard::UrlGuard;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Local development: insecure defaults allowed, with loud warnings.
+    Local,
+    /// Production: secrets must be configured explicitly.
+    Production,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StorageKind {
+    File,
+    Memory,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// PostgreSQL.
+#[derive(Debug, Clone)]
+pub struct DatabaseSettings {
+    pub url: Secret,
+    pub pool_size: usize,
+}
+
+/// JetStream stream and consumer settings.
+#[derive(Debug, Clone)]
+pub struct StreamSettings {
+    pub replicas: usize,
+    pub storage: StorageKind,
+    pub max_age: Duration,
+    pub duplicate_window: Duration,
+    pub ack_wait: Duration,
+    pub fanout_max_ack_pending: i64,
+    pub deliver_max_ack_pending: i64,
+}
+
+impl StreamSettings {
+    /// How long a delivery claimed for sending (by the retry scheduler, or
+    /// created by ingest for a test event or a replay) is left alone before
+    /// the scheduler may send it again: the ack wait, at most half the
+    /// duplicate window (so a second publish is still dropped as a
+    /// duplicate), at least a second.
+    pub fn claim_lease(&self) -> Duration {
+        (self.duplicate_window / 2)
+            .min(self.ack_wait)
+            .max(Duration::from_secs(1))
+    }
+}
+
+/// The REST API node.
+#[derive(Debug, Clone)]
+pub struct IngestSettings {
+    pub listen: SocketAddr,
+    pub max_body_bytes: usize,
+    pub max_batch_events: usize,
+    /// How long an idempotency key returns its event; a key reused later
+    /// makes a new event.
+    pub idempotency_window: Duration,
+    /// Events, deliveries and attempts older than this are deleted.
+    pub retention: Duration,
+    /// How often the retention task starts a round.
+    pub retention_interval: Duration,
+    /// Events deleted per retention batch (with their deliveries and attempts).
+    pub retention_batch: i64,
+    pub max_endpoints_per_tenant: i64,
+    pub secret_rotation_grace: Duration,
+    pub request_timeout: Duration,
+    /// Most event insert statements ingest keeps in flight at once; a second
+    /// one starts only for a large group (`ingest/src/pipeline/writer.rs`).
+    pub event_writers: usize,
+    pub outbox_interval: Duration,
+}
+
+/// The delivery node.
+#[derive(Debug, Clone)]
+pub struct DispatcherSettings {
+    pub id: String,
+    pub metrics_listen: SocketAddr,
+    pub concurrency: usize,
+    pub fetch_batch: usize,
+    pub delivery_timeout: Duration,
+    pub connect_timeout: Duration,
+    pub response_body_limit: usize,
+    pub endpoint_max_in_flight: usize,
+    pub auto_disable_after: Duration,
+    /// Emit `herald.endpoint.failing` once an endpoint's deliveries have
+    /// failed this long since its last success.
+    pub endpoint_failing_after: Duration,
+    pub endpoint_refresh_interval: Duration,
+    pub retry_poll_interval: Duration,
+    pub shutdown_grace: Duration,
+}
+
+/// When to try a failed delivery again: `schedule[n]` is the delay after
+/// attempt n + 1, spread by `±jitter` (a fraction, e.g. 0.2).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetryPolicy {
+    pub schedule: Vec<Duration>,
+    pub jitter: f64,
+    /// `false`: 4xx answers other than 408, 409, 425 and 429 fail at once.
+    /// Global policy: `true`; an endpoint may choose otherwise.
+    pub retry_on_4xx: bool,
+}
+
+impl RetryPolicy {
+    /// This (global) policy as an endpoint overrides it: its own schedule,
+    /// if it has one, and its 4xx choice.
+    pub fn for_endpoint(&self, schedule: Option<&[Duration]>, retry_on_4xx: bool) -> Self {
+        Self {
+            schedule: schedule.map_or_else(|| self.schedule.clone(), <[Duration]>::to_vec),
+            jitter: self.jitter,
+            retry_on_4xx,
+        }
+    }
+}
+
+/// Credentials, secrets at rest, and which endpoint URLs are allowed.
+#[derive(Debug, Clone)]
+pub struct SecuritySettings {
+    pub admin_token: Secret,
+    pub encryption_key: EncryptionKey,
+    /// True when the key was not configured and the insecure dev key is in use.
+    pub encryption_key_is_dev: bool,
+    /// `HERALD_ALLOW_PRIVATE_URLS` and `HERALD_URL_ALLOWLIST`.
+    pub url_guard: UrlGuard,
+}
+
+#[derive(Debug, Clone)]
+pub struct TelemetrySettings {
+    pub log_filter: String,
+    pub log_format: LogFormat,
+}

@@ -1,0 +1,71 @@
+//! Retention: events past `HERALD_RETENTION`, with their deliveries and
+//! attempts, deleted in small batches by their time-ordered ids.
+//!
+//! One batch is one short transaction: the oldest `limit` published events
+//! with an id below the cutoff (a primary-key range scan), their deliveries
+//! (through `(event_id, webhook_id)`) and those deliveries' attempts
+//! (through `(delivery_id, started_at)`). It takes row locks only on rows
+//! nothing else touches any more, and `pg_try_advisory_xact_lock` keeps
+//! retention to one ingest node at a time: a node that does not get the
+//! lock skips the batch. An event still waiting in the outbox is kept until
+//! it is published. Why batches and not partitions: docs/console.md.
+
+use deadpool_postgres::Pool;
+use uuid::Uuid;
+
+use super::error::StoreError;
+use super::pg::{client, Columns};
+
+/// `pg_try_advisory_xact_lock` key of retention: "HRETEN" in ASCII.
+const LOCK_KEY: i64 = 0x4852_4554_454e;
+
+const LOCK: &str = "SELECT pg_try_advisory_xact_lock($1) AS locked";
+pub const DELETE_BATCH: &str = "WITH old AS ( \
+         SELECT id FROM events WHERE id < $1 AND published_at IS NOT NULL \
+         ORDER BY id LIMIT $2 FOR UPDATE), \
+     gone_deliveries AS ( \
+         DELETE FROM deliveries d USING old WHERE d.event_id = old.id RETURNING d.id), \
+     gone_attempts AS ( \
+         DELETE FROM delivery_attempts a USING gone_deliveries g \
+         WHERE a.delivery_id = g.id RETURNING a.id), \
+     gone_events AS ( \
+         DELETE FROM events e USING old WHERE e.id = old.id RETURNING e.id) \
+     SELECT (SELECT count(*) FROM gone_events) AS events, \
+         (SELECT count(*) FROM gone_deliveries) AS deliveries, \
+         (SELECT count(*) FROM gone_attempts) AS attempts";
+
+pub(crate) const STATEMENTS: &[&str] = &[LOCK, DELETE_BATCH];
+
+/// What one batch deleted; `None` when another node holds the lock.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Deleted {
+    pub events: i64,
+    pub deliveries: i64,
+    pub attempts: i64,
+}
+
+/// Delete the oldest `limit` events with an id below `cutoff`, their
+/// deliveries and attempts; `None` if another node is deleting now.
+pub async fn delete_batch(
+    db: &Pool,
+    cutoff: Uuid,
+    limit: i64,
+) -> Result<Option<Deleted>, StoreError> {
+    let mut client = client(db).await?;
+    let tx = client.transaction().await?;
+    if !tx
+        .query_one(LOCK, &[&LOCK_KEY])
+        .await?
+        .col::<bool>("locked")?
+    {
+        return Ok(None);
+    }
+    let row = tx.query_one(DELETE_BATCH, &[&cutoff, &limit]).await?;
+    let deleted = Deleted {
+        events: row.col("events")?,
+        deliveries: row.col("deliveries")?,
+        attempts: row.col("attempts")?,
+    };
+    tx.commit().await?;
+    Ok(Some(deleted))
+}
