@@ -156,14 +156,22 @@ async fn an_archived_type_refuses_new_events_and_keeps_subscriptions_and_history
             .collect()
     };
     let listed = names(api.get("/event-types").await.expect("list").value());
-    assert_eq!(listed, ["order.created", "user.signed_up"]);
+    assert_eq!(listed, ["order.created", "user.signed_up", "webhook.test"]);
     let all = names(
         api.get("/event-types?include_archived=true")
             .await
             .expect("list")
             .value(),
     );
-    assert_eq!(all, ["order.created", "order.updated", "user.signed_up"]);
+    assert_eq!(
+        all,
+        [
+            "order.created",
+            "order.updated",
+            "user.signed_up",
+            "webhook.test"
+        ]
+    );
     assert_eq!(
         api.get("/event-types/order.updated")
             .await
@@ -211,7 +219,7 @@ async fn the_catalogue_is_listed_by_page_and_changed_only_by_the_admin() {
     let mut want: Vec<String> = herald_common::operational::TYPES
         .iter()
         .chain(&["invoice.paid", "order.created", "order.item.added"])
-        .chain(&["order.updated", "user.signed_up"])
+        .chain(&["order.updated", "user.signed_up", "webhook.test"])
         .map(|s| s.to_string())
         .collect();
     want.sort();
@@ -289,7 +297,7 @@ async fn the_catalogue_is_listed_by_page_and_changed_only_by_the_admin() {
         .unwrap_or_default()
         .to_string();
     assert!(
-        message.contains("registered event types: invoice.paid, order.created, order.item.added, order.updated, user.signed_up ("),
+        message.contains("registered event types: invoice.paid, order.created, order.item.added, order.updated, user.signed_up, webhook.test ("),
         "{message}"
     );
     assert_eq!(

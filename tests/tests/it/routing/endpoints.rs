@@ -74,7 +74,7 @@ async fn endpoints_take_patterns_and_filters_and_refuse_bad_ones_clearly() {
             "\"order.shipped\" is not registered; registered event types: herald.delivery.failed, \
              herald.delivery.recovered, herald.endpoint.disabled, herald.endpoint.enabled, \
              herald.endpoint.failing, herald.endpoint.recovered, order.created, order.updated, \
-             user.signed_up (",
+             user.signed_up, webhook.test (",
         ),
     ];
     for (extra, status, want, words) in cases {
