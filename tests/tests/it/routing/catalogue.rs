@@ -74,10 +74,7 @@ async fn a_schema_rejects_a_bad_payload_with_its_pointer_and_accepts_a_good_one(
     assert_eq!(events(&app).await, 3);
 
     // Removing the schema takes effect at once on this node.
-    let r = api
-        .patch_json("/event-types/invoice.paid", &json!({"schema": null}))
-        .await
-        .expect("patch");
+    let r = patch(api, "/event-types/invoice.paid", &json!({"schema": null})).await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.value()["schema"], Value::Null);
     assert_eq!(post(api, "/events", &bad).await.status, 201);
@@ -180,10 +177,12 @@ async fn an_archived_type_refuses_new_events_and_keeps_subscriptions_and_history
         true
     );
 
-    let r = api
-        .patch_json("/event-types/order.updated", &json!({"archived": false}))
-        .await
-        .expect("restore");
+    let r = patch(
+        api,
+        "/event-types/order.updated",
+        &json!({"archived": false}),
+    )
+    .await;
     assert_eq!(r.value()["archived"], false);
     assert_eq!(post(api, "/events", &event).await.status, 201);
 }
@@ -236,13 +235,12 @@ async fn the_catalogue_is_listed_by_page_and_changed_only_by_the_admin() {
         "invalid_cursor"
     );
 
-    let r = api
-        .patch_json(
-            "/event-types/invoice.paid",
-            &json!({"deprecated": true, "description": "Use invoice.settled."}),
-        )
-        .await
-        .expect("patch");
+    let r = patch(
+        api,
+        "/event-types/invoice.paid",
+        &json!({"deprecated": true, "description": "Use invoice.settled."}),
+    )
+    .await;
     assert_eq!(
         (
             r.value()["deprecated"].as_bool(),
@@ -250,24 +248,22 @@ async fn the_catalogue_is_listed_by_page_and_changed_only_by_the_admin() {
         ),
         (Some(true), Some("Use invoice.settled."))
     );
-    let r = api
-        .patch_json(
-            "/event-types/invoice.paid",
-            &json!({"schema": {"type": "nonsense"}}),
-        )
-        .await
-        .expect("bad schema");
+    let r = patch(
+        api,
+        "/event-types/invoice.paid",
+        &json!({"schema": {"type": "nonsense"}}),
+    )
+    .await;
     assert_eq!(
         (r.status.as_u16(), code(&r)),
         (400, "invalid_schema".into())
     );
-    let r = api
-        .patch_json(
-            "/event-types/invoice.paid",
-            &json!({"schema": {"$ref": "https://example.com/s.json"}}),
-        )
-        .await
-        .expect("remote ref");
+    let r = patch(
+        api,
+        "/event-types/invoice.paid",
+        &json!({"schema": {"$ref": "https://example.com/s.json"}}),
+    )
+    .await;
     assert_eq!(code(&r), "invalid_schema", "no schema loads anything");
     let r = post(
         api,
@@ -326,10 +322,12 @@ async fn the_catalogue_is_listed_by_page_and_changed_only_by_the_admin() {
             .status,
         403
     );
-    let r = tenant
-        .patch_json("/event-types/invoice.paid", &json!({"deprecated": false}))
-        .await
-        .expect("patch");
+    let r = patch(
+        &tenant,
+        "/event-types/invoice.paid",
+        &json!({"deprecated": false}),
+    )
+    .await;
     assert_eq!(r.status, 403);
 }
 

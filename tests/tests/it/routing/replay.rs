@@ -5,7 +5,7 @@ use chrono::{Duration, Utc};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::support::{deliveries, ingest_only, post, register};
+use super::support::{deliveries, ingest_only, post, register, send};
 
 #[tokio::test]
 async fn a_replay_delivers_the_missed_events_its_wildcards_and_filter_want() {
@@ -22,20 +22,9 @@ async fn a_replay_delivers_the_missed_events_its_wildcards_and_filter_want() {
     ];
     let mut wanted = Vec::new();
     for (t, amount, want) in sent {
-        let r = post(
-            api,
-            "/events",
-            &json!({"type": t, "payload": {"amount": amount}}),
-        )
-        .await;
-        assert_eq!(r.status, 201, "{}", r.text());
+        let id = send(api, t, json!({ "amount": amount })).await;
         if want {
-            wanted.push(
-                r.value()["id"]
-                    .as_str()
-                    .and_then(|s| s.parse::<Uuid>().ok())
-                    .expect("id"),
-            );
+            wanted.push(id);
         }
     }
     // Registered after the events: it never received them (no dispatcher

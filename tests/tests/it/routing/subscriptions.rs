@@ -4,7 +4,7 @@
 use herald_tests::{ReceivedRequest, TestAppOptions, TestReceiver};
 use serde_json::json;
 
-use super::support::{deliveries, post, register};
+use super::support::{deliveries, register, send};
 use crate::dispatcher::support::{app, endpoint, wait_status};
 
 /// The `x-webhook-event` of each request, sorted.
@@ -38,13 +38,7 @@ async fn one_star_matches_one_word_and_rest_matches_any_depth() {
         "user.signed_up",
     ];
     for t in sent {
-        let r = post(
-            app.api(),
-            "/events",
-            &json!({"type": t, "payload": {"id": 1}}),
-        )
-        .await;
-        assert_eq!(r.status, 201, "{}", r.text());
+        send(app.api(), t, json!({"id": 1})).await;
     }
     wait_status(&app, all.id, "delivered", 5).await;
     wait_status(&app, rest.id, "delivered", 4).await;
@@ -92,14 +86,12 @@ async fn a_filter_delivers_only_matching_events_and_no_row_for_the_others() {
         json!("lots"),
     ];
     for (i, amount) in amounts.iter().enumerate() {
-        let payload = json!({"n": i, "amount": amount});
-        let r = post(
+        send(
             app.api(),
-            "/events",
-            &json!({"type": "order.created", "payload": payload}),
+            "order.created",
+            json!({"n": i, "amount": amount}),
         )
         .await;
-        assert_eq!(r.status, 201, "{}", r.text());
     }
     wait_status(&app, every.id, "delivered", 5).await;
     wait_status(&app, big.id, "delivered", 2).await;
@@ -140,14 +132,7 @@ async fn a_fifo_line_follows_wildcards_and_its_filter_in_acceptance_order() {
         ("order.updated", 120, true),
     ];
     for (t, amount, _) in sent {
-        let payload = json!({ "amount": amount });
-        let r = post(
-            app.api(),
-            "/events",
-            &json!({"type": t, "payload": payload}),
-        )
-        .await;
-        assert_eq!(r.status, 201, "{}", r.text());
+        send(app.api(), t, json!({ "amount": amount })).await;
     }
     wait_status(&app, line.id, "delivered", 3).await;
     let got: Vec<(String, i64)> = receiver

@@ -22,6 +22,22 @@ pub async fn post(api: &ApiClient, path: &str, body: &Value) -> ApiResponse {
     api.post_json(path, body).await.expect(path)
 }
 
+/// `POST /events` of one event, asserting 201; its id.
+pub async fn send(api: &ApiClient, event_type: &str, payload: Value) -> Uuid {
+    let body = serde_json::json!({ "type": event_type, "payload": payload });
+    let r = post(api, "/events", &body).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    r.value()["id"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .expect("event id")
+}
+
+/// `PATCH path` with `body`; the response.
+pub async fn patch(api: &ApiClient, path: &str, body: &Value) -> ApiResponse {
+    api.patch_json(path, body).await.expect(path)
+}
+
 /// `POST /event-types`, asserting 201.
 pub async fn register(api: &ApiClient, body: &Value) {
     let r = post(api, "/event-types", body).await;

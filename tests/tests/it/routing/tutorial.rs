@@ -5,7 +5,7 @@
 use herald_tests::{TestAppOptions, TestReceiver};
 use serde_json::json;
 
-use super::support::post;
+use super::support::{post, send};
 use crate::dispatcher::support::{app, wait_status};
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -33,14 +33,9 @@ async fn a_tutorial_shaped_registration_registers_and_delivers_as_documented() {
     app.start_dispatcher().await.expect("dispatcher");
 
     let payload = json!({"order_id": 123, "amount": 99.99});
-    let r = post(
-        app.api(),
-        "/events",
-        &json!({"type": "order.created", "payload": payload}),
-    )
-    .await;
-    assert_eq!(r.status, 201, "{}", r.text());
-    let event_id = r.value()["id"].as_str().expect("id").to_string();
+    let event_id = send(app.api(), "order.created", payload.clone())
+        .await
+        .to_string();
     wait_status(&app, id, "delivered", 1).await;
 
     let requests = receiver.requests_for("/tutorial");
