@@ -49,7 +49,7 @@ command -v curl >/dev/null 2>&1 || apt_install curl ca-certificates
 
 log "building ${BENCH_PROFILE:-release} binaries"
 cargo build ${BUILD[@]+"${BUILD[@]}"} -p herald-ingest -p herald-dispatcher
-cargo build ${BUILD[@]+"${BUILD[@]}"} -p herald-tests --bin herald-loadgen
+cargo build ${BUILD[@]+"${BUILD[@]}"} -p herald-loadgen
 
 WORK="$(mktemp -d /tmp/herald-bench.XXXXXX)"
 chmod 755 "$WORK"  # the postgres user must reach its data directory

@@ -8,6 +8,7 @@ use crate::args::Args;
 use crate::procstat::ProcUsage;
 use crate::producer::Produced;
 use crate::receiver::State;
+use crate::series::percentile_ms as percentile;
 
 #[derive(Debug, serde::Serialize)]
 pub struct Summary {
@@ -35,14 +36,6 @@ pub struct Summary {
     pub processes: Vec<ProcUsage>,
 }
 
-fn percentile(sorted: &[u64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)] as f64 / 1000.0
-}
-
 pub fn progress_line(started: Instant, accepted: usize, got: u64, expected: u64) {
     eprint!(
         "\r  {:>6.1}s accepted {accepted:>8}  delivered {got:>8}/{expected:<8}",
@@ -60,10 +53,10 @@ impl Summary {
         expected: u64,
         processes: Vec<ProcUsage>,
     ) -> Self {
-        let mut lat = state
+        let mut lat: Vec<u64> = state
             .latencies_us
             .lock()
-            .map(|l| l.clone())
+            .map(|l| l.iter().map(|(_, us)| *us).collect())
             .unwrap_or_default();
         lat.sort_unstable();
         let (lost, duplicates) = state.tally();
