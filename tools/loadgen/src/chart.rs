@@ -109,3 +109,35 @@ fn legend<'a, CT: plotters::coord::CoordTranslate>(
         .draw()
         .map_err(|e| anyhow::anyhow!("legend: {e}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_is_drawn_as_one_svg_with_its_five_labelled_lines() {
+        let series: Vec<Second> = (0..5)
+            .map(|t| Second {
+                t,
+                accepted: 1000 + t * 10,
+                delivered: 990 + t * 10,
+                p50_ms: 2.0,
+                p99_ms: 9.0 + t as f64,
+                max_ms: 40.0,
+            })
+            .collect();
+        let path = std::env::temp_dir().join(format!("loadgen-chart-{}.svg", std::process::id()));
+        draw(&path, "s1", &series).expect("draw");
+        let svg = std::fs::read_to_string(&path).expect("read");
+        let _ = std::fs::remove_file(&path);
+        assert!(svg.starts_with("<svg"), "{}", &svg[..svg.len().min(80)]);
+        // p99 is drawn in red, the deliveries in green.
+        assert!(
+            svg.contains("#FF0000") && svg.contains("#009600"),
+            "lines missing"
+        );
+        for label in ["events accepted", "deliveries", "p50", "p99", "max"] {
+            assert!(svg.contains(label), "{label} missing");
+        }
+    }
+}

@@ -176,3 +176,28 @@ pub fn diff(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_are_label_equals_pid() {
+        let got = targets(&["ingest=12".into()], &["postgres=7".into()]).expect("parse");
+        let got: Vec<_> = got
+            .iter()
+            .map(|t| (t.label.as_str(), t.pid, t.tree))
+            .collect();
+        assert_eq!(got, [("ingest", 12, false), ("postgres", 7, true)]);
+        assert!(targets(&["ingest".into()], &[]).is_err());
+        assert!(targets(&["ingest=x".into()], &[]).is_err());
+    }
+
+    #[test]
+    fn this_process_is_measured_as_loadgen() {
+        let me = snapshot_targets(&[]);
+        let own = me.get("loadgen").expect("loadgen measured");
+        assert_eq!(own.pid, std::process::id());
+        assert!(own.peak_rss_mib > 0.0);
+    }
+}

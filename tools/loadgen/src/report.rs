@@ -130,11 +130,26 @@ impl Summary {
             "checker: lost {}  duplicates {}  misrouted {}  (receiver connections {})",
             self.lost, self.duplicates, self.misrouted, self.receiver_connections
         );
+        self.print_processes();
+    }
+
+    /// CPU and peak RSS per process, and CPU per delivered event.
+    fn print_processes(&self) {
+        let per = |secs: f64| secs * 1e6 / (self.deliveries_received.max(1) as f64);
         for p in &self.processes {
             println!(
-                "process {:<16} pid {:>7}  cpu {:>7.2}s  peak rss {:>7.1} MiB",
-                p.name, p.pid, p.cpu_seconds, p.peak_rss_mib
+                "process {:<14} pid {:>7}  cpu {:>7.2}s  {:>6.0} µs/delivery  peak rss {:>7.1} MiB",
+                p.name,
+                p.pid,
+                p.cpu_seconds,
+                per(p.cpu_seconds),
+                p.peak_rss_mib
             );
         }
+        let total: f64 = self.processes.iter().map(|p| p.cpu_seconds).sum();
+        println!(
+            "cpu total {total:.2}s, {:.0} µs per delivered event",
+            per(total)
+        );
     }
 }
