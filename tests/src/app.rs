@@ -18,6 +18,7 @@ pub use crate::app_options::{test_env, TestAppOptions};
 use crate::http::ApiClient;
 use crate::process::{Binary, HeraldProcess};
 use crate::support::{free_port, init_test_log};
+use crate::tables::install_event_types;
 use crate::wait::connect_nats;
 use crate::{NatsServer, TestDb};
 
@@ -74,6 +75,11 @@ impl TestApp {
                 .context("provisioning the streams")?;
         }
         let pg = db.connect().await;
+        if let (true, Some(types)) = (options.setup, &options.event_types) {
+            install_event_types(&pg, types)
+                .await
+                .context("registering the test's event types")?;
+        }
         let api = ApiClient::new("http://unstarted.invalid")
             .with_token(config.security.admin_token.expose());
         let mut app = Self {

@@ -6,38 +6,12 @@ use std::collections::BTreeMap;
 use std::process::Command;
 
 use herald_common::migrate::{self, MIGRATIONS};
-use herald_tests::{Binary, TestApp, TestAppOptions, TestDb, TestReceiver};
-use serde_json::Value;
+use herald_tests::schema::current_schema as schema;
+use herald_tests::{create_endpoint, Binary, TestApp, TestAppOptions, TestDb, TestReceiver, WAIT};
+use serde_json::{json, Value};
 use tokio_postgres::Client;
 
 type Rows = BTreeMap<String, Vec<Value>>;
-
-use super::support::{hook_endpoint, WAIT};
-
-/// Everything that makes up the schema, one line per column, index,
-/// constraint and table storage option (the migration log's rows excluded).
-async fn schema(pg: &Client) -> Vec<String> {
-    const QUERIES: [&str; 4] = [
-        "SELECT concat_ws(' ', 'column', table_name, column_name, data_type, is_nullable,
-                column_default) AS line
-           FROM information_schema.columns WHERE table_schema = 'public'",
-        "SELECT concat_ws(' ', 'index', indexname, indexdef) AS line
-           FROM pg_indexes WHERE schemaname = 'public'",
-        "SELECT concat_ws(' ', 'constraint', conrelid::regclass::text, conname,
-                pg_get_constraintdef(oid), convalidated) AS line
-           FROM pg_constraint WHERE connamespace = 'public'::regnamespace",
-        "SELECT concat_ws(' ', 'table', relname, array_to_string(reloptions, ',')) AS line
-           FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'",
-    ];
-    let mut lines = Vec::new();
-    for q in QUERIES {
-        for row in pg.query(q, &[]).await.expect("schema query") {
-            lines.push(row.try_get::<_, String>("line").expect("line"));
-        }
-    }
-    lines.sort();
-    lines
-}
 
 /// Every row of every Herald table as JSON (the migration log excluded).
 async fn rows(pg: &Client) -> Rows {
@@ -99,7 +73,7 @@ async fn columns(pg: &Client) -> BTreeMap<String, Vec<String>> {
 }
 
 /// The schema of a fresh database migrated to `version`.
-async fn fresh_schema(version: usize) -> Vec<String> {
+async fn fresh_schema(version: usize) -> String {
     let db = TestDb::create().await;
     let mut pg = db.connect().await;
     migrate::run_migrations(&mut pg, &MIGRATIONS[..version])
@@ -129,18 +103,20 @@ async fn ingest_migrate(db_url: &str, args: &[&str]) -> (bool, String) {
 /// A tenant with a key, an endpoint, and delivered events with attempts.
 async fn app_with_data() -> TestApp {
     let receiver = TestReceiver::start().await;
-    let app = TestApp::spawn(TestAppOptions::new()).await;
+    let app = TestApp::spawn(TestAppOptions::new().event_types(&["order.created"])).await;
     herald_tests::tenant_with_key(app.api(), "acme").await;
-    hook_endpoint(app.api(), &receiver).await;
+    create_endpoint(
+        app.api(),
+        &receiver.url("/hook"),
+        &["order.created"],
+        json!({}),
+    )
+    .await;
     for n in 0..5 {
         herald_tests::post_raw_event(app.api(), "order.created", &format!(r#"{{"n":{n}}}"#)).await;
     }
     herald_tests::eventually("5 attempts are recorded", WAIT, || async {
-        let row = app
-            .db()
-            .query_one("SELECT count(*) AS n FROM delivery_attempts", &[])
-            .await;
-        row.ok().and_then(|r| r.try_get::<_, i64>("n").ok()) == Some(5)
+        app.count("delivery_attempts").await == 5
     })
     .await;
     app
