@@ -4,6 +4,7 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
+use herald_tests::{create_endpoint, UNREACHABLE_URL};
 use serde_json::json;
 use tracing_subscriber::fmt::MakeWriter;
 
@@ -61,8 +62,10 @@ async fn the_secret_never_appears_in_responses_logs_or_the_table() {
         .expect("create");
     assert_eq!(r.status, 201, "{}", r.text());
     assert_eq!(r.value()["secret"], chosen);
-    let id = id_of(&r);
-    let generated = create_webhook(app.api(), &["order.created"]).await;
+    let id = r.uuid("id");
+    let generated = create_endpoint(app.api(), UNREACHABLE_URL, &["order.created"], json!({}))
+        .await
+        .id;
     let r = rotate_secret(app.api(), id).await;
     let rotated = r.value()["secret"].as_str().expect("secret").to_string();
     assert!(rotated.starts_with("whsec_"));
