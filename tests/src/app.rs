@@ -19,7 +19,7 @@ use crate::http::ApiClient;
 use crate::process::{Binary, HeraldProcess};
 use crate::support::{free_port, init_test_log};
 use crate::tables::install_event_types;
-use crate::wait::connect_nats;
+use crate::wait::{connect_nats, WAIT};
 use crate::{NatsServer, TestDb};
 
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -301,6 +301,19 @@ impl TestApp {
             env.insert(k.to_string(), v.to_string());
         }
         HeraldProcess::spawn(binary, env).await
+    }
+
+    /// [`TestApp::spawn_process`], then wait (up to [`WAIT`]) until it is
+    /// healthy; panics with its output if it is not.
+    pub async fn healthy_process(&self, binary: Binary, extra: &[(&str, &str)]) -> HeraldProcess {
+        let mut process = match self.spawn_process(binary, extra).await {
+            Ok(p) => p,
+            Err(e) => panic!("could not start {}: {e:#}", binary.name()),
+        };
+        if let Err(e) = process.wait_healthy(WAIT).await {
+            panic!("{} is not healthy: {e:#}", binary.name());
+        }
+        process
     }
 
     /// Stop every node gracefully and wait for them.
