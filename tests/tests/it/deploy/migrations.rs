@@ -198,3 +198,29 @@ async fn rolling_back_every_migration_leaves_only_the_log_and_up_rebuilds_it() {
     migrate::run(&mut pg).await.expect("up again");
     assert_eq!(schema(&pg).await, schema_before);
 }
+
+/// The header of `docs/schema.sql`; the schema follows it.
+const SCHEMA_DOC_HEADER: &str = "\
+-- The current schema of a Herald database: every migration of migrations/
+-- applied in order (later migrations replace earlier constraints and indexes,
+-- so no single file shows it). Read back from the catalogs by the test
+-- deploy::migrations::docs_schema_sql_is_the_migrated_schema; do not edit by
+-- hand: after a new migration, run that test with HERALD_WRITE_SCHEMA=1.
+
+";
+
+#[tokio::test]
+async fn docs_schema_sql_is_the_migrated_schema() {
+    let db = TestDb::migrated().await;
+    let current = format!("{SCHEMA_DOC_HEADER}{}", schema(&db.connect().await).await);
+    let path = herald_tests::workspace_root().join("docs/schema.sql");
+    if std::env::var_os("HERALD_WRITE_SCHEMA").is_some() {
+        std::fs::write(&path, &current).expect("write docs/schema.sql");
+    }
+    let documented = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        documented == current,
+        "docs/schema.sql differs from the migrated schema; run this test with \
+         HERALD_WRITE_SCHEMA=1 and commit the file"
+    );
+}
