@@ -60,7 +60,13 @@ CREATE TABLE event_types (
     description text DEFAULT ''::text NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT event_types_pkey PRIMARY KEY (name)
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    schema jsonb,
+    deprecated boolean DEFAULT false NOT NULL,
+    archived_at timestamp with time zone,
+    CONSTRAINT event_types_pkey PRIMARY KEY (name),
+    CONSTRAINT event_types_id_key UNIQUE (id),
+    CONSTRAINT event_types_schema_check CHECK (((schema IS NULL) OR (jsonb_typeof(schema) = 'object'::text)))
 );
 
 CREATE TABLE events (
@@ -129,6 +135,7 @@ CREATE TABLE webhooks (
     failing_since timestamp with time zone,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    filter jsonb,
     ordering text DEFAULT 'unordered'::text NOT NULL,
     signature_scheme text DEFAULT 'hmac'::text NOT NULL,
     public_key text,
@@ -138,6 +145,7 @@ CREATE TABLE webhooks (
     failing_notified_at timestamp with time zone,
     CONSTRAINT webhooks_pkey PRIMARY KEY (id),
     CONSTRAINT webhooks_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES tenants(id) ON DELETE CASCADE,
+    CONSTRAINT webhooks_filter_check CHECK (((filter IS NULL) OR (jsonb_typeof(filter) = 'object'::text))),
     CONSTRAINT webhooks_max_in_flight_check CHECK (((max_in_flight IS NULL) OR (max_in_flight > 0))),
     CONSTRAINT webhooks_ordering_check CHECK ((ordering = ANY (ARRAY['unordered'::text, 'fifo'::text]))),
     CONSTRAINT webhooks_payload_format_check CHECK ((payload_format = ANY (ARRAY['standard'::text, 'raw'::text]))),

@@ -236,7 +236,7 @@ async fn event_types_are_registered_and_usable() {
     let app = app().await;
     let r = app.api().get("/event-types").await.expect("list");
     let listed = r.value();
-    let names: Vec<&str> = listed
+    let names: Vec<&str> = listed["data"]
         .as_array()
         .expect("array")
         .iter()

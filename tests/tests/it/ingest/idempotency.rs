@@ -128,7 +128,7 @@ async fn herald_event_types_are_listed_and_endpoints_subscribe_to_them() {
     let app = app().await;
     let api = app.api();
     let types = api.get("/event-types").await.expect("GET").value();
-    let names: Vec<&str> = types
+    let names: Vec<&str> = types["data"]
         .as_array()
         .expect("list")
         .iter()
