@@ -105,13 +105,8 @@ async fn app_with_data() -> TestApp {
     let receiver = TestReceiver::start().await;
     let app = TestApp::spawn(TestAppOptions::new().event_types(&["order.created"])).await;
     herald_tests::tenant_with_key(app.api(), "acme").await;
-    create_endpoint(
-        app.api(),
-        &receiver.url("/hook"),
-        &["order.created"],
-        json!({}),
-    )
-    .await;
+    let url = receiver.url("/hook");
+    create_endpoint(app.api(), &url, &["order.created"], json!({})).await;
     for n in 0..5 {
         herald_tests::post_raw_event(app.api(), "order.created", &format!(r#"{{"n":{n}}}"#)).await;
     }
