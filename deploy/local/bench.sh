@@ -244,8 +244,9 @@ flame_finish() {
   wait "$FLAME_PID" || { tail -n 5 "$WORK/perf.log" >&2; log "no profile (perf failed)"; return 0; }
   perf script -F comm,pid,tid,time,event,ip,sym,dso -i "$WORK/perf.data" 2>/dev/null \
     | inferno-collapse-perf --pid \
-    | sed -f "$WORK/flame.sed" \
-    | inferno-flamegraph --title "scenario 1: CPU of every process, 10 s" >"$1"
+    | sed -f "$WORK/flame.sed" >"$RESULTS/s1.folded"
+  inferno-flamegraph --minwidth 1 --title "scenario 1: CPU of every Herald process, NATS and Postgres, 10 s" \
+    <"$RESULTS/s1.folded" >"$1"
   rm -f "$WORK/perf.data"
   log "flame graph: $1"
 }

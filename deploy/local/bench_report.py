@@ -152,9 +152,9 @@ def header(s, dispatchers, scale, pg):
     if routing:
         command = " ".join(routing) + " " + command
     if os.environ.get("BENCH_BIN"):
-        command = f'BENCH_BIN={os.environ["BENCH_BIN"]} ' + command + " (binaries of another build than this commit)"
+        command = f'BENCH_BIN={os.environ["BENCH_BIN"]} ' + command
     if os.environ.get("BENCH_PROFILE") == "dev":
-        command = "BENCH_PROFILE=dev " + command + " (debug builds: a smoke run, not figures)"
+        command = "BENCH_PROFILE=dev " + command
     try:
         rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     except OSError:
@@ -163,7 +163,15 @@ def header(s, dispatchers, scale, pg):
     return (f"Run {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC at commit `{rev}` on "
             f"{os.cpu_count()} cores ({platform.machine()}), {dispatchers} dispatcher(s) unless stated; "
             "all of Herald, NATS, Postgres, the load generator and its receivers on this machine. "
-            f"Postgres settings: {settings}. Command: `{command}`.")
+            f"Postgres settings: {settings}. Command: `{command}`{note(command)}.")
+
+
+def note(command):
+    if command.startswith("BENCH_BIN="):
+        return " (binaries of another build than this commit)"
+    if command.startswith("BENCH_PROFILE=dev"):
+        return " (debug builds: a smoke run, not figures)"
+    return ""
 
 
 def main():
