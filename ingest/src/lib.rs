@@ -218,6 +218,7 @@ pub async fn run(
         keep: state.config.ingest.retention,
         interval: state.config.ingest.retention_interval,
         batch: state.config.ingest.retention_batch,
+        idempotency_window: state.config.ingest.idempotency_window,
     };
     let retention_task = tokio::spawn(retention.run(background.clone()));
     let gauges_task = tokio::spawn(gauges::run(

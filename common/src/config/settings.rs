@@ -97,7 +97,7 @@ settings! {
     RETENTION: Ingest, "HERALD_RETENTION", Value("30d"), "events, deliveries and attempts older than this are deleted (at least 1h)";
     RETENTION_INTERVAL: Ingest, "HERALD_RETENTION_INTERVAL", Value("1m"), "how often ingest's retention task starts a round";
     RETENTION_BATCH: Ingest, "HERALD_RETENTION_BATCH", Value("500"), "events deleted per retention batch, with their deliveries and attempts";
-    IDEMPOTENCY_WINDOW: Ingest, "HERALD_IDEMPOTENCY_WINDOW", Value("24h"), "how long an idempotency key returns its event (a repeat) or refuses another payload (409); later it makes a new event";
+    IDEMPOTENCY_WINDOW: Ingest, "HERALD_IDEMPOTENCY_WINDOW", Value("24h"), "how long an idempotency key returns its event (a repeat) or refuses another payload (409); later it makes a new event, and the retention task deletes the key";
     MAX_ENDPOINTS_PER_TENANT: Ingest, "HERALD_MAX_ENDPOINTS_PER_TENANT", Value("100"), "endpoint limit per tenant (0 or more)";
     SECRET_ROTATION_GRACE: Ingest, "HERALD_SECRET_ROTATION_GRACE", Value("24h"), "how long a rotated-out secret keeps signing";
     REQUEST_TIMEOUT: Ingest, "HERALD_REQUEST_TIMEOUT", Value("30s"), "ingest request timeout";
