@@ -115,6 +115,7 @@ fn cases(webhook: Uuid) -> Vec<Case> {
         post("/events", r#"{"type":"order.deleted","payload":{}}"#).is(422, "unknown_event_type", "unregistered type"),
         post("/events", r#"{"type":"order.>","payload":{}}"#).is(400, "invalid_event_type", "malformed type"),
         post("/events", r#"{"type":"herald.endpoint.disabled","payload":{}}"#).is(400, "reserved_event_type", "Herald's own type"),
+        post("/events", r#"{"type":"webhook.test","payload":{}}"#).is(400, "reserved_event_type", "the test event's type"),
         post("/events", r#"{"type":"order.created","payload":[1,2]}"#).is(400, "invalid_payload", "array payload"),
         post("/events", r#"{"type":"order.created","payload":null}"#).is(400, "invalid_payload", "null payload"),
         post("/events", r#"{"type":"order.created","payload":42}"#).is(400, "invalid_payload", "number payload"),

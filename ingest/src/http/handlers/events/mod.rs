@@ -18,6 +18,7 @@ use crate::http::auth::Caller;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::ApiJson;
 use crate::http::state::AppState;
+use crate::pipeline::send::TEST_EVENT_TYPE;
 use crate::pipeline::writer::{repeats, Written};
 use crate::store::events::{self, Event};
 use crate::store::time_ids::now_micros;
@@ -113,6 +114,14 @@ pub fn validate(
         return Err(ApiError::bad_request(
             "reserved_event_type",
             format!("{event_type} is an operational event type: only Herald sends herald.* events"),
+        ));
+    }
+    if event_type.as_str() == TEST_EVENT_TYPE {
+        return Err(ApiError::bad_request(
+            "reserved_event_type",
+            format!(
+                "{TEST_EVENT_TYPE} is sent only by POST /webhooks/{{id}}/test, to one endpoint"
+            ),
         ));
     }
     if !e.payload.get().starts_with('{') {
