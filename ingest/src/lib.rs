@@ -52,6 +52,8 @@ pub enum IngestError {
     Migrate(#[from] MigrateError),
     #[error("cannot set up the NATS client: {0}")]
     Nats(String),
+    #[error(transparent)]
+    Keys(#[from] herald_common::crypto::key_file::KeyFileError),
     #[error("stopped by shutdown before starting")]
     Cancelled,
 }
@@ -155,8 +157,10 @@ impl Node {
             in_flight,
             config.ingest.idempotency_window,
         );
+        let keyring = config.security.keys.keyring()?;
         let state = AppState::new(Inner {
             guard: config.security.url_guard.clone(),
+            keyring,
             config,
             db: pool,
             nats,
@@ -187,12 +191,6 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<(), IngestError> {
     let _ = herald_common::metrics::prometheus();
-    if config.security.encryption_key_is_dev {
-        tracing::warn!(
-            "HERALD_ENCRYPTION_KEY is not set: endpoint secrets are encrypted with the \
-             well-known development key. Never run like this in production."
-        );
-    }
     migrate(&config, &shutdown).await?;
     let Node {
         state,

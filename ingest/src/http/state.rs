@@ -8,6 +8,7 @@ use std::time::Duration;
 use async_nats::jetstream;
 use deadpool_postgres::Pool;
 use herald_common::config::Config;
+use herald_common::crypto::Keyring;
 use herald_common::messages::{ChangeOp, WebhookChange};
 use herald_common::subjects::WEBHOOK_CHANGES;
 use herald_common::url_guard::UrlGuard;
@@ -27,6 +28,8 @@ pub struct Inner {
     pub nats: async_nats::Client,
     pub js: jetstream::Context,
     pub guard: UrlGuard,
+    /// Encrypts endpoint secrets (`config.security.keys`, read once at start).
+    pub keyring: Keyring,
     pub writer: EventWriter,
     /// Publishes events committed outside the writer (operational events
     /// of endpoint changes); the outbox relay covers what it cannot.
