@@ -19,6 +19,7 @@
 pub mod gauges;
 pub mod http;
 pub mod pipeline;
+pub mod rotate_keys;
 pub mod store;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -53,7 +54,11 @@ pub enum IngestError {
     #[error("cannot set up the NATS client: {0}")]
     Nats(String),
     #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error(transparent)]
     Keys(#[from] herald_common::crypto::key_file::KeyFileError),
+    #[error("{0} endpoint secret(s) could not be read with any configured key")]
+    Unreadable(u64),
     #[error("stopped by shutdown before starting")]
     Cancelled,
 }

@@ -4,6 +4,7 @@ mod api;
 mod auth;
 mod deliveries;
 mod idempotency;
+mod keys;
 mod outbox;
 mod process;
 mod secrets;
