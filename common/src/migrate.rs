@@ -41,6 +41,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(3, "0003_hot_path"),
     migration!(4, "0004_console"),
     migration!(6, "0006_delivery"),
+    migration!(7, "0007_security"),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -36,6 +36,7 @@ use herald_common::shutdown::CancellationToken;
 
 pub use http::{router, AppState};
 
+use crate::http::rate_limit::TenantLimiter;
 use crate::http::state::Inner;
 use crate::pipeline::outbox::Outbox;
 use crate::pipeline::publisher::Publisher;
@@ -163,6 +164,7 @@ impl Node {
             config.ingest.idempotency_window,
         );
         let keyring = config.security.keys.keyring()?;
+        let rate_limits = TenantLimiter::new(config.ingest.rate_limits.clone());
         let state = AppState::new(Inner {
             guard: config.security.url_guard.clone(),
             keyring,
@@ -175,6 +177,7 @@ impl Node {
             event_types: EventTypes::default(),
             tenants: Tenants::default(),
             keys: ApiKeys::default(),
+            rate_limits,
             provisioned: AtomicBool::new(false),
         });
         Ok(Self {
@@ -225,11 +228,24 @@ pub async fn run(
         background.clone(),
     ));
 
+    let metrics_task = match state.config.ingest.metrics_listen {
+        Some(addr) => {
+            let metrics = tokio::net::TcpListener::bind(addr).await?;
+            tracing::info!(%addr, "herald-ingest serves /metrics apart.");
+            let serve = axum::serve(metrics, http::router::metrics_router())
+                .with_graceful_shutdown(shutdown.clone().cancelled_owned());
+            Some(tokio::spawn(async move { serve.await }))
+        }
+        None => None,
+    };
     tracing::info!(addr = ?listener.local_addr().ok(), "herald-ingest listening.");
     let served = axum::serve(listener, router(state.clone()))
         .with_graceful_shutdown(shutdown.cancelled_owned())
         .await;
 
+    if let Some(task) = metrics_task {
+        let _ = task.await;
+    }
     // Drain: no new requests; let queued events be written and published.
     let nats = state.nats.clone();
     drop(state);

@@ -14,6 +14,7 @@ use herald_common::subjects::WEBHOOK_CHANGES;
 use herald_common::url_guard::UrlGuard;
 use uuid::Uuid;
 
+use crate::http::rate_limit::TenantLimiter;
 use crate::pipeline::publisher::Publisher;
 use crate::pipeline::resend::Resend;
 use crate::pipeline::writer::EventWriter;
@@ -37,6 +38,8 @@ pub struct Inner {
     pub event_types: EventTypes,
     pub tenants: Tenants,
     pub keys: ApiKeys,
+    /// Per-tenant event rate limits.
+    pub rate_limits: TenantLimiter,
     /// Set once the streams and consumers are known to exist.
     pub provisioned: AtomicBool,
 }
