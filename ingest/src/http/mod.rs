@@ -7,7 +7,8 @@
 //! - [`auth`]: who is calling (admin token or tenant API key); [`access`]:
 //!   the scope or admin token each route needs.
 //! - [`rate_limit`]: per-tenant event rate limits.
-//! - [`extract`]: extractors whose rejections speak the API's error shape.
+//! - [`extract`]: extractors whose rejections speak the API's error shape;
+//!   [`json_limits`]: depth, numbers and text of every JSON body.
 //! - [`error`]: [`error::ApiError`], the only HTTP error type, and the one
 //!   mapping of storage and pipeline failures to statuses.
 //! - [`pagination`]: cursors and pages.
@@ -21,6 +22,7 @@ pub mod console;
 pub mod error;
 pub mod extract;
 pub mod handlers;
+pub mod json_limits;
 pub mod openapi;
 pub mod pagination;
 pub mod rate_limit;

@@ -1,5 +1,6 @@
 //! ingest integration tests, against a real NATS server and Postgres.
 
+mod access;
 mod api;
 mod auth;
 mod deliveries;
