@@ -4,6 +4,7 @@ mod access;
 mod api;
 mod auth;
 mod deliveries;
+mod hostile;
 mod idempotency;
 mod keys;
 mod outbox;

@@ -58,7 +58,7 @@ fn tenant_id(raw: &str) -> Result<TenantId, ApiError> {
 }
 
 /// A label of at most 200 characters.
-fn name(raw: String) -> Result<String, ApiError> {
+pub fn name(raw: String) -> Result<String, ApiError> {
     if raw.chars().count() > 200 {
         return Err(ApiError::bad_request(
             "invalid_name",
@@ -119,7 +119,7 @@ async fn ensure_tenant(state: &AppState, id: &TenantId) -> Result<(), ApiError> 
 }
 
 /// Known scopes, each once; all three when absent.
-fn scopes(raw: Option<Vec<String>>) -> Result<Vec<String>, ApiError> {
+pub fn scopes(raw: Option<Vec<String>>) -> Result<Vec<String>, ApiError> {
     let Some(raw) = raw else {
         return Ok(Scope::ALL.iter().map(|s| s.as_str().to_string()).collect());
     };
@@ -145,7 +145,7 @@ fn scopes(raw: Option<Vec<String>>) -> Result<Vec<String>, ApiError> {
 }
 
 /// An expiry in the future, if any.
-fn expiry(raw: Option<DateTime<Utc>>) -> Result<Option<DateTime<Utc>>, ApiError> {
+pub fn expiry(raw: Option<DateTime<Utc>>) -> Result<Option<DateTime<Utc>>, ApiError> {
     match raw {
         Some(at) if at <= Utc::now() => Err(ApiError::bad_request(
             "invalid_expiry",

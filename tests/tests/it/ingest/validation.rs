@@ -9,7 +9,7 @@ use herald_tests::{ApiClient, ApiResponse, TestApp, TestAppOptions};
 
 /// Nothing in the events, webhooks, tenants, keys or event-type tables
 /// beyond the fresh install, and no message in `HERALD_EVENTS`.
-async fn assert_nothing_stored(app: &TestApp) {
+pub(super) async fn assert_nothing_stored(app: &TestApp) {
     assert_eq!(count(app, "events").await, 0, "events stored");
     assert_eq!(count(app, "webhooks").await, 0, "webhooks stored");
     assert_eq!(count(app, "tenants").await, 1, "tenants stored");
@@ -37,7 +37,7 @@ async fn raw(
         .expect("request")
 }
 
-fn check(r: &ApiResponse, status: u16, expected: &str, what: &str) {
+pub(super) fn check(r: &ApiResponse, status: u16, expected: &str, what: &str) {
     assert_eq!(
         (r.status.as_u16(), code(r).as_str()),
         (status, expected),
