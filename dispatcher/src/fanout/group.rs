@@ -1,11 +1,12 @@
 //! One group of events: decode, plan (one endpoint query, one insert),
 //! publish the jobs, then ack each event whose jobs JetStream stored.
 
-use super::plan::{self, Pair};
+use super::plan::{self, Candidate, Pair};
 use super::{Fanout, MAX_PENDING_ACKS, RETRY_LATER};
 use crate::store::deliveries::{self, DeliveryKey, DeliveryRow};
 use crate::store::{endpoints, StoreError};
 use async_nats::jetstream::{AckKind, Message};
+use herald_common::domain::Ordering;
 use herald_common::jetstream::{ack, Acked, Outgoing, PubAcks};
 use herald_common::messages::{DeliveryJob, EventMessage};
 use herald_common::metrics::FANOUT_EVENTS_TOTAL;
@@ -45,10 +46,11 @@ impl Fanout {
         }
     }
 
-    /// Resolve the subscribed endpoints of a group from Postgres (one query
-    /// for the group, so an endpoint committed before an event was accepted
-    /// is always seen, whatever this dispatcher's cache has heard yet), bring
-    /// the cache up to those versions, and create the delivery rows.
+    /// Resolve the active endpoints of a group's tenants from Postgres (one
+    /// query for the group, so an endpoint committed before an event was
+    /// accepted is always seen, whatever this dispatcher's cache has heard
+    /// yet), take their compiled routing from the cache at those versions
+    /// or later, match, and create the delivery rows.
     async fn plan(&self, events: &[EventMessage]) -> Result<Plan, StoreError> {
         if events.is_empty() {
             return Ok(Plan {
@@ -58,8 +60,18 @@ impl Fanout {
         }
         let client = self.pool.get().await?;
         let subscribed = endpoints::subscribed(&client, &plan::tenants(events)).await?;
-        self.cache.catch_up(&subscribed).await?;
-        let pairs = plan::pairs(events, &subscribed);
+        let current = self.cache.current(&subscribed).await?;
+        let candidates: Vec<Candidate<'_>> = current
+            .iter()
+            .map(|e| Candidate {
+                id: e.id,
+                tenant_id: &e.tenant_id,
+                version: e.updated_at,
+                routing: &e.routing,
+                fifo: e.ordering == Ordering::Fifo,
+            })
+            .collect();
+        let pairs = plan::pairs(events, &candidates);
         let rows = if pairs.is_empty() {
             HashMap::new()
         } else {

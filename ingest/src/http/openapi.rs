@@ -24,13 +24,15 @@ use super::handlers::{deliveries, event_types, events, ops, tenants, webhooks};
             each operation says what it needs; a key without it gets `403 insufficient_scope`, \
             an expired key `401 token_expired`. Events beyond a tenant's rate limit get `429` \
             with `Retry-After`. \
-            Errors are `{\"error\": {\"code\", \"message\"}}`."
+            Errors are `{\"error\": {\"code\", \"message\"}}` (plus `pointer` into the request \
+            body where it helps)."
     ),
     paths(
         webhooks::create, webhooks::list, webhooks::get, webhooks::patch, webhooks::delete,
         webhooks::secret::rotate_secret, deliveries::recover,
         webhooks::actions::test, webhooks::actions::replay, webhooks::actions::stats,
-        event_types::list, event_types::create,
+        event_types::list, event_types::get, event_types::change::create,
+        event_types::change::patch, event_types::change::archive,
         events::create, events::create_batch, events::read::list, events::read::get,
         deliveries::list, deliveries::get, deliveries::retry,
         tenants::create, tenants::list, tenants::create_key, tenants::list_keys, tenants::revoke_key,
@@ -189,6 +191,7 @@ mod tests {
             "/webhooks/{id}/replay",
             "/webhooks/{id}/stats",
             "/event-types",
+            "/event-types/{name}",
             "/events",
             "/events/batch",
             "/events/{id}",
