@@ -33,6 +33,7 @@ fn concrete(template: &str) -> String {
         .replace("{id}", "0190b3c2-0000-7000-8000-000000000001")
         .replace("{key_id}", "0190b3c2-0000-7000-8000-000000000002")
         .replace("{*path}", "app.js")
+        .replace("{name}", "order.created")
 }
 
 async fn call(api: &ApiClient, method: &str, template: &str) -> (u16, String) {
