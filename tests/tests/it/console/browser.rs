@@ -11,8 +11,9 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use herald_tests::{
-    tenant_with_key, workspace_root, Behavior, TestApp, TestAppOptions, TestReceiver,
+    create_endpoint, tenant_with_key, workspace_root, Behavior, TestAppOptions, TestReceiver,
 };
+use serde_json::json;
 use tokio::process::Command;
 
 use super::support::*;
@@ -33,12 +34,12 @@ async fn the_console_works_in_a_real_browser() {
         dir.join("node_modules/playwright-core").is_dir() && chromium().exists(),
         "run deploy/local/test.sh: it installs chromium, Node.js and the npm packages of tests/browser"
     );
-    let app = TestApp::spawn(TestAppOptions::new()).await;
+    let app = app(TestAppOptions::new()).await;
     let receiver = TestReceiver::start().await;
     receiver.set_behavior_for("/flaky", Behavior::fail_first(4, 500));
     let (tenant_api, _) = tenant_with_key(app.api(), "acme").await;
     let tenant_endpoint = receiver.url("/acme");
-    endpoint(&tenant_api, &tenant_endpoint, &["order.created"]).await;
+    create_endpoint(&tenant_api, &tenant_endpoint, &["order.created"], json!({})).await;
     let tenant_key = tenant_api_key(&tenant_api);
     let profile = tempfile::tempdir().expect("profile dir");
 

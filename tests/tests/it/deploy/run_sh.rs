@@ -9,14 +9,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use herald_tests::{ApiClient, Binary, TestReceiver};
+use herald_tests::{skip_or_fail, ApiClient, Binary, TestReceiver, WAIT};
 use rustix::process::{kill_process, kill_process_group, Pid, Signal};
 
 use serde_json::Value;
 
-use super::support::{heavy, js_api, skip_or_fail, WAIT};
+use super::support::{heavy, js_api};
 use crate::reliability::producer::Producer;
-use crate::reliability::support::{create_endpoints, finish, RATE};
+use crate::reliability::support::{create_endpoints, finish, RATE, TYPES};
 
 const TEST: &str = "deploy::run_sh::run_sh_cluster";
 /// Every port `run.sh --cluster` takes: NATS clients, monitoring and
@@ -243,6 +243,7 @@ async fn run_sh_cluster() {
     let receiver = TestReceiver::start().await;
     let apis = ["http://127.0.0.1:8080", "http://127.0.0.1:8081"]
         .map(|u| ApiClient::new(u).with_token("herald-local-admin-token"));
+    herald_tests::register_event_types(&apis[0], &TYPES).await;
     let endpoints = create_endpoints(&apis[0], &receiver).await;
     let producers = apis.clone().map(|api| Producer::start(api, RATE / 2, LOAD));
     tokio::time::sleep(LOAD / 3).await;

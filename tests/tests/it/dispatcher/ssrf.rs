@@ -14,7 +14,9 @@ use std::time::Duration;
 
 use herald_common::config::settings::{ALLOW_PRIVATE_URLS, URL_ALLOWLIST};
 use herald_common::url_guard::{Resolver, ScriptedDns};
-use herald_tests::{wait_for, Behavior, TestApp, TestAppOptions, TestReceiver};
+use herald_tests::{
+    create_endpoint, post_events, wait_for, Behavior, TestApp, TestAppOptions, TestReceiver, WAIT,
+};
 use serde_json::json;
 use tokio::net::TcpListener;
 use uuid::Uuid;
@@ -74,20 +76,9 @@ async fn guarded_app(dns: &ScriptedDns) -> TestApp {
 /// The attempts of the endpoint's one delivery once there are `n`:
 /// `(status_code, error)` in order.
 async fn attempts(app: &TestApp, webhook: Uuid, n: usize) -> Vec<(Option<i32>, Option<String>)> {
-    let sql = "SELECT a.status_code, a.error FROM delivery_attempts a \
-               JOIN deliveries d ON d.id = a.delivery_id WHERE d.webhook_id = $1 ORDER BY a.attempt";
     wait_for(WAIT, || async {
-        let rows = app.db().query(sql, &[&webhook]).await.ok()?;
-        let got: Vec<_> = rows
-            .iter()
-            .map(|r| {
-                (
-                    r.try_get("status_code").ok().flatten(),
-                    r.try_get("error").ok().flatten(),
-                )
-            })
-            .collect();
-        (got.len() >= n).then_some(got)
+        let got = app.attempts_of(webhook).await;
+        (got.len() >= n).then(|| got.into_iter().map(|a| (a.status_code, a.error)).collect())
     })
     .await
     .expect("attempts recorded")
@@ -115,7 +106,7 @@ async fn a_name_that_rebinds_to_an_internal_address_is_blocked_at_send_time() {
     );
     dns.set(NAME, &[ip("127.0.0.1")]);
     let slow_retries = json!({"retry_schedule": ["1s", "1s", "1s", "1s"]});
-    let endpoint = endpoint(app.api(), url, &["order.created"], slow_retries).await;
+    let endpoint = create_endpoint(app.api(), &url, &["order.created"], slow_retries).await;
 
     // Later the name points inside: the dispatcher refuses to connect.
     dns.set(NAME, &[ip("127.0.0.2")]);
@@ -161,9 +152,9 @@ async fn redirects_are_recorded_as_failed_attempts_and_never_followed() {
     let once = json!({"retry_schedule": ["1h"]});
     let mut ids = Vec::new();
     for path in ["/to-inside", "/to-self"] {
-        let e = endpoint(
+        let e = create_endpoint(
             app.api(),
-            receiver.url(path),
+            &receiver.url(path),
             &["order.created"],
             once.clone(),
         )

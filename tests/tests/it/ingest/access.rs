@@ -52,7 +52,7 @@ async fn call(api: &ApiClient, method: &str, template: &str) -> (u16, String) {
         )
         .await
         .expect("request");
-    (r.status.as_u16(), code(&r))
+    (r.status.as_u16(), r.error_code())
 }
 
 #[tokio::test]
@@ -97,8 +97,8 @@ async fn every_route_refuses_a_key_without_the_scope_it_needs() {
             "{method} {template} as admin: {status} {code}"
         );
     }
-    assert_eq!(count(&app, "events").await, 0);
-    assert_eq!(count(&app, "webhooks").await, 0);
+    assert_eq!(app.count("events").await, 0);
+    assert_eq!(app.count("webhooks").await, 0);
 }
 
 #[tokio::test]
@@ -108,26 +108,6 @@ async fn keys_expire_and_record_their_last_use_at_most_once_a_minute() {
         .post_json("/tenants", &json!({"id": "acme"}))
         .await
         .expect("tenant");
-    for (body, expected) in [
-        (json!({"scopes": ["admin"]}), "invalid_scope"),
-        (json!({"scopes": []}), "invalid_scope"),
-        (
-            json!({"expires_at": "2001-01-01T00:00:00Z"}),
-            "invalid_expiry",
-        ),
-        (json!({"expires_at": "tomorrow"}), "invalid_body"),
-    ] {
-        let r = app
-            .api()
-            .post_json("/tenants/acme/api-keys", &body)
-            .await
-            .expect("key");
-        assert_eq!(
-            (r.status.as_u16(), code(&r)),
-            (400, expected.to_string()),
-            "{body}"
-        );
-    }
     let soon = chrono::Utc::now() + chrono::Duration::seconds(3);
     let short = key(
         &app,
@@ -140,7 +120,7 @@ async fn keys_expire_and_record_their_last_use_at_most_once_a_minute() {
         let r = app.api().get("/tenants/acme/api-keys").await.expect("list");
         r.value()[0]["last_used_at"].as_str().map(str::to_string)
     };
-    let first = herald_tests::wait_for(WAIT, || last_used())
+    let first = herald_tests::wait_for(herald_tests::WAIT, || last_used())
         .await
         .expect("last use recorded");
     let listed = app
@@ -161,7 +141,7 @@ async fn keys_expire_and_record_their_last_use_at_most_once_a_minute() {
     tokio::time::sleep(Duration::from_secs(4)).await;
     let r = short.get("/webhooks").await.expect("expired");
     assert_eq!(
-        (r.status.as_u16(), code(&r)),
+        (r.status.as_u16(), r.error_code()),
         (401, "token_expired".to_string())
     );
 }
@@ -193,7 +173,7 @@ async fn every_admin_token_of_the_list_works() {
         .await
         .expect("get");
     assert_eq!(
-        (r.status.as_u16(), code(&r)),
+        (r.status.as_u16(), r.error_code()),
         (401, "invalid_token".to_string())
     );
 }
@@ -240,7 +220,7 @@ async fn a_tenant_over_its_event_rate_gets_429_with_retry_after_and_nothing_is_s
         .await
         .expect("event");
     assert_eq!(
-        (r.status.as_u16(), code(&r)),
+        (r.status.as_u16(), r.error_code()),
         (429, "rate_limited".to_string()),
         "{}",
         r.text()
@@ -257,7 +237,7 @@ async fn a_tenant_over_its_event_rate_gets_429_with_retry_after_and_nothing_is_s
         .expect("batch");
     assert_eq!(r.status, 429, "a batch over the burst: {}", r.text());
     assert_eq!(
-        count(&app, "events").await,
+        app.count("events").await,
         5,
         "nothing stored beyond the rate"
     );

@@ -9,7 +9,7 @@ use std::process::Command;
 use herald_common::config::settings::{ENCRYPTION_KEY, ENCRYPTION_KEYS};
 use herald_common::crypto::keyring::seal_legacy;
 use herald_common::crypto::{EncryptionKey, KeyId, Keyring, Sealed};
-use herald_tests::{Binary, TestApp, TestAppOptions, TestReceiver};
+use herald_tests::{create_endpoint, Binary, TestApp, TestAppOptions, TestReceiver};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -88,18 +88,15 @@ async fn rotate_keys_reseals_every_secret_under_the_new_key_and_delivery_still_s
     let mut paths: HashMap<String, Uuid> = HashMap::new();
     for i in 0..ENDPOINTS {
         let path = format!("/e{i}");
-        let body = json!({"url": receiver.url(&path), "event_types": ["order.created"]});
-        let r = app
-            .api()
-            .post_json("/webhooks", &body)
-            .await
-            .expect("create");
-        assert_eq!(r.status, 201, "{}", r.text());
-        secrets.insert(
-            id_of(&r),
-            r.value()["secret"].as_str().expect("secret").to_string(),
-        );
-        paths.insert(path, id_of(&r));
+        let e = create_endpoint(
+            app.api(),
+            &receiver.url(&path),
+            &["order.created"],
+            json!({}),
+        )
+        .await;
+        secrets.insert(e.id, e.secret);
+        paths.insert(path, e.id);
     }
     let ids: Vec<Uuid> = secrets.keys().copied().collect();
     // One endpoint mid-rotation (a previous secret), one in the legacy format.
@@ -168,14 +165,19 @@ async fn rotate_keys_reseals_every_secret_under_the_new_key_and_delivery_still_s
         )
         .await
         .expect("dispatcher");
-    dispatcher.wait_healthy(WAIT).await.expect("healthy");
+    dispatcher
+        .wait_healthy(herald_tests::WAIT)
+        .await
+        .expect("healthy");
     let r = app
         .api()
         .post_json("/events", &event("order.created"))
         .await
         .expect("event");
     assert_eq!(r.status, 201, "{}", r.text());
-    let got = receiver.wait_for_requests(None, ENDPOINTS, WAIT).await;
+    let got = receiver
+        .wait_for_requests(None, ENDPOINTS, herald_tests::WAIT)
+        .await;
     assert_eq!(got.len(), ENDPOINTS, "every endpoint got the event");
     let now = chrono::Utc::now().timestamp();
     for req in got {
@@ -195,7 +197,7 @@ async fn rotate_keys_reseals_every_secret_under_the_new_key_and_delivery_still_s
             req.path
         );
     }
-    dispatcher.stop(WAIT).await;
+    dispatcher.stop(herald_tests::WAIT).await;
 }
 
 #[tokio::test]
@@ -204,14 +206,14 @@ async fn a_secret_copied_into_another_row_does_not_decrypt() {
     let mut app = app_with(TestAppOptions::new()).await;
     let mut ids = Vec::new();
     for path in ["/a", "/b"] {
-        let body = json!({"url": receiver.url(path), "event_types": ["order.created"]});
-        let r = app
-            .api()
-            .post_json("/webhooks", &body)
-            .await
-            .expect("create");
-        assert_eq!(r.status, 201, "{}", r.text());
-        ids.push(id_of(&r));
+        let e = create_endpoint(
+            app.api(),
+            &receiver.url(path),
+            &["order.created"],
+            json!({}),
+        )
+        .await;
+        ids.push(e.id);
     }
     app.db()
         .execute(
@@ -227,8 +229,10 @@ async fn a_secret_copied_into_another_row_does_not_decrypt() {
         .await
         .expect("event");
     assert_eq!(r.status, 201, "{}", r.text());
-    receiver.wait_for_requests(Some("/a"), 1, WAIT).await;
-    let row = herald_tests::wait_for(WAIT, || async {
+    receiver
+        .wait_for_requests(Some("/a"), 1, herald_tests::WAIT)
+        .await;
+    let row = herald_tests::wait_for(herald_tests::WAIT, || async {
         app.db()
             .query_opt(
                 "SELECT last_error FROM deliveries WHERE webhook_id = $1 AND attempts > 0",

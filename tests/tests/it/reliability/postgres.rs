@@ -45,21 +45,19 @@ async fn postgres_down_for_10_s_under_load_gets_503s_and_loses_nothing() {
     let stored: i64 = s
         .app
         .db()
-        .query_one("SELECT count(*) FROM events WHERE id = ANY($1)", &[&ids])
+        .query_one(
+            "SELECT count(*) AS n FROM events WHERE id = ANY($1)",
+            &[&ids],
+        )
         .await
         .expect("count")
-        .get(0);
+        .try_get("n")
+        .expect("n");
     assert_eq!(stored as usize, ids.len(), "every accepted event is stored");
     s.finish("postgres cut 10s", &produced.accepted, Some(fault_end))
         .await;
     // The attempt log agrees with what was sent.
-    let attempts: i64 = s
-        .app
-        .db()
-        .query_one("SELECT count(*) FROM delivery_attempts", &[])
-        .await
-        .expect("attempts")
-        .get(0);
+    let attempts = s.app.count("delivery_attempts").await;
     let sent = s.receiver.request_count();
     println!("postgres cut: {attempts} attempts recorded, {sent} requests received");
     assert!(
