@@ -120,7 +120,7 @@ async fn keys_expire_and_record_their_last_use_at_most_once_a_minute() {
         let r = app.api().get("/tenants/acme/api-keys").await.expect("list");
         r.value()[0]["last_used_at"].as_str().map(str::to_string)
     };
-    let first = herald_tests::wait_for(herald_tests::WAIT, || last_used())
+    let first = herald_tests::wait_for(herald_tests::WAIT, &last_used)
         .await
         .expect("last use recorded");
     let listed = app
