@@ -112,18 +112,7 @@ async fn rotate_row(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use herald_common::crypto::{EncryptionKey, KeyId};
-
-    fn ring(ids: &[&str]) -> Keyring {
-        let keys = ids
-            .iter()
-            .map(|id| {
-                let key = EncryptionKey::derive_insecure(id.as_bytes());
-                (KeyId::parse(id).expect("id"), key)
-            })
-            .collect();
-        Keyring::new(keys).expect("ring")
-    }
+    use herald_common::crypto::keyring::insecure_ring as ring;
 
     #[test]
     fn rows_under_an_old_key_are_sealed_again_and_current_rows_are_left() {

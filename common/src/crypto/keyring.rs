@@ -160,6 +160,17 @@ impl Keyring {
     }
 }
 
+/// A keyring of `ids` (the first encrypts), each key derived from its id:
+/// for tests only, never for data that matters.
+#[cfg(any(test, feature = "test-util"))]
+pub fn insecure_ring(ids: &[&str]) -> Keyring {
+    let keys = ids.iter().map(|id| {
+        let key = EncryptionKey::derive_insecure(id.as_bytes());
+        (KeyId::parse(id).expect("test key id"), key)
+    });
+    Keyring::new(keys.collect()).expect("test keyring")
+}
+
 /// The legacy format (`nonce | ciphertext and tag`, no associated data), for
 /// tests of the migration path.
 #[cfg(any(test, feature = "test-util"))]

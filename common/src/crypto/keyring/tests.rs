@@ -1,15 +1,4 @@
-use super::*;
-
-fn ring(ids: &[&str]) -> Keyring {
-    let keys = ids
-        .iter()
-        .map(|id| {
-            let key = EncryptionKey::derive_insecure(id.as_bytes());
-            (KeyId::parse(id).expect("id"), key)
-        })
-        .collect();
-    Keyring::new(keys).expect("ring")
-}
+use super::{insecure_ring as ring, *};
 
 #[test]
 fn a_sealed_secret_opens_for_its_endpoint_only() {

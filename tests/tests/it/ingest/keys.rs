@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use std::process::Command;
 
 use herald_common::config::settings::{ENCRYPTION_KEY, ENCRYPTION_KEYS};
-use herald_common::crypto::keyring::seal_legacy;
-use herald_common::crypto::{EncryptionKey, KeyId, Keyring, Sealed};
+use herald_common::crypto::keyring::{insecure_ring as ring, seal_legacy};
+use herald_common::crypto::{EncryptionKey, Keyring, Sealed};
 use herald_tests::{create_endpoint, Binary, TestApp, TestAppOptions, TestReceiver};
 use serde_json::json;
 use uuid::Uuid;
@@ -19,13 +19,6 @@ const ENDPOINTS: usize = 12;
 
 fn key(seed: &str) -> EncryptionKey {
     EncryptionKey::derive_insecure(seed.as_bytes())
-}
-
-fn ring(ids: &[&str]) -> Keyring {
-    let keys = ids
-        .iter()
-        .map(|id| (KeyId::parse(id).expect("id"), key(id)));
-    Keyring::new(keys.collect()).expect("ring")
 }
 
 fn keys_var(ids: &[&str]) -> String {
