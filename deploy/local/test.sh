@@ -51,6 +51,11 @@ command -v docker-compose >/dev/null 2>&1 || apt_install docker-compose
 HERALD_DOCKER_COMPOSE="$(command -v docker-compose)"
 export HERALD_HADOLINT="$PY_BIN/hadolint" HERALD_KUBECTL="$PY_BIN/kubectl" HERALD_DOCKER_COMPOSE
 
+# PgBouncer 1.24 (built once from Debian's source package) for deploy::pgbouncer.
+# shellcheck source=deploy/pgbouncer/install.sh
+source "$HERALD_ROOT/deploy/pgbouncer/install.sh"
+ensure_pgbouncer
+
 # The Postgres server binaries the harness runs (initdb, pg_ctl).
 [ -n "${HERALD_TEST_DATABASE_URL:-}" ] || ensure_postgres
 export HERALD_NATS_SERVER="$NATS_SERVER"

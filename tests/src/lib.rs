@@ -33,6 +33,7 @@ pub mod drive;
 pub mod fixtures;
 pub mod http;
 pub mod nats;
+pub mod pgbouncer;
 pub mod postgres;
 pub mod process;
 pub mod prometheus;

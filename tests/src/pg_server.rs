@@ -76,7 +76,7 @@ fn run(cmd: &mut Command, what: &str) -> anyhow::Result<String> {
 }
 
 /// As root: the unprivileged user to run postgres as, created if needed.
-fn os_user() -> anyhow::Result<String> {
+pub(crate) fn os_user() -> anyhow::Result<String> {
     for user in ["postgres", "herald"] {
         if Command::new("id")
             .arg("-u")
