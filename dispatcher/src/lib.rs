@@ -41,4 +41,6 @@ pub enum DispatcherError {
     Db(#[from] DbError),
     #[error("metrics listener: {0}")]
     Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Keys(#[from] herald_common::crypto::key_file::KeyFileError),
 }

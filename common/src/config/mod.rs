@@ -18,6 +18,10 @@ mod sections;
 pub mod settings;
 #[cfg(any(test, feature = "test-util"))]
 mod testing;
+#[cfg(any(test, feature = "test-util"))]
+pub use testing::TEST_ENCRYPTION_KEY;
+#[cfg(test)]
+mod security_tests;
 #[cfg(test)]
 mod tests;
 

@@ -31,6 +31,23 @@ impl<'a> Reader<'a> {
             .filter(|v| !v.is_empty())
     }
 
+    /// A variable that is not Herald's (`HOME`, `XDG_STATE_HOME`), if set.
+    pub(super) fn outside(&self, name: &str) -> Option<String> {
+        self.env.get(name).filter(|v| !v.trim().is_empty())
+    }
+
+    /// Parsed like [`Reader::read`] when set; `Some(None)` when unset.
+    pub(super) fn optional<T>(
+        &mut self,
+        s: &Setting,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<Option<T>> {
+        if self.raw(s).is_none() {
+            return Some(None);
+        }
+        self.read(s, parse).map(Some)
+    }
+
     /// The variable as set, else the declared default value, if any.
     fn value(&self, s: &Setting) -> Option<String> {
         match (self.raw(s), s.default) {

@@ -80,7 +80,7 @@ macro_rules! settings {
 }
 
 settings! {
-    MODE: General, "HERALD_MODE", Value("local"), "`local` allows development defaults (with warnings); `production` requires `HERALD_ADMIN_TOKEN` and `HERALD_ENCRYPTION_KEY`";
+    MODE: General, "HERALD_MODE", Value("local"), "`local` allows development defaults (with warnings); `production` requires `HERALD_ADMIN_TOKEN` and `HERALD_ENCRYPTION_KEY` (or `HERALD_ENCRYPTION_KEYS`)";
     DATABASE_URL: Database, "HERALD_DATABASE_URL", Value("postgres://postgres@127.0.0.1:5432/herald"), "PostgreSQL connection URL (`postgres://` or `postgresql://`)";
     DATABASE_POOL_SIZE: Database, "HERALD_DATABASE_POOL_SIZE", Value("16"), "connections per process";
     NATS_URL: Nats, "HERALD_NATS_URL", Value("nats://127.0.0.1:4222"), "NATS server(s), comma-separated for a cluster: `nats://host:port` (or `tls://`, `ws://`, `wss://`)";
@@ -103,6 +103,10 @@ settings! {
     REQUEST_TIMEOUT: Ingest, "HERALD_REQUEST_TIMEOUT", Value("30s"), "ingest request timeout";
     EVENT_WRITERS: Ingest, "HERALD_EVENT_WRITERS", Value("8"), "most event insert statements in flight per ingest node; while one runs, arriving requests form the next group, and another starts beside it only for 500+ rows";
     OUTBOX_INTERVAL: Ingest, "HERALD_OUTBOX_INTERVAL", Value("1s"), "how often the outbox relay looks for unpublished events";
+    INGEST_METRICS_LISTEN: Ingest, "HERALD_INGEST_METRICS_LISTEN", Described("empty: `/metrics` is served on `HERALD_LISTEN`"), "a separate address for ingest's `/metrics` (and `/healthz`); when set, `/metrics` on `HERALD_LISTEN` answers 404";
+    RATE_LIMIT: Ingest, "HERALD_RATE_LIMIT", Value("0"), "events per second each tenant may send through `POST /events` and `/events/batch` (a batch counts its events); beyond it `429` with `Retry-After`; `0`: no limit";
+    RATE_LIMIT_BURST: Ingest, "HERALD_RATE_LIMIT_BURST", Value("1000"), "events a tenant may send at once above its rate (a batch larger than this is refused)";
+    TENANT_RATE_LIMITS: Ingest, "HERALD_TENANT_RATE_LIMITS", Described("empty"), "per-tenant overrides, comma-separated `tenant=rate` or `tenant=rate/burst` (`0`: no limit)";
     METRICS_LISTEN: Dispatcher, "HERALD_METRICS_LISTEN", Value("127.0.0.1:9091"), "dispatcher's `/metrics` and `/healthz` address (9090 is left to Prometheus)";
     DISPATCHER_ID: Dispatcher, "HERALD_DISPATCHER_ID", Described("`dispatcher-<pid>`"), "name of this dispatcher in logs, metrics and the attempt log";
     DISPATCHER_CONCURRENCY: Dispatcher, "HERALD_DISPATCHER_CONCURRENCY", Value("256"), "deliveries in flight per dispatcher";
@@ -119,7 +123,10 @@ settings! {
     RETRY_SCHEDULE: Retry, "HERALD_RETRY_SCHEDULE", Value("5s,5m,30m,2h,5h,10h,10h"), "delays between attempts (8 attempts over about a day); `ms`, `s`, `m`, `h`, `d`";
     RETRY_JITTER: Retry, "HERALD_RETRY_JITTER", Value("0.2"), "± fraction of random jitter on each delay, 0 to 1";
     ADMIN_TOKEN: Security, "HERALD_ADMIN_TOKEN", Described("`herald-local-admin-token` (local mode only)"), "admin bearer token, at least 16 characters";
-    ENCRYPTION_KEY: Security, "HERALD_ENCRYPTION_KEY", Described("a fixed insecure development key (local mode only)"), "32 bytes, base64 (`openssl rand -base64 32`): encrypts endpoint secrets at rest";
+    ADMIN_TOKENS: Security, "HERALD_ADMIN_TOKENS", Described("empty"), "more admin tokens, comma-separated, each at least 16 characters, accepted beside `HERALD_ADMIN_TOKEN` (rotation without downtime)";
+    ENCRYPTION_KEY: Security, "HERALD_ENCRYPTION_KEY", Described("local mode: the key in `HERALD_KEY_FILE`"), "32 bytes, base64 (`openssl rand -base64 32`): encrypts endpoint secrets at rest; the same as `HERALD_ENCRYPTION_KEYS=primary:<key>`";
+    ENCRYPTION_KEYS: Security, "HERALD_ENCRYPTION_KEYS", Described("empty"), "instead of `HERALD_ENCRYPTION_KEY`: comma-separated `id:base64` keys; the first encrypts, every one decrypts (rotation: put a new key first, run `herald-ingest rotate-keys`, drop the old one)";
+    KEY_FILE: Security, "HERALD_KEY_FILE", Described("`$XDG_STATE_HOME/herald/encryption.key`, else `~/.local/state/herald/encryption.key`"), "local mode without a configured key: the install's own key, generated there (mode 0600) on first start and read afterwards";
     ALLOW_PRIVATE_URLS: Security, "HERALD_ALLOW_PRIVATE_URLS", Value("false"), "allow endpoint URLs resolving to loopback/private/link-local addresses";
     URL_ALLOWLIST: Security, "HERALD_URL_ALLOWLIST", Described("empty"), "comma-separated CIDRs, addresses or host names allowed despite the guard";
     LOG: Logging, "HERALD_LOG", Value("info"), "log filter (tracing `EnvFilter` syntax)";

@@ -10,7 +10,7 @@ fn defaults_are_valid_in_local_mode() {
     assert_eq!(c.mode, Mode::Local);
     assert_eq!(c.retry.schedule.len(), 7);
     assert_eq!(c.retry.schedule[0], Duration::from_secs(5));
-    assert!(c.security.encryption_key_is_dev);
+    assert!(matches!(c.security.keys, KeySource::LocalFile(_)));
     assert_eq!(c.ingest.max_body_bytes, 262_144);
     assert_eq!(c.nats.describe(), "nats://127.0.0.1:4222");
     assert!(c.dispatcher.id.starts_with("dispatcher-"));
@@ -133,6 +133,10 @@ fn the_parser_reads_every_declared_setting_and_nothing_else() {
     let mut asked = env.0.into_inner().expect("lock");
     asked.sort_unstable();
     asked.dedup();
+    // Outside Herald's names, only where a local key file goes by default.
+    let (asked, outside): (Vec<String>, Vec<String>) =
+        asked.into_iter().partition(|n| n.starts_with("HERALD_"));
+    assert_eq!(outside, ["HOME", "XDG_STATE_HOME"]);
     let mut declared: Vec<String> = SETTINGS.iter().map(|s| s.name.to_string()).collect();
     declared.sort_unstable();
     assert_eq!(asked, declared);

@@ -183,6 +183,10 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<EventOut>), ApiError> {
     let tenant = caller.write_tenant();
     let event = validate(tenant.as_str(), body, header_key(&headers)?)?;
+    state
+        .rate_limits
+        .check(tenant.as_str(), 1)
+        .map_err(ApiError::rate_limited)?;
     super::catalogue::check_events(&state, std::slice::from_ref(&event), false).await?;
     let written = state.writer.write(vec![event]).await?;
     let first = written
@@ -226,6 +230,10 @@ pub async fn create_batch(
             validate(tenant.as_str(), e, None).map_err(|err| err.prefixed(&format!("events[{i}]")))
         })
         .collect::<Result<Vec<_>, _>>()?;
+    state
+        .rate_limits
+        .check(tenant.as_str(), events.len())
+        .map_err(ApiError::rate_limited)?;
     super::catalogue::check_events(&state, &events, true).await?;
     check_keys(&state, &events).await?;
     let written = state.writer.write(events).await?;
