@@ -63,6 +63,21 @@ pub fn pairs(events: &[EventMessage], endpoints: &[Subscribed]) -> Vec<Pair> {
     pairs
 }
 
+/// The FIFO endpoints among `endpoints` subscribed to at least one of
+/// `events`: their lines take these events from `HERALD_EVENTS`, so their
+/// consumers must exist before fan-out acknowledges the events.
+pub fn fifo_lines<'a>(events: &[EventMessage], endpoints: &'a [Subscribed]) -> Vec<&'a Subscribed> {
+    endpoints
+        .iter()
+        .filter(|e| e.fifo)
+        .filter(|e| {
+            events
+                .iter()
+                .any(|ev| ev.tenant_id == e.tenant_id && e.event_types.contains(&ev.event_type))
+        })
+        .collect()
+}
+
 /// The delivery row each pair needs.
 pub fn new_deliveries<'a>(events: &'a [EventMessage], pairs: &[Pair]) -> Vec<NewDelivery<'a>> {
     pairs

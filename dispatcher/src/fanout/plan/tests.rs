@@ -176,3 +176,31 @@ fn fifo_endpoints_are_left_to_their_lines() {
         .collect();
     assert_eq!(got, [id(7)]);
 }
+
+#[test]
+fn a_group_names_the_fifo_lines_its_events_belong_to() {
+    let fifo = |n, tenant, types| Subscribed {
+        fifo: true,
+        ..endpoint(n, tenant, types)
+    };
+    let endpoints = [
+        fifo(20, "a", &["order.created"]),
+        fifo(21, "a", &["order.paid"]),
+        fifo(22, "b", &["order.created"]),
+        endpoint(23, "a", &["order.created"]),
+    ];
+    let events = [
+        event(1, "a", "order.created"),
+        event(2, "a", "order.created"),
+    ];
+    let got: Vec<u128> = fifo_lines(&events, &endpoints)
+        .iter()
+        .map(|e| e.id.as_u128())
+        .collect();
+    assert_eq!(
+        got,
+        [20],
+        "one line, named once; unordered endpoints are not lines"
+    );
+    assert!(fifo_lines(&[], &endpoints).is_empty());
+}
