@@ -62,11 +62,17 @@ async fn run_nodes(
         return Ok(());
     };
     let endpoints = node.cache.len();
+    let nats = node.links.nats.clone();
     let running = spawn(config, node, shutdown);
     health.ready.store(true, Ordering::SeqCst);
     tracing::info!(dispatcher_id = %config.dispatcher.id, endpoints, "Dispatcher running.");
     shutdown.cancelled().await;
     drain(config.dispatcher.shutdown_grace, running).await;
+    // The last acks are still in the client's buffer: send them, or their
+    // jobs come back to another dispatcher after the ack wait (duplicates).
+    if tokio::time::timeout(FLUSH_DEADLINE, nats.flush()).await.is_err() {
+        tracing::warn!("Could not flush the last acknowledgements to NATS.");
+    }
     Ok(())
 }
 
