@@ -6,7 +6,8 @@
 //!   or a 3-node cluster; stop, kill and restart on the same port.
 //! * [`postgres`]: a fresh `test_<uuid>` database per test on the server
 //!   named by `HERALD_TEST_DATABASE_URL`, or on a private server started once
-//!   per test process.
+//!   per test process; [`PgServer`], a private server a test can stop
+//!   (`pg_ctl stop -m immediate`) and start again.
 //! * [`app`]: `TestApp`, ingest and dispatchers in-process against both.
 //! * [`process`]: `herald-ingest` / `herald-dispatcher` as child processes,
 //!   for tests that SIGTERM or `kill -9` them.
@@ -15,6 +16,9 @@
 //! * [`proxy`]: a TCP proxy a test can cut and restore (Postgres outages).
 //! * [`receiver`]: a recording HTTP endpoint that can fail, hang or answer
 //!   any status; [`http`]: a small client for ingest's API.
+//! * [`producer`]: a steady load of events with idempotency keys, retried
+//!   until accepted; [`checker`]: what was lost, duplicated, misrouted;
+//!   [`scenario`]: the endpoints and final check those tests share.
 //! * [`fixtures`]: set-up through ingest's API (tenants with a key, events
 //!   with a raw payload).
 //! * [`wait`]: the one bounded polling helper.
@@ -29,9 +33,11 @@ pub mod http;
 pub mod nats;
 pub mod postgres;
 pub mod process;
+pub mod producer;
 pub mod prometheus;
 pub mod proxy;
 pub mod receiver;
+pub mod scenario;
 pub mod wait;
 
 mod app_node;
@@ -47,8 +53,10 @@ pub use app::{TestApp, TestAppOptions};
 pub use fixtures::{post_raw_event, tenant_with_key};
 pub use http::{ApiClient, ApiResponse};
 pub use nats::{NatsCluster, NatsServer};
+pub use pg_server::PgServer;
 pub use postgres::TestDb;
 pub use process::{Binary, HeraldProcess};
+pub use producer::{Produced, Producer};
 pub use prometheus::{PrometheusServer, ScrapeTargets};
 pub use proxy::{CuttableProxy, ProxyTarget};
 pub use receiver::{Behavior, ReceivedRequest, TestReceiver};

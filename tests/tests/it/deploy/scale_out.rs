@@ -6,11 +6,10 @@
 
 use std::time::{Duration, Instant};
 
-use herald_tests::{Behavior, ReceivedRequest};
+use herald_tests::{Behavior, Producer, ReceivedRequest};
 
 use super::support::heavy;
-use crate::reliability::producer::Producer;
-use crate::reliability::support::{options, Scenario};
+use crate::reliability::support::{options, Scenario, TYPES};
 
 /// Events per second; each goes to two of the three endpoints.
 const RATE: u32 = 30;
@@ -35,7 +34,7 @@ async fn adding_dispatchers_under_load_raises_deliveries_per_second_and_loses_no
     s.receiver
         .set_behavior(Behavior::delay(Duration::from_millis(100)));
     let _d1 = s.dispatcher("d1").await;
-    let producer = Producer::start(s.app.api().clone(), RATE, LOAD);
+    let producer = Producer::start(vec![s.app.api().clone()], &TYPES, RATE, LOAD);
     let started = Instant::now();
 
     // One dispatcher: the backlog grows (about 60 wanted, 20 delivered per second).
