@@ -18,7 +18,8 @@
 //!   any status; [`http`]: a small client for ingest's API.
 //! * [`producer`]: a steady load of events with idempotency keys, retried
 //!   until accepted; [`checker`]: what was lost, duplicated, misrouted;
-//!   [`scenario`]: the endpoints and final check those tests share.
+//!   [`scenario`]: the endpoints and final check those tests share;
+//!   [`chaos`]: the seeded chaos soak (`herald-chaos`).
 //! * [`fixtures`]: set-up through ingest's API (tenants with a key, events
 //!   with a raw payload).
 //! * [`wait`]: the one bounded polling helper.
@@ -27,6 +28,7 @@
 //! as `TEST_LOG=herald_dispatcher=debug`).
 
 pub mod app;
+pub mod chaos;
 pub mod checker;
 pub mod fixtures;
 pub mod http;

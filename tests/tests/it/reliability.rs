@@ -6,6 +6,7 @@
 //! and nowhere else, and each scenario bounds its duplicates by the
 //! in-flight window of its fault. Each test prints its report line.
 
+mod chaos;
 mod dispatchers;
 mod ingest_kill;
 mod integrity;
