@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod migrate;
 pub mod nats;
 pub mod operational;
+pub mod routing;
 pub mod shutdown;
 pub mod signing;
 pub mod subjects;

@@ -40,6 +40,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(2, "0002_dispatcher"),
     migration!(3, "0003_hot_path"),
     migration!(4, "0004_console"),
+    migration!(5, "0005_routing"),
     migration!(6, "0006_delivery"),
 ];
 

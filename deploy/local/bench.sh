@@ -14,7 +14,15 @@
 # counts, default 1; e.g. 0.1 for a quick smoke run), BENCH_KEEP=1 (keep the
 # work directory with every node's log, printed at the end), BENCH_PG_STATS=1
 # (load pg_stat_statements and print each scenario's costliest statements),
-# BENCH_ENV (extra VAR=value settings for every Herald node, space-separated).
+# BENCH_ENV (extra VAR=value settings for every Herald node, space-separated),
+# BENCH_SCHEMA=1 (the run's event type gets a JSON Schema that ingest checks
+# every event against), BENCH_FILTER=1 (every endpoint gets a payload filter
+# that fan-out evaluates for every event; all events pass it, so the delivery
+# counts do not change), BENCH_PROFILE=dev (debug builds: only to check that
+# the scripts work, e.g. with BENCH_SCALE=0.01; never for figures).
+#
+#   deploy/local/bench.sh 1 3                                  # without routing
+#   BENCH_SCHEMA=1 BENCH_FILTER=1 BENCH_OUT=/tmp/routing.md deploy/local/bench.sh 1 3
 set -euo pipefail
 # shellcheck source=deploy/local/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -24,6 +32,14 @@ DISPATCHERS="${BENCH_DISPATCHERS:-1}"
 OUT="${BENCH_OUT:-docs/benchmarks.md}"
 SCALE="${BENCH_SCALE:-1}"
 SCENARIOS=("$@")
+ROUTING=()
+[ "${BENCH_SCHEMA:-0}" = 1 ] && ROUTING+=(--schema)
+[ "${BENCH_FILTER:-0}" = 1 ] && ROUTING+=(--filter)
+case "${BENCH_PROFILE:-release}" in
+  release) BUILD=(--release); BIN=target/release ;;
+  dev) BUILD=(); BIN=target/debug ;;
+  *) die "BENCH_PROFILE must be release or dev" ;;
+esac
 [ ${#SCENARIOS[@]} -gt 0 ] || SCENARIOS=(1 2 3 4 5 6)
 
 ensure_nats_server
@@ -31,9 +47,9 @@ ensure_postgres
 ensure_pg_user
 command -v curl >/dev/null 2>&1 || apt_install curl ca-certificates
 
-log "building release binaries"
-cargo build --release -p herald-ingest -p herald-dispatcher
-cargo build --release -p herald-tests --bin herald-loadgen
+log "building ${BENCH_PROFILE:-release} binaries"
+cargo build ${BUILD[@]+"${BUILD[@]}"} -p herald-ingest -p herald-dispatcher
+cargo build ${BUILD[@]+"${BUILD[@]}"} -p herald-tests --bin herald-loadgen
 
 WORK="$(mktemp -d /tmp/herald-bench.XXXXXX)"
 chmod 755 "$WORK"  # the postgres user must reach its data directory
@@ -100,7 +116,7 @@ start_cluster() {
     "$@"
   )
   env "${common[@]}" HERALD_LISTEN="127.0.0.1:$ingest_port" \
-    target/release/herald-ingest >"$WORK/$name/ingest.log" 2>&1 &
+    "$BIN/herald-ingest" >"$WORK/$name/ingest.log" 2>&1 &
   PIDS+=("$!")
   INGEST_URL="http://127.0.0.1:$ingest_port"
   for _ in $(seq 1 300); do
@@ -113,7 +129,7 @@ start_cluster() {
   for i in $(seq 1 "$n"); do
     port="$(free_port)"
     env "${common[@]}" HERALD_METRICS_LISTEN="127.0.0.1:$port" HERALD_DISPATCHER_ID="bench-$i" \
-      target/release/herald-dispatcher >"$WORK/$name/dispatcher-$i.log" 2>&1 &
+      "$BIN/herald-dispatcher" >"$WORK/$name/dispatcher-$i.log" 2>&1 &
     PIDS+=("$!")
     for _ in $(seq 1 300); do
       curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null && break
@@ -126,8 +142,8 @@ start_cluster() {
 loadgen() {
   local name="$1"; shift
   log "scenario $name: herald-loadgen $*"
-  target/release/herald-loadgen --ingest "$INGEST_URL" --label "$name" --keep-endpoints \
-    --json "$RESULTS/$name.json" "$@" | tee "$RESULTS/$name.txt" || true
+  "$BIN/herald-loadgen" --ingest "$INGEST_URL" --label "$name" --keep-endpoints \
+    --json "$RESULTS/$name.json" ${ROUTING[@]+"${ROUTING[@]}"} "$@" | tee "$RESULTS/$name.txt" || true
   if [ "${BENCH_PG_STATS:-0}" = 1 ]; then
     "$PSQL" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d "$CURRENT_DB" -P pager=off -c "
       SELECT round(total_exec_time)::int AS ms, calls, rows,

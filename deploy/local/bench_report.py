@@ -93,6 +93,18 @@ def main():
                      f'healthy p50 {r["latency_ms_p50"]:.1f} ms, **p99 {r["latency_ms_p99"]:.1f} ms**',
                      target, check(r)))
 
+    ran = [r for r in s.values() if r]
+    routing = [flag for flag, key in (("BENCH_SCHEMA=1", "schema"), ("BENCH_FILTER=1", "filter"))
+               if any(r.get(key) for r in ran)]
+    if routing:
+        command = " ".join(routing) + " " + command
+    if os.environ.get("BENCH_PROFILE") == "dev":
+        command = "BENCH_PROFILE=dev " + command + " (debug builds: a smoke run, not figures)"
+    with_routing = {
+        "BENCH_SCHEMA=1": "a JSON Schema on the event type",
+        "BENCH_FILTER=1": "a payload filter on every endpoint",
+    }
+    routing_note = (" With " + " and ".join(with_routing[f] for f in routing) + ".") if routing else ""
     try:
         rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     except OSError:
@@ -101,7 +113,7 @@ def main():
              f"Run {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC at commit `{rev}` on "
              f"{os.cpu_count()} cores ({platform.machine()}), {dispatchers} dispatcher(s) unless stated; "
              "all of Herald, NATS, Postgres, the load generator and its receivers on this machine. "
-             f"Command: `{command}`.", "",
+             f"Command: `{command}`.{routing_note}", "",
              "| scenario | result | target | checker |", "| --- | --- | --- | --- |"]
     lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
     lines += ["", "CPU seconds per process over each run:", ""]

@@ -15,10 +15,14 @@
 //!   re-sends of deliveries.
 //! - [`store`]: the storage layer. One module per table or aggregate, each
 //!   owning its SQL; every function returns a [`store::StoreError`].
+//!
+//! [`schema`] (event types' JSON Schemas, compiled and checked) is pure and
+//! used by the store's cache and the handlers alike.
 
 pub mod gauges;
 pub mod http;
 pub mod pipeline;
+pub mod schema;
 pub mod store;
 
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -10,6 +10,7 @@ use herald_ingest::http::handlers::events::{
 use herald_ingest::http::handlers::webhooks::input::{
     self as input, CreateWebhook, MAX_RATE_LIMIT,
 };
+use herald_ingest::http::handlers::webhooks::routing;
 use proptest::prelude::*;
 use serde_json::json;
 
@@ -88,8 +89,9 @@ proptest! {
     fn any_webhook_body_bytes_parse_or_fail_cleanly(body in prop::collection::vec(any::<u8>(), 0..256)) {
         if let Ok(w) = serde_json::from_slice::<CreateWebhook>(&body) {
             let _ = input::url(&w.url);
-            let _ = input::event_types(&w.event_types);
+            let _ = routing::event_types(&w.event_types);
             let _ = input::headers(&w.headers.unwrap_or_default());
+            let _ = routing::filter(w.filter);
         }
     }
 
@@ -105,7 +107,7 @@ proptest! {
     ) {
         let errors = [
             input::url(&url).err(),
-            input::event_types(&types).err(),
+            routing::event_types(&types).err(),
             input::secret(&secret).err(),
             input::description(&description).err(),
             input::headers(&headers).err(),
@@ -118,7 +120,7 @@ proptest! {
         if let Ok(u) = input::url(&url) {
             prop_assert!(u.as_str().starts_with("http://") || u.as_str().starts_with("https://"));
         }
-        if let Ok(ts) = input::event_types(&types) {
+        if let Ok(ts) = routing::event_types(&types) {
             prop_assert!(!ts.is_empty() && ts.len() <= types.len());
         }
         if let Ok(Some(r)) = input::positive("rate_limit_per_second", rate) {

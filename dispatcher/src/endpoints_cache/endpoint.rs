@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use herald_common::config::parse_duration;
 use herald_common::crypto::EncryptionKey;
 use herald_common::domain::{Ordering, PayloadFormat};
+use herald_common::routing::Routing;
 use herald_common::signing::{self, Signer};
 use http::{HeaderName, HeaderValue};
 use std::time::Duration;
@@ -27,6 +28,9 @@ pub struct Endpoint {
     /// `Err` holds why the stored URL is unusable (each attempt fails with it).
     pub url: Result<url::Url, String>,
     pub event_types: Vec<String>,
+    /// `event_types` and the payload filter, compiled for fan-out and
+    /// FIFO lines.
+    pub routing: Routing,
     /// An HMAC secret, or an ed25519 key for `signature_scheme = ed25519`.
     pub secret: Result<Signer, String>,
     pub previous_secret: Option<PreviousSecret>,
@@ -80,6 +84,11 @@ impl Endpoint {
             }
             _ => None,
         };
+        let routing = Routing::compile(&row.event_types, row.filter.as_ref()).unwrap_or_else(|error| {
+            // Ingest validates both; a row it did not write gets nothing.
+            tracing::error!(webhook_id = %id, %error, "Cannot read the endpoint's event types or filter; it receives no events.");
+            Routing::default()
+        });
         let (headers, skipped) = custom_headers(&row.headers);
         if !skipped.is_empty() {
             tracing::warn!(webhook_id = %id, ?skipped, "Ignoring reserved or invalid custom headers.");
@@ -89,6 +98,7 @@ impl Endpoint {
             tenant_id: row.tenant_id,
             url: url::Url::parse(&row.url).map_err(|e| format!("invalid endpoint url: {e}")),
             event_types: row.event_types,
+            routing,
             secret,
             previous_secret,
             headers,

@@ -1,7 +1,7 @@
 //! Every endpoint, in memory, so a delivery never queries Postgres for its
 //! endpoint (fan-out reads the subscribed endpoints of each group of events
 //! from Postgres and brings this cache up to those versions; see
-//! [`EndpointsCache::catch_up`]).
+//! [`EndpointsCache::current`]).
 //!
 //! Loaded in full at start, then kept current three ways: a change notice on
 //! `herald.control.webhooks` (published by ingest after every endpoint change,
@@ -9,7 +9,8 @@
 //! reload every `HERALD_ENDPOINT_REFRESH_INTERVAL` repairs anything a lost
 //! notice missed; and a delivery for an endpoint the cache does not know, or
 //! knows in an older version than its job names, reads that row on the spot.
-//! Secrets are decrypted once, when a row is read.
+//! Secrets are decrypted, and subscriptions and filters compiled, once,
+//! when a row is read.
 
 mod endpoint;
 
@@ -168,27 +169,31 @@ impl EndpointsCache {
         }
     }
 
-    /// Bring the cache up to the endpoints fan-out just read from Postgres:
-    /// re-read each row the cache lacks or holds in an older version.
-    /// Usually none.
-    pub async fn catch_up(&self, current: &[Subscribed]) -> Result<(), StoreError> {
-        let stale: Vec<Uuid> = {
+    /// The endpoints fan-out just read from Postgres, as this cache holds
+    /// them (with their compiled routing), each at least at the version
+    /// read: rows the cache lacks or holds in an older version are read
+    /// again (usually none). An endpoint deleted meanwhile is left out.
+    pub async fn current(
+        &self,
+        subscribed: &[Subscribed],
+    ) -> Result<Vec<Arc<Endpoint>>, StoreError> {
+        let mut current = Vec::with_capacity(subscribed.len());
+        let mut stale = Vec::new();
+        {
             let inner = self.read();
-            current
-                .iter()
-                .filter(|s| {
-                    inner
-                        .by_id
-                        .get(&s.id)
-                        .is_none_or(|e| e.updated_at < s.version)
-                })
-                .map(|s| s.id)
-                .collect()
-        };
-        for id in stale {
-            self.refresh(id).await?;
+            for s in subscribed {
+                match inner.by_id.get(&s.id) {
+                    Some(e) if e.updated_at >= s.version => current.push(e.clone()),
+                    _ => stale.push(s.id),
+                }
+            }
         }
-        Ok(())
+        for id in stale {
+            if let Some(e) = self.refresh(id).await? {
+                current.push(e);
+            }
+        }
+        Ok(current)
     }
 
     /// Mark an endpoint inactive at once (this dispatcher just disabled it;

@@ -1,13 +1,14 @@
 //! One group of events: decode, plan (one endpoint query, one insert),
 //! publish the jobs, then ack each event whose jobs JetStream stored.
 
-use super::plan::{self, Pair};
+use super::plan::{self, Candidate, Pair};
 use super::{Fanout, MAX_PENDING_ACKS, RETRY_LATER};
 use crate::fifo::consumer::LineSpec;
 use crate::store::deliveries::{self, DeliveryKey, DeliveryRow};
-use crate::store::endpoints::{self, Subscribed};
+use crate::store::endpoints;
 use crate::store::StoreError;
 use async_nats::jetstream::{AckKind, Message};
+use herald_common::domain::Ordering;
 use herald_common::jetstream::{ack, in_progress, Acked, Outgoing, PubAcks};
 use herald_common::messages::{DeliveryJob, EventMessage};
 use herald_common::metrics::FANOUT_EVENTS_TOTAL;
@@ -58,10 +59,11 @@ impl Fanout {
         }
     }
 
-    /// Resolve the subscribed endpoints of a group from Postgres (one query
-    /// for the group, so an endpoint committed before an event was accepted
-    /// is always seen, whatever this dispatcher's cache has heard yet), bring
-    /// the cache up to those versions, and create the delivery rows.
+    /// Resolve the active endpoints of a group's tenants from Postgres (one
+    /// query for the group, so an endpoint committed before an event was
+    /// accepted is always seen, whatever this dispatcher's cache has heard
+    /// yet), take their compiled routing from the cache at those versions
+    /// or later, match, and create the delivery rows.
     async fn plan(&self, events: &[EventMessage]) -> Result<Plan, PlanError> {
         if events.is_empty() {
             return Ok(Plan {
@@ -71,9 +73,19 @@ impl Fanout {
         }
         let client = self.pool.get().await.map_err(StoreError::from)?;
         let subscribed = endpoints::subscribed(&client, &plan::tenants(events)).await?;
-        self.cache.catch_up(&subscribed).await?;
-        self.ensure_lines(events, &subscribed).await?;
-        let pairs = plan::pairs(events, &subscribed);
+        let current = self.cache.current(&subscribed).await?;
+        let candidates: Vec<Candidate<'_>> = current
+            .iter()
+            .map(|e| Candidate {
+                id: e.id,
+                tenant_id: &e.tenant_id,
+                version: e.updated_at,
+                routing: &e.routing,
+                fifo: e.ordering == Ordering::Fifo,
+            })
+            .collect();
+        self.ensure_lines(events, &candidates).await?;
+        let pairs = plan::pairs(events, &candidates);
         let rows = if pairs.is_empty() {
             HashMap::new()
         } else {
@@ -88,9 +100,9 @@ impl Fanout {
     async fn ensure_lines(
         &self,
         events: &[EventMessage],
-        subscribed: &[Subscribed],
+        candidates: &[Candidate<'_>],
     ) -> Result<(), PlanError> {
-        for line in plan::fifo_lines(events, subscribed) {
+        for line in plan::fifo_lines(events, candidates) {
             let Some(e) = self.cache.get(line.id) else {
                 continue; // deleted meanwhile: no line
             };

@@ -1,14 +1,29 @@
 //! Fan-out's decisions, as pure functions: which (event, endpoint) pairs a
-//! group of events makes, which delivery rows that asks for, and which of
-//! those rows get a job.
+//! group of events makes (the endpoint subscribes to the event's type,
+//! exactly or by a wildcard, and its payload filter passes), which delivery
+//! rows that asks for, and which of those rows get a job.
 
 use crate::store::deliveries::{DeliveryKey, DeliveryRow, NewDelivery};
-use crate::store::endpoints::Subscribed;
 use chrono::{DateTime, Utc};
 use herald_common::domain::DeliveryStatus;
 use herald_common::messages::{EventMessage, JobTarget};
+use herald_common::routing::Routing;
+use serde_json::value::RawValue;
+use serde_json::Value;
 use std::collections::HashMap;
 use uuid::Uuid;
+
+/// An active endpoint of an event's tenant, with its compiled routing.
+#[derive(Debug, Clone, Copy)]
+pub struct Candidate<'a> {
+    pub id: Uuid,
+    pub tenant_id: &'a str,
+    /// The endpoint's `updated_at` (the version its routing comes from).
+    pub version: DateTime<Utc>,
+    pub routing: &'a Routing,
+    /// A FIFO endpoint: its line takes its events, not fan-out.
+    pub fifo: bool,
+}
 
 /// One event of the group, to be delivered to one endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,23 +50,26 @@ pub fn tenants(events: &[EventMessage]) -> Vec<&str> {
     tenants
 }
 
-/// Every event paired with each active endpoint of its tenant that
-/// subscribes to its type, in event order. FIFO endpoints are left out:
-/// their line takes their events from `HERALD_EVENTS` itself, in order
-/// (see `crate::fifo`).
-pub fn pairs(events: &[EventMessage], endpoints: &[Subscribed]) -> Vec<Pair> {
-    let mut by_tenant: HashMap<&str, Vec<&Subscribed>> = HashMap::new();
+/// Every event paired with each candidate of its tenant that subscribes to
+/// its type and whose filter passes its payload, in event order. A payload
+/// is parsed once, and only if a filter needs it. FIFO endpoints are left
+/// out: their line takes their events from `HERALD_EVENTS` itself, in order
+/// (see `crate::fifo`), and asks [`wants`].
+pub fn pairs(events: &[EventMessage], endpoints: &[Candidate<'_>]) -> Vec<Pair> {
+    let mut by_tenant: HashMap<&str, Vec<&Candidate<'_>>> = HashMap::new();
     for e in endpoints {
-        by_tenant.entry(e.tenant_id.as_str()).or_default().push(e);
+        by_tenant.entry(e.tenant_id).or_default().push(e);
     }
     let mut pairs = Vec::new();
     for (i, event) in events.iter().enumerate() {
+        let mut payload = Payload::new(&event.payload);
         for e in by_tenant
             .get(event.tenant_id.as_str())
             .into_iter()
             .flatten()
         {
-            if !e.fifo && e.event_types.contains(&event.event_type) {
+            if !e.fifo && e.routing.wants_type(&event.event_type) && passes(e.routing, &mut payload)
+            {
                 pairs.push(Pair {
                     event: i,
                     webhook_id: e.id,
@@ -66,16 +84,55 @@ pub fn pairs(events: &[EventMessage], endpoints: &[Subscribed]) -> Vec<Pair> {
 /// The FIFO endpoints among `endpoints` subscribed to at least one of
 /// `events`: their lines take these events from `HERALD_EVENTS`, so their
 /// consumers must exist before fan-out acknowledges the events.
-pub fn fifo_lines<'a>(events: &[EventMessage], endpoints: &'a [Subscribed]) -> Vec<&'a Subscribed> {
+pub fn fifo_lines<'a, 'b>(
+    events: &[EventMessage],
+    endpoints: &'a [Candidate<'b>],
+) -> Vec<&'a Candidate<'b>> {
     endpoints
         .iter()
         .filter(|e| e.fifo)
         .filter(|e| {
             events
                 .iter()
-                .any(|ev| ev.tenant_id == e.tenant_id && e.event_types.contains(&ev.event_type))
+                .any(|ev| ev.tenant_id == e.tenant_id && e.routing.wants_type(&ev.event_type))
         })
         .collect()
+}
+
+/// An event's payload, parsed the first time a filter asks for it.
+struct Payload<'a> {
+    raw: &'a RawValue,
+    parsed: Option<Option<Value>>,
+}
+
+impl<'a> Payload<'a> {
+    fn new(raw: &'a RawValue) -> Self {
+        Self { raw, parsed: None }
+    }
+
+    /// The payload as JSON; `None` if it does not parse (ingest accepts
+    /// only objects, so never in practice).
+    fn value(&mut self) -> Option<&Value> {
+        self.parsed
+            .get_or_insert_with(|| serde_json::from_str(self.raw.get()).ok())
+            .as_ref()
+    }
+}
+
+/// Whether an event goes to an endpoint with this routing: its type is
+/// subscribed to and the payload passes the filter (what a FIFO line asks
+/// of each event of its consumer).
+pub fn wants(routing: &Routing, event: &EventMessage) -> bool {
+    routing.wants_type(&event.event_type) && passes(routing, &mut Payload::new(&event.payload))
+}
+
+/// Whether an endpoint's filter (if any) passes the payload. A payload that
+/// does not parse passes no filter.
+fn passes(routing: &Routing, payload: &mut Payload<'_>) -> bool {
+    match routing.filter() {
+        None => true,
+        Some(filter) => payload.value().is_some_and(|v| filter.matches(v)),
+    }
 }
 
 /// The delivery row each pair needs.

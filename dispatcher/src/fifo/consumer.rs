@@ -5,6 +5,7 @@
 
 use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy};
 use chrono::{DateTime, Utc};
+use herald_common::routing::subject_filters;
 use herald_common::subjects::{event_subject, fifo_consumer};
 use std::time::Duration;
 use uuid::Uuid;
@@ -19,7 +20,9 @@ pub const START_MARGIN: Duration = Duration::from_secs(2);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LineSpec {
     pub webhook_id: Uuid,
-    /// `herald.events.<tenant>.<type>` for each subscribed type, sorted.
+    /// `herald.events.<tenant>.<pattern>` for each subscribed type or
+    /// pattern (none covering another, none overlapping; see
+    /// `herald_common::routing::subject_filters`), sorted.
     pub filters: Vec<String>,
     pub start: DateTime<Utc>,
 }
@@ -31,12 +34,10 @@ impl LineSpec {
         event_types: &[String],
         created_at: DateTime<Utc>,
     ) -> Self {
-        let mut filters: Vec<String> = event_types
+        let filters: Vec<String> = subject_filters(event_types)
             .iter()
             .map(|t| event_subject(tenant, t))
             .collect();
-        filters.sort();
-        filters.dedup();
         let margin = chrono::Duration::from_std(START_MARGIN).unwrap_or_default();
         Self {
             webhook_id,
@@ -99,5 +100,14 @@ mod tests {
             panic!("a line starts at its endpoint's creation");
         };
         assert_eq!(start_time.unix_timestamp(), at(98).timestamp());
+    }
+
+    #[test]
+    fn wildcard_subscriptions_become_subject_wildcards() {
+        let types = ["order.*".to_string(), "order.created".to_string()];
+        let spec = LineSpec::new(id(9), "acme", &types, at(100));
+        assert_eq!(spec.filters, ["herald.events.acme.order.*"]);
+        let everything = LineSpec::new(id(9), "acme", &["*".to_string()], at(100));
+        assert_eq!(everything.filters, ["herald.events.acme.>"]);
     }
 }

@@ -14,6 +14,7 @@ use crate::attempt_log::Record;
 use crate::deliver::job::JobContext;
 use crate::deliver::outcome::Decision;
 use crate::endpoints_cache::{Endpoint, EndpointsCache};
+use crate::fanout::plan;
 use crate::store::deliveries::{self, DeliveryKey, DeliveryRow, NewDelivery};
 use crate::store::StoreError;
 use async_nats::jetstream::consumer::PullConsumer;
@@ -162,8 +163,10 @@ impl Line {
     }
 
     /// The event's delivery row: created now (or found, when the event came
-    /// back). A disabled endpoint gets no new rows (as with fan-out): `None`
-    /// unless the row exists.
+    /// back). A disabled endpoint, and an event the endpoint's routing does
+    /// not want (its payload filter, or a type its consumer's subjects let
+    /// through), get no new rows (as with fan-out): `None` unless the row
+    /// exists.
     async fn row(
         &self,
         endpoint: &Endpoint,
@@ -174,7 +177,7 @@ impl Line {
             webhook_id: self.webhook_id,
         };
         let client = self.pool.get().await?;
-        let mut rows = if endpoint.active {
+        let mut rows = if endpoint.active && plan::wants(&endpoint.routing, event) {
             let new = [NewDelivery {
                 key,
                 tenant_id: &event.tenant_id,

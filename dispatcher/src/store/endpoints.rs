@@ -15,7 +15,7 @@ macro_rules! endpoint_columns {
         "id, tenant_id, url, event_types, secret_ciphertext, \
          previous_secret_ciphertext, previous_secret_expires_at, headers, custom_payload, \
          payload_format, rate_limit_per_second, max_in_flight, active, updated_at, \
-         ordering, retry_schedule, retry_on_4xx, created_at"
+         ordering, retry_schedule, retry_on_4xx, created_at, filter"
     };
 }
 
@@ -27,7 +27,7 @@ const ONE: &str = concat!(
 );
 
 const SUBSCRIBED: &str = "
-    SELECT id, tenant_id, event_types, updated_at, ordering = 'fifo' AS fifo FROM webhooks
+    SELECT id, tenant_id, updated_at, ordering = 'fifo' AS fifo FROM webhooks
     WHERE tenant_id = ANY($1) AND active";
 
 // Set on the first failure after a success, cleared on a success; written
@@ -109,6 +109,8 @@ pub struct EndpointRow {
     pub retry_schedule: Option<Vec<String>>,
     pub retry_on_4xx: bool,
     pub created_at: DateTime<Utc>,
+    /// The payload filter, as ingest validated it.
+    pub filter: Option<serde_json::Value>,
 }
 
 impl EndpointRow {
@@ -132,6 +134,7 @@ impl EndpointRow {
             retry_schedule: row.try_get("retry_schedule")?,
             retry_on_4xx: row.try_get("retry_on_4xx")?,
             created_at: row.try_get("created_at")?,
+            filter: row.try_get("filter")?,
         })
     }
 }
@@ -152,12 +155,12 @@ pub async fn one(pool: &Pool, id: Uuid) -> Result<Option<EndpointRow>, StoreErro
     row.as_ref().map(EndpointRow::from_row).transpose()
 }
 
-/// An active endpoint of a tenant, as Postgres has it now.
+/// An active endpoint of a tenant, as Postgres has it now (what it
+/// subscribes to is matched on the cache's compiled copy of this version).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subscribed {
     pub id: Uuid,
     pub tenant_id: String,
-    pub event_types: Vec<String>,
     /// The row's `updated_at`.
     pub version: DateTime<Utc>,
     /// A FIFO endpoint: its line takes its events, not fan-out.
@@ -173,7 +176,6 @@ pub async fn subscribed(client: &Client, tenants: &[&str]) -> Result<Vec<Subscri
             Ok(Subscribed {
                 id: row.try_get("id")?,
                 tenant_id: row.try_get("tenant_id")?,
-                event_types: row.try_get("event_types")?,
                 version: row.try_get("updated_at")?,
                 fifo: row.try_get("fifo")?,
             })

@@ -25,6 +25,9 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// Where in the request body the problem is (a JSON pointer), when that
+    /// helps: a payload that breaks its event type's schema.
+    pub pointer: Option<String>,
     cause: Option<Cause>,
 }
 
@@ -40,6 +43,11 @@ pub struct ErrorDetail {
     pub code: String,
     /// Human-readable explanation.
     pub message: String,
+    /// JSON pointer (RFC 6901) into the request body where the problem is,
+    /// for errors that have one, e.g. `/payload/amount` or
+    /// `/events/3/payload/amount` for `schema_violation`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pointer: Option<String>,
 }
 
 impl ApiError {
@@ -48,6 +56,7 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            pointer: None,
             cause: None,
         }
     }
@@ -76,6 +85,19 @@ impl ApiError {
     /// Say where the problem is: `events[3]: ...`.
     pub fn prefixed(mut self, prefix: &str) -> Self {
         self.message = format!("{prefix}: {}", self.message);
+        self
+    }
+    /// Point at a place in the request body.
+    pub fn at(mut self, pointer: impl Into<String>) -> Self {
+        self.pointer = Some(pointer.into());
+        self
+    }
+    /// Nest the pointer (if any) under `parent`: `/payload/a` under
+    /// `/events/3` is `/events/3/payload/a`.
+    pub fn under(mut self, parent: &str) -> Self {
+        if let Some(p) = self.pointer.take() {
+            self.pointer = Some(format!("{parent}{p}"));
+        }
         self
     }
     /// A dependency (Postgres, NATS) is down: 503, retry later.
@@ -137,6 +159,7 @@ impl IntoResponse for ApiError {
             error: ErrorDetail {
                 code: self.code.to_string(),
                 message: self.message,
+                pointer: self.pointer,
             },
         };
         (self.status, axum::Json(body)).into_response()
@@ -166,6 +189,10 @@ impl From<Arc<StoreError>> for ApiError {
                 cause: Some(Box::new(e)),
                 ..Self::conflict("conflict", "the request conflicts with stored data")
             },
+            StoreError::Unstorable(_) => Self::bad_request(
+                "invalid_text",
+                "a text or JSON value of the request holds the NUL character (\\u0000), which cannot be stored",
+            ),
             StoreError::Row(_) | StoreError::Invalid { .. } | StoreError::Db(_) => {
                 Self::internal(e)
             }

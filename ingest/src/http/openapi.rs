@@ -17,13 +17,15 @@ use super::handlers::{deliveries, event_types, events, ops, tenants, webhooks};
         description = "Webhook delivery: register endpoints, send events, read the delivery log. \
             Authenticate with `Authorization: Bearer <admin token or tenant API key>`. \
             The admin acts on one tenant with the `Herald-Tenant` header (default `default`). \
-            Errors are `{\"error\": {\"code\", \"message\"}}`."
+            Errors are `{\"error\": {\"code\", \"message\"}}` (plus `pointer` into the request \
+            body where it helps)."
     ),
     paths(
         webhooks::create, webhooks::list, webhooks::get, webhooks::patch, webhooks::delete,
         webhooks::secret::rotate_secret, deliveries::recover,
         webhooks::actions::test, webhooks::actions::replay, webhooks::actions::stats,
-        event_types::list, event_types::create,
+        event_types::list, event_types::get, event_types::change::create,
+        event_types::change::patch, event_types::change::archive,
         events::create, events::create_batch, events::read::list, events::read::get,
         deliveries::list, deliveries::get, deliveries::retry,
         tenants::create, tenants::list, tenants::create_key, tenants::list_keys, tenants::revoke_key,
@@ -129,6 +131,7 @@ mod tests {
             "/webhooks/{id}/replay",
             "/webhooks/{id}/stats",
             "/event-types",
+            "/event-types/{name}",
             "/events",
             "/events/batch",
             "/events/{id}",

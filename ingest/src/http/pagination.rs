@@ -47,18 +47,36 @@ pub fn decode_cursor(v: Option<&str>) -> Result<Option<Uuid>, ApiError> {
 
 /// Build a page from `limit + 1` fetched rows: the extra row only says that
 /// there is a next page.
-pub fn page<T>(mut rows: Vec<T>, limit: i64, id: impl Fn(&T) -> Uuid) -> Page<T> {
+pub fn page<T>(rows: Vec<T>, limit: i64, id: impl Fn(&T) -> Uuid) -> Page<T> {
+    page_by(rows, limit, |r| encode_cursor(id(r)))
+}
+
+/// [`page`] for lists ordered by something else than the id: `cursor`
+/// encodes the last row's position.
+pub fn page_by<T>(mut rows: Vec<T>, limit: i64, cursor: impl Fn(&T) -> String) -> Page<T> {
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
-    let next_cursor = if more {
-        rows.last().map(|r| encode_cursor(id(r)))
-    } else {
-        None
-    };
+    let next_cursor = if more { rows.last().map(cursor) } else { None };
     Page {
         data: rows,
         next_cursor,
     }
+}
+
+/// The cursor of a list ordered by name: the last name, encoded.
+pub fn encode_name_cursor(name: &str) -> String {
+    URL_SAFE_NO_PAD.encode(name.as_bytes())
+}
+
+pub fn decode_name_cursor(v: Option<&str>) -> Result<Option<String>, ApiError> {
+    let Some(s) = v else { return Ok(None) };
+    let bad = || ApiError::bad_request("invalid_cursor", "the cursor is not one this API returned");
+    let bytes = URL_SAFE_NO_PAD.decode(s.trim()).map_err(|_| bad())?;
+    let name = String::from_utf8(bytes).map_err(|_| bad())?;
+    if name.is_empty() || name.len() > 256 {
+        return Err(bad());
+    }
+    Ok(Some(name))
 }
 
 #[cfg(test)]
@@ -76,6 +94,21 @@ mod tests {
         for bad in ["", "!!!", "abc", &id.to_string()] {
             assert_eq!(
                 decode_cursor(Some(bad)).expect_err(bad).code,
+                "invalid_cursor"
+            );
+        }
+    }
+
+    #[test]
+    fn name_cursors_round_trip_and_garbage_is_refused() {
+        let c = encode_name_cursor("order.created");
+        assert_eq!(
+            decode_name_cursor(Some(&c)).expect("valid"),
+            Some("order.created".to_string())
+        );
+        for bad in ["", "!!!", "_w"] {
+            assert_eq!(
+                decode_name_cursor(Some(bad)).expect_err(bad).code,
                 "invalid_cursor"
             );
         }

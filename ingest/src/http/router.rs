@@ -34,7 +34,13 @@ pub fn router(state: AppState) -> Router {
         .route("/webhooks/{id}/test", post(webhooks::actions::test))
         .route("/webhooks/{id}/replay", post(webhooks::actions::replay))
         .route("/webhooks/{id}/stats", get(webhooks::actions::stats))
-        .route("/event-types", get(event_types::list).post(event_types::create))
+        .route("/event-types", get(event_types::list).post(event_types::change::create))
+        .route(
+            "/event-types/{name}",
+            get(event_types::get)
+                .patch(event_types::change::patch)
+                .delete(event_types::change::archive),
+        )
         .route("/events", post(events::create).get(events::read::list))
         .route("/events/batch", post(events::create_batch))
         .route("/events/{id}", get(events::read::get))

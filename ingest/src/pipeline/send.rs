@@ -6,8 +6,9 @@
 //!   `webhook.test` gets it) with its single delivery, whose job is
 //!   published straight to `herald.deliveries.<webhook id>`;
 //! - a **replay** (`POST /webhooks/{id}/replay`): a delivery for every event
-//!   of the endpoint's tenant and subscribed types in a window that it has
-//!   no delivery for (for example events that arrived while it was
+//!   of the endpoint's tenant and subscribed types (names or wildcard
+//!   patterns) in a window that it has no delivery for and its payload
+//!   filter passes (for example events that arrived while it was
 //!   disabled), at most [`MAX_REPLAY`] per call; a second call finds nothing
 //!   missing and creates nothing.
 //!
@@ -17,6 +18,7 @@
 //! the lease, under the same `Nats-Msg-Id`.
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use herald_common::routing::{Filter, Pattern};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -53,11 +55,7 @@ impl Resend<'_> {
     pub async fn replay(&self, webhook: &Webhook, window: IdRange) -> Result<usize, ResendError> {
         self.ready()?;
         let webhook_id = webhook.id;
-        let to = Subscriber {
-            webhook_id,
-            tenant_id: &webhook.tenant_id,
-            event_types: &webhook.event_types,
-        };
+        let to = subscriber(webhook);
         let created = create::missing(self.db, &to, window, MAX_REPLAY, self.lease).await?;
         let client = store::client(self.db).await?;
         let mut published = 0;
@@ -70,6 +68,26 @@ impl Resend<'_> {
         }
         tracing::info!(%webhook_id, created = created.len(), "Missed events replayed.");
         Ok(created.len())
+    }
+}
+
+/// What a replay matches events with: the endpoint's plain types, its
+/// wildcard subscriptions as regular expressions, its payload filter (each
+/// as fan-out reads them; an entry that does not parse matches nothing).
+fn subscriber(webhook: &Webhook) -> Subscriber<'_> {
+    let patterns: Vec<Pattern> = webhook
+        .event_types
+        .iter()
+        .filter_map(|t| Pattern::parse(t).ok())
+        .collect();
+    let (plain, wild): (Vec<&Pattern>, Vec<&Pattern>) =
+        patterns.iter().partition(|p| p.is_literal());
+    Subscriber {
+        webhook_id: webhook.id,
+        tenant_id: &webhook.tenant_id,
+        event_types: plain.iter().map(|p| p.as_str().to_string()).collect(),
+        patterns: wild.iter().map(|p| p.regex()).collect(),
+        filter: webhook.filter.as_ref().and_then(|f| Filter::parse(f).ok()),
     }
 }
 

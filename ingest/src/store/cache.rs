@@ -1,7 +1,12 @@
 //! Small in-memory caches that keep per-request database round trips off the
-//! hot path: the event-type registry and the tenant list (both only grow, so
-//! a positive answer can be kept forever) and API keys (kept briefly, so a
-//! revocation on another ingest node takes effect within [`KEY_TTL`]).
+//! hot path: the tenant list (it only grows, so a positive answer can be
+//! kept forever), API keys (kept briefly, so a revocation on another ingest
+//! node takes effect within [`KEY_TTL`]) and the event type catalogue with
+//! compiled schemas ([`EventTypes`], kept for [`TYPE_TTL`]).
+
+mod event_types;
+
+pub use event_types::{EventTypes, TypeState, TYPE_TTL};
 
 use std::collections::{HashMap, HashSet};
 use std::sync::RwLock;
@@ -13,13 +18,13 @@ use uuid::Uuid;
 
 use super::api_keys::{self, KeyOwner};
 use super::error::StoreError;
-use super::{event_types, tenants};
+use super::tenants;
 
 /// How long a verified API key is trusted without asking Postgres again.
 pub const KEY_TTL: Duration = Duration::from_secs(5);
 
-/// Names known to exist (event types or tenants). Entries are never removed:
-/// the API has no route that deletes them.
+/// Names known to exist (tenants). Entries are never removed: the API has
+/// no route that deletes them.
 #[derive(Default)]
 pub struct KnownNames(RwLock<HashSet<String>>);
 
@@ -50,26 +55,6 @@ impl KnownNames {
             self.insert(name);
         }
         asked.into_iter().find(|n| !found.contains(n))
-    }
-}
-
-/// The registry of event types.
-#[derive(Default)]
-pub struct EventTypes(pub KnownNames);
-
-impl EventTypes {
-    /// The first of `names` that is not registered, if any.
-    pub async fn first_unregistered(
-        &self,
-        db: &Pool,
-        names: &[&str],
-    ) -> Result<Option<String>, StoreError> {
-        let unknown = self.0.unknown(names);
-        if unknown.is_empty() {
-            return Ok(None);
-        }
-        let found = event_types::registered(db, &unknown).await?;
-        Ok(self.0.learn(unknown, &found))
     }
 }
 

@@ -18,6 +18,10 @@ pub enum StoreError {
     /// A unique constraint refused the row.
     #[error("a unique constraint refused the row")]
     Conflict(#[source] tokio_postgres::Error),
+    /// Postgres cannot store a text or JSON value as given: a NUL character
+    /// (`\u0000`), which neither `text` nor `jsonb` can hold.
+    #[error("a value holds a character the database cannot store")]
+    Unstorable(#[source] tokio_postgres::Error),
     /// A column is missing or holds another type than the code reads: the
     /// schema and the code disagree.
     #[error("a row does not have the expected columns")]
@@ -40,6 +44,10 @@ impl From<tokio_postgres::Error> for StoreError {
             Self::Unavailable(e)
         } else if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
             Self::Conflict(e)
+        } else if e.code() == Some(&SqlState::CHARACTER_NOT_IN_REPERTOIRE)
+            || e.code() == Some(&SqlState::UNTRANSLATABLE_CHARACTER)
+        {
+            Self::Unstorable(e)
         } else {
             Self::Db(e)
         }

@@ -9,4 +9,5 @@ mod foundation;
 mod ingest;
 mod observability;
 mod reliability;
+mod routing;
 mod statements;

@@ -1,15 +1,54 @@
 use super::*;
 use crate::fixtures::{at, event, id};
+use serde_json::json;
 use DeliveryStatus::{Delivered, Failed, Pending, Retrying};
 
-fn endpoint(n: u128, tenant: &str, types: &[&str]) -> Subscribed {
-    Subscribed {
-        id: id(n),
-        tenant_id: tenant.into(),
-        event_types: types.iter().map(|t| t.to_string()).collect(),
-        version: at(n as i64),
+/// An endpoint `id(n)` of `tenant` at version `at(n)`, owning its routing.
+struct Endpoint {
+    n: u128,
+    tenant: &'static str,
+    routing: Routing,
+    fifo: bool,
+}
+
+fn endpoint(n: u128, tenant: &'static str, types: &[&str]) -> Endpoint {
+    filtered(n, tenant, types, serde_json::Value::Null)
+}
+
+fn filtered(n: u128, tenant: &'static str, types: &[&str], filter: serde_json::Value) -> Endpoint {
+    Endpoint {
+        n,
+        tenant,
+        routing: Routing::compile(types, Some(&filter)).expect("valid routing"),
         fifo: false,
     }
+}
+
+fn candidates(endpoints: &[Endpoint]) -> Vec<Candidate<'_>> {
+    endpoints
+        .iter()
+        .map(|e| Candidate {
+            id: id(e.n),
+            tenant_id: e.tenant,
+            version: at(e.n as i64),
+            routing: &e.routing,
+            fifo: e.fifo,
+        })
+        .collect()
+}
+
+/// (event index, endpoint) of each pair.
+fn paired(events: &[EventMessage], endpoints: &[Endpoint]) -> Vec<(usize, u128)> {
+    pairs(events, &candidates(endpoints))
+        .iter()
+        .map(|p| (p.event, p.webhook_id.as_u128()))
+        .collect()
+}
+
+fn with_payload(n: u128, event_type: &str, payload: &str) -> EventMessage {
+    let mut e = event(n, "a", event_type);
+    e.payload = RawValue::from_string(payload.into()).expect("json");
+    e
 }
 
 #[test]
@@ -39,19 +78,82 @@ fn each_event_pairs_with_its_tenant_s_subscribed_endpoints() {
             .iter()
             .map(|(n, tenant, t)| event(*n, tenant, t))
             .collect();
-        let got: Vec<(usize, u128)> = pairs(&events, &endpoints)
-            .iter()
-            .map(|p| (p.event, p.webhook_id.as_u128()))
-            .collect();
-        assert_eq!(got, want, "{events:?}");
+        assert_eq!(paired(&events, &endpoints), want, "{events:?}");
     }
+}
+
+#[test]
+fn wildcards_pair_by_nats_tokens() {
+    let endpoints = [
+        endpoint(10, "a", &["order.*"]),
+        endpoint(11, "a", &["order.>"]),
+        endpoint(12, "a", &[">"]),
+        endpoint(13, "a", &["user.signed_up", "*.created"]),
+    ];
+    let events = [
+        event(1, "a", "order.created"),
+        event(2, "a", "order.updated"),
+        event(3, "a", "order.item.added"),
+        event(4, "a", "invoice.created"),
+        event(5, "a", "herald.endpoint.disabled"),
+    ];
+    assert_eq!(
+        paired(&events, &endpoints),
+        [
+            (0, 10),
+            (0, 11),
+            (0, 12),
+            (0, 13),
+            (1, 10),
+            (1, 11),
+            (1, 12),
+            (2, 11),
+            (2, 12),
+            (3, 12),
+            (3, 13),
+            (4, 12),
+        ]
+    );
+}
+
+#[test]
+fn a_filter_keeps_only_the_events_whose_payload_passes() {
+    let endpoints = [
+        filtered(
+            10,
+            "a",
+            &["order.created"],
+            json!({"amount": {"$gte": 100}}),
+        ),
+        endpoint(11, "a", &["order.created"]),
+        filtered(
+            12,
+            "a",
+            &["order.created"],
+            json!({"customer.tier": "gold"}),
+        ),
+    ];
+    let events = [
+        with_payload(1, "order.created", r#"{"amount": 100}"#),
+        with_payload(
+            2,
+            "order.created",
+            r#"{"amount": 99.5, "customer": {"tier": "gold"}}"#,
+        ),
+        with_payload(3, "order.created", r#"{"amount": "lots"}"#),
+        with_payload(4, "order.created", "[1]"),
+    ];
+    assert_eq!(
+        paired(&events, &endpoints),
+        [(0, 10), (0, 11), (1, 11), (1, 12), (2, 11), (3, 11)]
+    );
 }
 
 #[test]
 fn pairs_carry_the_endpoint_version_and_ask_for_one_row_each() {
     let events = [event(1, "b", "x"), event(2, "a", "x"), event(3, "b", "x")];
     assert_eq!(tenants(&events), ["a", "b"]);
-    let pairs = pairs(&events, &[endpoint(7, "b", &["x"])]);
+    let pairs = pairs(&events, &candidates(&[endpoint(7, "b", &["x"])]));
     assert_eq!(
         pairs,
         [
@@ -111,11 +213,11 @@ fn jobs_go_to_pairs_with_a_row_that_needs_one() {
     let events = [event(1, "a", "x"), event(2, "a", "x")];
     let pairs = pairs(
         &events,
-        &[
+        &candidates(&[
             endpoint(7, "a", &["x"]),
             endpoint(8, "a", &["x"]),
             endpoint(9, "a", &["x"]),
-        ],
+        ]),
     );
     let row = |delivery: u128, event: u128, webhook: u128, status| DeliveryRow {
         id: id(delivery),
@@ -170,7 +272,7 @@ fn fifo_endpoints_are_left_to_their_lines() {
     let mut fifo = endpoint(8, "acme", &["order.created"]);
     fifo.fifo = true;
     let endpoints = [endpoint(7, "acme", &["order.created"]), fifo];
-    let got: Vec<Uuid> = pairs(&events, &endpoints)
+    let got: Vec<Uuid> = pairs(&events, &candidates(&endpoints))
         .iter()
         .map(|p| p.webhook_id)
         .collect();
@@ -179,7 +281,7 @@ fn fifo_endpoints_are_left_to_their_lines() {
 
 #[test]
 fn a_group_names_the_fifo_lines_its_events_belong_to() {
-    let fifo = |n, tenant, types| Subscribed {
+    let fifo = |n, tenant, types| Endpoint {
         fifo: true,
         ..endpoint(n, tenant, types)
     };
@@ -193,7 +295,7 @@ fn a_group_names_the_fifo_lines_its_events_belong_to() {
         event(1, "a", "order.created"),
         event(2, "a", "order.created"),
     ];
-    let got: Vec<u128> = fifo_lines(&events, &endpoints)
+    let got: Vec<u128> = fifo_lines(&events, &candidates(&endpoints))
         .iter()
         .map(|e| e.id.as_u128())
         .collect();
@@ -202,5 +304,23 @@ fn a_group_names_the_fifo_lines_its_events_belong_to() {
         [20],
         "one line, named once; unordered endpoints are not lines"
     );
-    assert!(fifo_lines(&[], &endpoints).is_empty());
+    assert!(fifo_lines(&[], &candidates(&endpoints)).is_empty());
+}
+
+#[test]
+fn a_fifo_line_wants_what_fan_out_would_pair() {
+    let e = filtered(8, "a", &["order.*"], json!({"amount": {"$gte": 100}}));
+    let cases = [
+        ("order.created", r#"{"amount": 100}"#, true),
+        ("order.created", r#"{"amount": 5}"#, false),
+        ("order.item.added", r#"{"amount": 100}"#, false),
+        ("invoice.created", r#"{"amount": 100}"#, false),
+    ];
+    for (t, payload, want) in cases {
+        assert_eq!(
+            wants(&e.routing, &with_payload(1, t, payload)),
+            want,
+            "{t} {payload}"
+        );
+    }
 }

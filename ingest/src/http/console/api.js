@@ -67,3 +67,18 @@ export function query(params) {
   const s = q.toString();
   return s ? `?${s}` : "";
 }
+
+/**
+ * Every event type of the catalogue (its pages followed), by name; archived
+ * ones too when `archived` (for filters of the history).
+ */
+export async function eventTypes({ archived = false } = {}) {
+  const all = [];
+  let cursor = null;
+  do {
+    const page = await get(`/event-types${query({ limit: 200, cursor, include_archived: archived || undefined })}`);
+    all.push(...page.data);
+    cursor = page.next_cursor;
+  } while (cursor);
+  return all;
+}

@@ -36,6 +36,8 @@ pub struct NewWebhook {
     pub public_key: Option<String>,
     pub retry_schedule: Option<Vec<String>>,
     pub retry_on_4xx: bool,
+    /// A parsed payload filter.
+    pub filter: Option<serde_json::Value>,
 }
 
 /// The validated fields of a change; `None` leaves a field as it is.
@@ -51,6 +53,7 @@ pub struct Change {
     pub active: Option<bool>,
     pub retry_schedule: Option<Option<Vec<String>>>,
     pub retry_on_4xx: Option<bool>,
+    pub filter: Option<Option<serde_json::Value>>,
 }
 
 /// A changed endpoint, and the operational event its change stored
@@ -87,10 +90,10 @@ pub(super) const INSERT: &str = concat!(
     "INSERT INTO webhooks (id, tenant_id, url, description, event_types, secret_ciphertext, \
          headers, custom_payload, payload_format, rate_limit_per_second, max_in_flight, active, \
          disabled_reason, disabled_at, ordering, signature_scheme, public_key, retry_schedule, \
-         retry_on_4xx) \
+         retry_on_4xx, filter) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
          CASE WHEN $12 THEN NULL ELSE 'disabled through the API' END, \
-         CASE WHEN $12 THEN NULL ELSE now() END, $13, $14, $15, $16, $17) \
+         CASE WHEN $12 THEN NULL ELSE now() END, $13, $14, $15, $16, $17, $18) \
      RETURNING ",
     columns!()
 );
@@ -103,7 +106,7 @@ pub(super) const UPDATE: &str = concat!(
          disabled_at = CASE WHEN $10 THEN NULL WHEN active THEN now() ELSE disabled_at END, \
          failing_since = CASE WHEN $10 AND NOT active THEN NULL ELSE failing_since END, \
          failing_notified_at = CASE WHEN $10 AND NOT active THEN NULL ELSE failing_notified_at END, \
-         updated_at = now() \
+         filter = $13, updated_at = now() \
      WHERE id = $1 RETURNING ",
     columns!()
 );
@@ -161,6 +164,7 @@ pub async fn insert(db: &Pool, w: NewWebhook, default_max: i64) -> Result<Insert
                 &w.public_key,
                 &w.retry_schedule,
                 &w.retry_on_4xx,
+                &w.filter,
             ],
         )
         .await?;
@@ -201,6 +205,7 @@ pub async fn update(
                 &c.active.unwrap_or(cur.active),
                 &c.retry_schedule.unwrap_or(cur.retry_schedule),
                 &c.retry_on_4xx.unwrap_or(cur.retry_on_4xx),
+                &c.filter.unwrap_or(cur.filter),
             ],
         )
         .await?;

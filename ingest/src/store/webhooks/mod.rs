@@ -10,7 +10,7 @@ macro_rules! columns {
         "id, tenant_id, url, description, event_types, headers, custom_payload, \
          payload_format, rate_limit_per_second, max_in_flight, active, disabled_reason, \
          disabled_at, previous_secret_expires_at, created_at, updated_at, ordering, \
-         signature_scheme, public_key, previous_public_key, retry_schedule, retry_on_4xx"
+         signature_scheme, public_key, previous_public_key, retry_schedule, retry_on_4xx, filter"
     };
 }
 

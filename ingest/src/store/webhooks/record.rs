@@ -49,6 +49,9 @@ pub struct Webhook {
     pub retry_schedule: Option<Vec<String>>,
     /// `false`: 4xx answers other than 408, 409, 425, 429 are not retried.
     pub retry_on_4xx: bool,
+    /// The payload filter; `null` delivers every event of the types.
+    #[schema(value_type = Option<Object>)]
+    pub filter: Option<serde_json::Value>,
 }
 
 pub(super) fn webhook(r: &Row) -> Result<Webhook, StoreError> {
@@ -76,5 +79,6 @@ pub(super) fn webhook(r: &Row) -> Result<Webhook, StoreError> {
         previous_public_key: r.col("previous_public_key")?,
         retry_schedule: r.col("retry_schedule")?,
         retry_on_4xx: r.col("retry_on_4xx")?,
+        filter: r.col("filter")?,
     })
 }

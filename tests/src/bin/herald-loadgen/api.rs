@@ -65,13 +65,17 @@ impl Api {
         serde_json::from_slice(&body).with_context(|| format!("POST {path}: response is not JSON"))
     }
 
-    pub async fn create_event_type(&self, name: &str) -> anyhow::Result<()> {
-        self.post_json(
-            "/event-types",
-            serde_json::json!({"name": name, "description": "herald-loadgen run"}),
-        )
-        .await
-        .map(|_| ())
+    /// Register `name`, with `schema` if given.
+    pub async fn create_event_type(
+        &self,
+        name: &str,
+        schema: Option<serde_json::Value>,
+    ) -> anyhow::Result<()> {
+        let mut body = serde_json::json!({"name": name, "description": "herald-loadgen run"});
+        if let Some(s) = schema {
+            body["schema"] = s;
+        }
+        self.post_json("/event-types", body).await.map(|_| ())
     }
 
     pub async fn create_webhook(
@@ -79,6 +83,7 @@ impl Api {
         url: &str,
         event_type: &str,
         rate_limit: Option<u32>,
+        filter: Option<serde_json::Value>,
     ) -> anyhow::Result<String> {
         let mut body = serde_json::json!({
             "url": url,
@@ -87,6 +92,9 @@ impl Api {
         });
         if let Some(r) = rate_limit {
             body["rate_limit_per_second"] = r.into();
+        }
+        if let Some(f) = filter {
+            body["filter"] = f;
         }
         let v = self.post_json("/webhooks", body).await?;
         v["id"]

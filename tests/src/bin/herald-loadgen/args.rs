@@ -48,6 +48,14 @@ pub struct Args {
     /// Per-endpoint rate limit to register on the healthy endpoints.
     #[arg(long)]
     pub rate_limit: Option<u32>,
+    /// Register the run's event type with a small JSON Schema that every
+    /// payload matches, so ingest checks each event against it.
+    #[arg(long)]
+    pub schema: bool,
+    /// Give every endpoint a payload filter that every event passes
+    /// (`{"seq": {"$gte": 0}}`), so fan-out evaluates it for each event.
+    #[arg(long)]
+    pub filter: bool,
     /// Give up waiting for deliveries after this many seconds without progress.
     #[arg(long, default_value_t = 30)]
     pub idle_timeout_secs: u64,

@@ -49,12 +49,14 @@ async fn run(args: args::Args) -> anyhow::Result<bool> {
     ));
     let addr = receiver::start(state.clone()).await?;
 
-    api.create_event_type(&event_type).await?;
+    let schema = args.schema.then(producer::schema);
+    api.create_event_type(&event_type, schema).await?;
     let mut webhook_ids = Vec::with_capacity(total_endpoints);
     for k in 0..total_endpoints {
         let url = format!("http://{addr}/r/{k}");
         let rate = if k < healthy { args.rate_limit } else { None };
-        webhook_ids.push(api.create_webhook(&url, &event_type, rate).await?);
+        let filter = args.filter.then(producer::filter);
+        webhook_ids.push(api.create_webhook(&url, &event_type, rate, filter).await?);
     }
     eprintln!(
         "loadgen: {} healthy + {} dead endpoints on {addr}, type {event_type}",

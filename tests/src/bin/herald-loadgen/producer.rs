@@ -33,6 +33,25 @@ fn event_json(event_type: &str, seq: usize, pad: &str) -> String {
     )
 }
 
+/// A JSON Schema every payload of [`event_json`] matches (`--schema`).
+pub fn schema() -> serde_json::Value {
+    serde_json::json!({
+        "type": "object",
+        "required": ["seq", "sent_ns"],
+        "properties": {
+            "seq": {"type": "integer", "minimum": 0},
+            "sent_ns": {"type": "integer"},
+            "pad": {"type": "string"}
+        },
+        "additionalProperties": false
+    })
+}
+
+/// A payload filter every payload of [`event_json`] passes (`--filter`).
+pub fn filter() -> serde_json::Value {
+    serde_json::json!({"seq": {"$gte": 0}})
+}
+
 pub async fn run(args: &Args, api: &Api, event_type: &str, state: Arc<State>) -> Produced {
     let pad: Arc<str> = "x".repeat(args.payload_bytes.saturating_sub(48)).into();
     let batch = args.batch.max(1);

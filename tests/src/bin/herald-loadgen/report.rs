@@ -12,6 +12,10 @@ use crate::receiver::State;
 #[derive(Debug, serde::Serialize)]
 pub struct Summary {
     pub label: String,
+    /// The run's event type had a JSON Schema (`--schema`).
+    pub schema: bool,
+    /// Every endpoint had a payload filter (`--filter`).
+    pub filter: bool,
     pub events_sent: usize,
     pub events_accepted: usize,
     pub errors: usize,
@@ -74,6 +78,8 @@ impl Summary {
         };
         Self {
             label: args.label.clone(),
+            schema: args.schema,
+            filter: args.filter,
             events_sent: args.events,
             events_accepted: produced.accepted,
             errors: produced.errors,
@@ -101,6 +107,13 @@ impl Summary {
     pub fn print(&self) {
         eprintln!();
         println!("== {} ==", self.label);
+        if self.schema || self.filter {
+            println!(
+                "routing: schema on the event type {}, filter on every endpoint {}",
+                if self.schema { "yes" } else { "no" },
+                if self.filter { "yes" } else { "no" }
+            );
+        }
         println!(
             "events: {} sent, {} accepted, {} errors{}",
             self.events_sent,

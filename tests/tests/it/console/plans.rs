@@ -67,13 +67,16 @@ async fn other_plans(app: &TestApp, loaded: &Loaded, now: DateTime<Utc>) -> Vec<
     let hour = id_floor(now - TimeDelta::hours(1));
     let none: Option<Uuid> = None;
     let types = vec!["order.created".to_string(), "user.signed_up".to_string()];
-    let replay: [&(dyn ToSql + Sync); 6] = [
+    let patterns = vec!["^invoice\\.[^.]+$".to_string()];
+    let replay: [&(dyn ToSql + Sync); 8] = [
         &loaded.default_hooks[1],
         &"default",
         &types,
         &Some(day),
         &none,
-        &10_000i64,
+        &1_000i64,
+        &false,
+        &patterns,
     ];
     let cases: [(&str, &str, &[&(dyn ToSql + Sync)]); 4] = [
         (

@@ -237,8 +237,7 @@ async fn webhooks_are_listed_patched_rotated_and_deleted_with_change_notices() {
 async fn event_types_are_registered_and_usable() {
     let app = app().await;
     let r = app.api().get("/event-types").await.expect("list");
-    let names: Vec<String> = r
-        .value()
+    let names: Vec<String> = r.value()["data"]
         .as_array()
         .expect("array")
         .iter()

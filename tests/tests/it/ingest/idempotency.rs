@@ -149,7 +149,7 @@ async fn herald_event_types_are_listed_but_only_herald_sends_them() {
     let app = app().await;
     let api = app.api();
     let types = api.get("/event-types").await.expect("GET").value();
-    let names: Vec<&str> = types
+    let names: Vec<&str> = types["data"]
         .as_array()
         .expect("list")
         .iter()

@@ -2,7 +2,7 @@
 // kept in the URL; pages (the cursor is in the URL too, so the browser's
 // back button returns to newer pages).
 
-import { get, query } from "../api.js";
+import { eventTypes, get, query } from "../api.js";
 import { current, go, link } from "../router.js";
 import { STATUSES, dateField, fromLocalInput, h } from "../ui.js";
 import { byId, deliveryTable } from "./delivery_table.js";
@@ -64,7 +64,7 @@ export function deliveriesView() {
       const p = params || current().params;
       const q = query({ limit: 50, cursor: p.cursor, ...Object.fromEntries(FILTERS.map((k) => [k, p[k]])) });
       const [page, endpoints, types] = await Promise.all([
-        get(`/deliveries${q}`), get("/webhooks?limit=200"), get("/event-types")]);
+        get(`/deliveries${q}`), get("/webhooks?limit=200"), eventTypes({ archived: true })]);
       return { params: p, page, endpoints: byId(endpoints.data), endpointList: endpoints.data, types };
     },
     draw(d) {

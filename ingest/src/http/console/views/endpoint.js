@@ -24,6 +24,7 @@ function statsList(w, s) {
     item("Last success", time(s.last_success_at)),
     item("Last failure", time(s.last_failure_at)),
     item("Event types", chips(w.event_types)),
+    w.filter ? item("Payload filter", h("code", { class: "mono" }, JSON.stringify(w.filter))) : [],
     item("Created", time(w.created_at)));
 }
 

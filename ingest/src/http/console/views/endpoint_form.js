@@ -1,17 +1,20 @@
 // The endpoint form, drawn from a list of fields: a new endpoint field is
 // one entry in FIELDS (and, for a new kind of input, one entry in KINDS).
 
-import { get, patch, post } from "../api.js";
+import { eventTypes, patch, post } from "../api.js";
 import { dialog, h, secretDialog } from "../ui.js";
 
 /** Every editable endpoint field, in form order. */
 export const FIELDS = [
   { name: "url", label: "URL", kind: "url", required: true, help: "Where Herald POSTs the events (http or https)." },
   { name: "description", label: "Description", kind: "text" },
-  { name: "event_types", label: "Event types", kind: "event_types", required: true },
+  { name: "event_types", label: "Event types", kind: "event_types", required: true,
+    help: "Tick registered types, or write patterns: order.* (one more word), order.> (one or more), > (every type)." },
   { name: "headers", label: "Custom headers", kind: "headers", help: "One `Name: value` per line; sent with every request." },
   { name: "payload_format", label: "Payload format", kind: "select", options: ["standard", "raw"] },
   { name: "custom_payload", label: "Custom payload (JSON object)", kind: "json", help: "Sent under \"custom\" in the standard envelope." },
+  { name: "filter", label: "Payload filter (JSON object)", kind: "json",
+    help: "Only events whose payload matches are delivered, e.g. {\"amount\": {\"$gte\": 100}}. Operators: $eq $neq $in $nin $gt $gte $lt $lte $exists $startsWith $and $or $not; fields by dotted path." },
   { name: "rate_limit_per_second", label: "Rate limit (requests per second)", kind: "number" },
   { name: "max_in_flight", label: "Concurrent requests at most", kind: "number" },
   { name: "secret", label: "Signing secret", kind: "secret", createOnly: true, help: "Leave empty to have one generated." },
@@ -29,10 +32,11 @@ const KINDS = {
     read: (el) => el.value,
   },
   json: {
-    draw: (f, v) => h("textarea", { id: `f-${f.name}`, name: f.name, rows: 3, class: "mono" }, v ? JSON.stringify(v, null, 2) : ""),
+    draw: (f, v) => h("textarea", { id: `f-${f.name}`, name: f.name, rows: 3, class: "mono", "data-label": f.label },
+      v ? JSON.stringify(v, null, 2) : ""),
     read: (el) => {
       if (!el.value.trim()) return null;
-      try { return JSON.parse(el.value); } catch { throw new Error("The custom payload is not valid JSON."); }
+      try { return JSON.parse(el.value); } catch { throw new Error(`${el.dataset.label} is not valid JSON.`); }
     },
   },
   headers: {
@@ -49,12 +53,25 @@ const KINDS = {
     },
   },
   event_types: {
-    draw: (f, v, types) => h("fieldset", { id: `f-${f.name}`, class: "checks" },
-      h("legend", {}, f.label),
-      types.map((t) => h("label", { class: "check" },
-        h("input", { type: "checkbox", name: "event_types", value: t.name, checked: (v || []).includes(t.name) }),
-        t.name))),
-    read: (el) => [...el.querySelectorAll("input:checked")].map((c) => c.value),
+    // Registered types as boxes; patterns (and types no longer offered) in
+    // one text field beside them.
+    draw: (f, v, types) => {
+      const names = new Set(types.map((t) => t.name));
+      const others = (v || []).filter((t) => !names.has(t));
+      return h("fieldset", { id: `f-${f.name}`, class: "checks" },
+        h("legend", {}, f.label),
+        types.map((t) => h("label", { class: "check" },
+          h("input", { type: "checkbox", name: "event_types", value: t.name, checked: (v || []).includes(t.name) }),
+          t.name)),
+        h("label", { for: `f-${f.name}-patterns` }, "Patterns"),
+        h("input", { id: `f-${f.name}-patterns`, name: "event_type_patterns", type: "text", class: "mono",
+          placeholder: "order.* invoice.>", value: others.join(" ") }));
+    },
+    read: (el) => {
+      const ticked = [...el.querySelectorAll("input:checked")].map((c) => c.value);
+      const patterns = el.querySelector("input[type=text]").value.split(/[\s,]+/).filter(Boolean);
+      return [...ticked, ...patterns.filter((p) => !ticked.includes(p))];
+    },
   },
 };
 
@@ -83,7 +100,7 @@ function form(current, types, creating) {
       if (creating && (v === null || v === "")) continue;
       out[f.name] = v;
     }
-    if (creating && !(out.event_types || []).length) throw new Error("Pick at least one event type.");
+    if (creating && !(out.event_types || []).length) throw new Error("Pick at least one event type or write a pattern.");
     return out;
   };
   return { body, read };
@@ -103,7 +120,7 @@ async function submitted(title, f, submit, send) {
 
 /** Ask for a new endpoint, create it and show its secret once; the endpoint or null. */
 export async function createEndpoint() {
-  const types = await get("/event-types");
+  const types = await eventTypes();
   const f = form(null, types, true);
   const created = await submitted("Add endpoint", f, "Create endpoint", (v) => post("/webhooks", v));
   if (created) {
@@ -115,7 +132,7 @@ export async function createEndpoint() {
 
 /** Edit an endpoint; the updated endpoint or null. */
 export async function editEndpoint(w) {
-  const types = await get("/event-types");
+  const types = await eventTypes();
   const f = form(w, types, false);
   return submitted("Edit endpoint", f, "Save changes", (v) => patch(`/webhooks/${w.id}`, v));
 }

@@ -1,6 +1,6 @@
 // Events: newest first, filters by type and time range kept in the URL.
 
-import { get, query } from "../api.js";
+import { eventTypes, get, query } from "../api.js";
 import { current, go, link } from "../router.js";
 import { dateField, empty, fromLocalInput, h, shortId, time } from "../ui.js";
 
@@ -57,7 +57,7 @@ export function eventsView() {
       const p = params || current().params;
       const [page, types] = await Promise.all([
         get(`/events${query({ limit: 50, cursor: p.cursor, type: p.type, since: p.since, until: p.until })}`),
-        get("/event-types")]);
+        eventTypes({ archived: true })]);
       return { params: p, page, types };
     },
     draw(d) {

@@ -29,7 +29,9 @@ pub const MAX_IDEMPOTENCY_KEY: usize = 255;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateEvent {
-    /// A registered event type.
+    /// A registered event type that is not archived. If the type has a
+    /// schema, the payload must match it (`422 schema_violation`, with the
+    /// failing place as `error.pointer`).
     #[serde(rename = "type")]
     #[schema(example = "order.created")]
     pub event_type: String,
@@ -155,13 +157,6 @@ fn header_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
         .transpose()
 }
 
-async fn ensure_types(state: &AppState, events: &[Event]) -> Result<(), ApiError> {
-    let mut names: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
-    names.sort_unstable();
-    names.dedup();
-    super::ensure_registered(state, &names).await
-}
-
 /// Accept one event: `201` once stored, `200` with the first event when the
 /// idempotency key was used before.
 #[utoipa::path(post, path = "/events", tag = "events", request_body = CreateEvent,
@@ -179,7 +174,7 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<EventOut>), ApiError> {
     let tenant = caller.write_tenant();
     let event = validate(tenant.as_str(), body, header_key(&headers)?)?;
-    ensure_types(&state, std::slice::from_ref(&event)).await?;
+    super::catalogue::check_events(&state, std::slice::from_ref(&event), false).await?;
     let written = state.writer.write(vec![event]).await?;
     let first = written
         .first()
@@ -222,7 +217,7 @@ pub async fn create_batch(
             validate(tenant.as_str(), e, None).map_err(|err| err.prefixed(&format!("events[{i}]")))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    ensure_types(&state, &events).await?;
+    super::catalogue::check_events(&state, &events, true).await?;
     check_keys(&state, &events).await?;
     let written = state.writer.write(events).await?;
     if let Some((i, Written::Conflict(held))) = written

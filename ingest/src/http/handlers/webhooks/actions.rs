@@ -129,9 +129,10 @@ pub async fn test(
     Ok((StatusCode::ACCEPTED, Json(TestSent { delivery_id })))
 }
 
-/// Deliver the events of the endpoint's subscribed types in a window that it
-/// never received (for example while it was disabled). Idempotent: a second
-/// call creates nothing for the same events.
+/// Deliver the events of the endpoint's subscribed types (names or wildcard
+/// patterns) in a window that it never received (for example while it was
+/// disabled) and that its payload filter passes. Idempotent: a second call
+/// creates nothing for the same events.
 #[utoipa::path(post, path = "/webhooks/{id}/replay", tag = "webhooks", request_body = Replay,
     security(("bearer" = [])), params(("id" = Uuid, Path, description = "endpoint id")),
     responses((status = 202, body = Replayed), (status = 400, body = ErrorBody),

@@ -6,14 +6,13 @@ use std::collections::BTreeMap;
 
 use axum::http::{HeaderName, HeaderValue};
 use herald_common::config::parse_duration;
-use herald_common::domain::{EventType, Ordering, PayloadFormat, SignatureScheme, WebhookUrl};
+use herald_common::domain::{Ordering, PayloadFormat, SignatureScheme, WebhookUrl};
 use herald_common::signing::{ed25519, Ed25519Key, SigningKey, RESERVED_HEADERS};
 use serde::{Deserialize, Deserializer};
 use utoipa::ToSchema;
 
 use crate::http::error::ApiError;
 
-pub const MAX_EVENT_TYPES: usize = 100;
 pub const MAX_HEADERS: usize = 32;
 pub const MAX_DESCRIPTION: usize = 1_024;
 pub const MAX_SECRET: usize = 256;
@@ -31,8 +30,10 @@ pub struct CreateWebhook {
     /// the operator allows private ones.
     #[schema(example = "https://example.com/webhook")]
     pub url: String,
-    /// Registered event types this endpoint receives.
-    #[schema(example = json!(["order.created"]))]
+    /// Event types this endpoint receives: registered names, or patterns
+    /// with NATS wildcards: `order.*` (one more word), `order.>` (one or
+    /// more words), `>` or `*` alone (every type).
+    #[schema(example = json!(["order.created", "invoice.*"]))]
     pub event_types: Vec<String>,
     /// Signing secret; generated if absent: `whsec_` + base64 of 24 bytes
     /// for `hmac`, an ed25519 key `whsk_` + base64 of 32 bytes for `ed25519`.
@@ -40,8 +41,16 @@ pub struct CreateWebhook {
     pub description: Option<String>,
     /// Extra request headers (cannot replace the signing headers).
     pub headers: Option<BTreeMap<String, String>>,
+    /// Another name of `headers` (give one or the other).
+    pub custom_headers: Option<BTreeMap<String, String>>,
     /// Sent under `"custom"` in the standard envelope.
     pub custom_payload: Option<serde_json::Value>,
+    /// Payload filter: only events whose payload matches are delivered, e.g.
+    /// `{"amount": {"$gte": 100}}`. Operators `$eq $neq $in $nin $gt $gte
+    /// $lt $lte $exists $startsWith` on fields by dotted path, and `$and
+    /// $or $not`; a plain value means `$eq`.
+    #[schema(value_type = Option<Object>, example = json!({"amount": {"$gte": 100}}))]
+    pub filter: Option<serde_json::Value>,
     /// `standard` (default) or `raw`.
     pub payload_format: Option<String>,
     pub rate_limit_per_second: Option<i32>,
@@ -71,9 +80,15 @@ pub struct PatchWebhook {
     pub event_types: Option<Vec<String>>,
     pub description: Option<String>,
     pub headers: Option<BTreeMap<String, String>>,
+    /// Another name of `headers` (give one or the other).
+    pub custom_headers: Option<BTreeMap<String, String>>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<Object>)]
     pub custom_payload: Option<Option<serde_json::Value>>,
+    /// A new payload filter; `null` removes it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Object>)]
+    pub filter: Option<Option<serde_json::Value>>,
     pub payload_format: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<i32>)]
@@ -90,7 +105,7 @@ pub struct PatchWebhook {
 }
 
 /// Distinguish an absent field (`None`) from an explicit `null` (`Some(None)`).
-fn double_option<'de, T, D>(d: D) -> Result<Option<Option<T>>, D::Error>
+pub(crate) fn double_option<'de, T, D>(d: D) -> Result<Option<Option<T>>, D::Error>
 where
     T: Deserialize<'de>,
     D: Deserializer<'de>,
@@ -98,37 +113,12 @@ where
     Option::<T>::deserialize(d).map(Some)
 }
 
-fn invalid(code: &'static str, message: impl Into<String>) -> ApiError {
+pub(crate) fn invalid(code: &'static str, message: impl Into<String>) -> ApiError {
     ApiError::bad_request(code, message)
 }
 
 pub fn url(raw: &str) -> Result<WebhookUrl, ApiError> {
     WebhookUrl::parse(raw.trim()).map_err(|e| invalid("invalid_url", e.to_string()))
-}
-
-/// Parsed, de-duplicated, at least one.
-pub fn event_types(raw: &[String]) -> Result<Vec<EventType>, ApiError> {
-    if raw.is_empty() {
-        return Err(invalid(
-            "invalid_event_types",
-            "event_types must list at least one event type",
-        ));
-    }
-    if raw.len() > MAX_EVENT_TYPES {
-        return Err(invalid(
-            "invalid_event_types",
-            format!("event_types may list at most {MAX_EVENT_TYPES} event types"),
-        ));
-    }
-    let mut out: Vec<EventType> = Vec::with_capacity(raw.len());
-    for name in raw {
-        let t = EventType::parse(name)
-            .map_err(|e| invalid("invalid_event_type", format!("{name:?}: {e}")))?;
-        if !out.contains(&t) {
-            out.push(t);
-        }
-    }
-    Ok(out)
 }
 
 /// The endpoint's secret for its scheme: the given one, checked, or a new one.
@@ -255,6 +245,22 @@ pub fn positive(field: &'static str, v: Option<i32>) -> Result<Option<i32>, ApiE
 
 pub fn custom_payload(v: Option<serde_json::Value>) -> Option<serde_json::Value> {
     v.filter(|v| !v.is_null())
+}
+
+/// `headers` or its other name `custom_headers`, checked; both at once is
+/// a `400 conflicting_fields`.
+pub fn headers_or_alias(
+    headers: Option<&BTreeMap<String, String>>,
+    custom_headers: Option<&BTreeMap<String, String>>,
+) -> Result<Option<BTreeMap<String, String>>, ApiError> {
+    match (headers, custom_headers) {
+        (Some(_), Some(_)) => Err(invalid(
+            "conflicting_fields",
+            "headers and custom_headers are two names of one field; give only one",
+        )),
+        (Some(h), None) | (None, Some(h)) => self::headers(h).map(Some),
+        (None, None) => Ok(None),
+    }
 }
 
 #[cfg(test)]

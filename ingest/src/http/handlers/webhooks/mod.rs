@@ -4,6 +4,7 @@
 
 pub mod actions;
 pub mod input;
+pub mod routing;
 pub mod secret;
 
 use axum::extract::State;
@@ -11,6 +12,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use herald_common::domain::WebhookUrl;
 use herald_common::messages::ChangeOp;
+use herald_common::routing::Pattern;
 use herald_common::url_guard::GuardError;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -45,8 +47,19 @@ pub struct ListWebhooks {
     pub cursor: Option<String>,
     /// Only active (`true`) or disabled (`false`) endpoints.
     pub active: Option<bool>,
-    /// Only endpoints subscribed to this event type.
+    /// Only endpoints whose `event_types` list this entry as written
+    /// (`order.created`, or a pattern such as `order.*`).
     pub event_type: Option<String>,
+}
+
+/// The entries of `event_types` without wildcards: each must be registered
+/// (a pattern matches types registered later too).
+fn plain_types(patterns: &[Pattern]) -> Vec<&str> {
+    patterns
+        .iter()
+        .filter(|p| p.is_literal())
+        .map(Pattern::as_str)
+        .collect()
 }
 
 /// Refuse URLs whose host resolves to a non-public address (unless allowed).
@@ -88,7 +101,7 @@ pub async fn create(
     ApiJson(body): ApiJson<CreateWebhook>,
 ) -> Result<(StatusCode, Json<WebhookCreated>), ApiError> {
     let url = input::url(&body.url)?;
-    let event_types = input::event_types(&body.event_types)?;
+    let event_types = routing::event_types(&body.event_types)?;
     let scheme = input::signature_scheme(body.signature_scheme.as_deref().unwrap_or("hmac"))?;
     let secret = input::secret_for(scheme, body.secret.as_deref())?;
     let new = NewWebhook {
@@ -97,8 +110,10 @@ pub async fn create(
         url: url.as_str().to_string(),
         description: input::description(body.description.as_deref().unwrap_or(""))?,
         event_types: event_types.iter().map(|t| t.as_str().to_string()).collect(),
-        headers: input::headers(&body.headers.unwrap_or_default())?,
+        headers: input::headers_or_alias(body.headers.as_ref(), body.custom_headers.as_ref())?
+            .unwrap_or_default(),
         custom_payload: input::custom_payload(body.custom_payload),
+        filter: routing::filter(body.filter)?,
         payload_format: input::payload_format(
             body.payload_format.as_deref().unwrap_or("standard"),
         )?,
@@ -123,8 +138,7 @@ pub async fn create(
             .transpose()?,
         retry_on_4xx: body.retry_on_4xx.unwrap_or(true),
     };
-    let names: Vec<&str> = new.event_types.iter().map(String::as_str).collect();
-    super::ensure_registered(&state, &names).await?;
+    super::catalogue::ensure_registered(&state, &plain_types(&event_types)).await?;
     check_url(&state, &url).await?;
     let webhook = inserted(&state, new).await?;
     state
@@ -207,18 +221,21 @@ pub async fn patch(
     let event_types = body
         .event_types
         .as_deref()
-        .map(input::event_types)
+        .map(routing::event_types)
         .transpose()?;
     let change = webhooks::Change {
         url: url.as_ref().map(|u| u.as_str().to_string()),
-        event_types: event_types.map(|v| v.iter().map(|t| t.as_str().to_string()).collect()),
+        event_types: event_types
+            .as_ref()
+            .map(|v| v.iter().map(|t| t.as_str().to_string()).collect()),
         description: body
             .description
             .as_deref()
             .map(input::description)
             .transpose()?,
-        headers: body.headers.as_ref().map(input::headers).transpose()?,
+        headers: input::headers_or_alias(body.headers.as_ref(), body.custom_headers.as_ref())?,
         custom_payload: body.custom_payload.map(input::custom_payload),
+        filter: body.filter.map(routing::filter).transpose()?,
         payload_format: body
             .payload_format
             .as_deref()
@@ -239,9 +256,8 @@ pub async fn patch(
             .transpose()?,
         retry_on_4xx: body.retry_on_4xx,
     };
-    if let Some(types) = &change.event_types {
-        let names: Vec<&str> = types.iter().map(String::as_str).collect();
-        super::ensure_registered(&state, &names).await?;
+    if let Some(types) = &event_types {
+        super::catalogue::ensure_registered(&state, &plain_types(types)).await?;
     }
     if let Some(url) = &url {
         check_url(&state, url).await?;

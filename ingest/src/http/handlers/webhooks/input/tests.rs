@@ -14,21 +14,6 @@ fn urls_must_be_http_or_https() {
 }
 
 #[test]
-fn event_types_are_parsed_and_deduplicated() {
-    let v = event_types(&["order.created".into(), "order.created".into(), "a.b".into()])
-        .expect("valid");
-    assert_eq!(v.len(), 2);
-    assert_eq!(
-        event_types(&[]).expect_err("empty").code,
-        "invalid_event_types"
-    );
-    assert_eq!(
-        event_types(&["order.*".into()]).expect_err("wildcard").code,
-        "invalid_event_type"
-    );
-}
-
-#[test]
 fn reserved_and_malformed_headers_are_refused() {
     let ok: BTreeMap<String, String> = [("X-Team".to_string(), "payments".to_string())].into();
     assert!(headers(&ok).is_ok());
@@ -127,4 +112,22 @@ fn numeric_limits_are_in_range() {
             "out_of_range"
         );
     }
+}
+
+#[test]
+fn custom_headers_is_another_name_of_headers() {
+    let h: BTreeMap<String, String> = [("X-Team".to_string(), "a".to_string())].into();
+    assert_eq!(
+        headers_or_alias(None, Some(&h)).expect("alias"),
+        Some(h.clone())
+    );
+    assert_eq!(
+        headers_or_alias(Some(&h), None).expect("name"),
+        Some(h.clone())
+    );
+    assert_eq!(headers_or_alias(None, None).expect("none"), None);
+    assert_eq!(
+        headers_or_alias(Some(&h), Some(&h)).expect_err("both").code,
+        "conflicting_fields"
+    );
 }
