@@ -28,27 +28,34 @@ pub async fn ack(msg: &Message, kind: AckKind) {
 /// The least time between two in-progress acks of one message.
 const MIN_PROGRESS_EVERY: Duration = Duration::from_millis(500);
 
-/// Run `work`, telling JetStream every half ack wait that each of `msgs` is
-/// still being worked on (`AckKind::Progress`, which restarts its ack wait).
-/// So the ack wait only has to cover a *dead* consumer: a live one keeps a
-/// slow request, a slow Postgres or a long wait for a slot from sending its
-/// messages to another consumer (a duplicate). Work shorter than half the
-/// ack wait sends nothing.
+/// Run `work`, telling JetStream every third of the ack wait that each of
+/// `msgs` is still being worked on (`AckKind::Progress`, which restarts its
+/// ack wait). So the ack wait only has to cover a *dead* consumer: a live
+/// one keeps a slow request, a slow Postgres or a long wait for a slot from
+/// sending its messages to another consumer (a duplicate). Work shorter
+/// than a third of the ack wait sends nothing. A third, not a half: a
+/// message may go through two of these in a row (a wait for a slot, then
+/// the work), and the count of the second starts over.
 pub async fn in_progress<T>(
     msgs: &[Message],
     ack_wait: Duration,
     work: impl Future<Output = T>,
 ) -> T {
     tokio::pin!(work);
-    let every = (ack_wait / 2).max(MIN_PROGRESS_EVERY);
+    let every = (ack_wait / 3).max(MIN_PROGRESS_EVERY);
     loop {
         tokio::select! {
             out = &mut work => return out,
             _ = tokio::time::sleep(every) => {
-                for msg in msgs {
-                    ack(msg, AckKind::Progress).await;
-                }
+                progress(msgs).await;
             }
         }
+    }
+}
+
+/// Tell JetStream at once that each of `msgs` is still being worked on.
+pub async fn progress(msgs: &[Message]) {
+    for msg in msgs {
+        ack(msg, AckKind::Progress).await;
     }
 }

@@ -20,7 +20,7 @@ use async_nats::jetstream::consumer::PullConsumer;
 use async_nats::jetstream::Message;
 use deadpool_postgres::Pool;
 use futures::StreamExt;
-use herald_common::jetstream::in_progress;
+use herald_common::jetstream::{in_progress, progress};
 use herald_common::shutdown::{self, CancellationToken};
 use std::sync::Arc;
 use std::time::Duration;
@@ -127,8 +127,11 @@ impl Fanout {
         pause
     }
 
-    /// Process `group` in the background once a slot is free.
+    /// Process `group` in the background once a slot is free. Its first
+    /// events may have waited up to a pull's length already: their ack wait
+    /// restarts now, and they are kept in progress while every slot is busy.
     async fn start(self: &Arc<Self>, groups: &Groups, group: Vec<Message>) {
+        progress(&group).await;
         let free = groups.slots.clone().acquire_owned();
         let Ok(slot) = in_progress(&group, self.ack_wait, free).await else {
             return; // never closed
