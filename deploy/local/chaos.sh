@@ -27,5 +27,6 @@ export HERALD_NATS_SERVER="$NATS_SERVER"
 # The soak runs the binaries of the same (debug) profile as child processes.
 log "cargo build -p herald-ingest -p herald-dispatcher"
 cargo build -p herald-ingest -p herald-dispatcher
+export HERALD_BIN_DIR="${CARGO_TARGET_DIR:-$HERALD_ROOT/target}/debug"
 log "herald-chaos $*"
 cargo run -q -p herald-tests --bin herald-chaos -- "$@"
