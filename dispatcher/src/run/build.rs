@@ -13,7 +13,7 @@ use crate::server::Health;
 use crate::DispatcherError;
 use async_nats::jetstream::consumer::PullConsumer;
 use deadpool_postgres::Pool;
-use herald_common::backoff::Backoff;
+use herald_common::backoff::{Backoff, GaveUp};
 use herald_common::config::Config;
 use herald_common::jetstream::{provision_with_retry, ProvisionError};
 use herald_common::shutdown::CancellationToken;
@@ -89,8 +89,13 @@ pub(super) async fn build(
     if !load_endpoints(&cache, shutdown).await {
         return Ok(None);
     }
-    let fanout = consumer(&links.js, EVENTS_STREAM, FANOUT_CONSUMER).await?;
-    let deliver = consumer(&links.js, DELIVERIES_STREAM, DELIVER_CONSUMER).await?;
+    let Some(fanout) = consumer(&links.js, EVENTS_STREAM, FANOUT_CONSUMER, shutdown).await? else {
+        return Ok(None);
+    };
+    let Some(deliver) = consumer(&links.js, DELIVERIES_STREAM, DELIVER_CONSUMER, shutdown).await?
+    else {
+        return Ok(None);
+    };
     let stops = Stops::default();
     let emitter = Emitter {
         js: links.js.clone(),
@@ -149,16 +154,31 @@ async fn load_endpoints(cache: &EndpointsCache, shutdown: &CancellationToken) ->
     loaded.is_ok()
 }
 
+/// Find a consumer, retrying (up to the provisioning deadline) while a
+/// freshly formed cluster has not settled the stream's raft group yet: a
+/// lookup can time out there even though provisioning succeeded. `None` if
+/// shutdown came first.
 async fn consumer(
     js: &async_nats::jetstream::Context,
     stream: &str,
     name: &str,
-) -> Result<PullConsumer, DispatcherError> {
-    let nats = |e: String| DispatcherError::Nats(format!("{stream}/{name}: {e}"));
-    js.get_stream(stream)
-        .await
-        .map_err(|e| nats(e.to_string()))?
-        .get_consumer(name)
-        .await
-        .map_err(|e| nats(e.to_string()))
+    shutdown: &CancellationToken,
+) -> Result<Option<PullConsumer>, DispatcherError> {
+    let lookup = || async move {
+        js.get_stream(stream)
+            .await
+            .map_err(|e| e.to_string())?
+            .get_consumer(name)
+            .await
+            .map_err(|e| e.to_string())
+    };
+    let found = LOAD_RETRY
+        .deadline(PROVISION_DEADLINE)
+        .retry("Could not find a consumer", shutdown, |_| false, lookup)
+        .await;
+    match found {
+        Ok(c) => Ok(Some(c)),
+        Err(GaveUp::Cancelled) => Ok(None),
+        Err(GaveUp::Failed(e)) => Err(DispatcherError::Nats(format!("{stream}/{name}: {e}"))),
+    }
 }
