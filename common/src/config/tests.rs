@@ -185,6 +185,9 @@ fn stream_limits_are_unlimited_by_default_and_read_as_sizes() {
         .with("HERALD_EVENTS_MAX_BYTES", "64MiB")
         .with("HERALD_DELIVERIES_MAX_BYTES", "a lot");
     let err = Config::from_source(&env).expect_err("bad size");
-    assert!(err.to_string().contains("HERALD_DELIVERIES_MAX_BYTES"), "{err}");
+    assert!(
+        err.to_string().contains("HERALD_DELIVERIES_MAX_BYTES"),
+        "{err}"
+    );
     assert_eq!(err.0.len(), 1, "{err}");
 }

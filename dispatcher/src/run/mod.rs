@@ -70,7 +70,10 @@ async fn run_nodes(
     drain(config.dispatcher.shutdown_grace, running).await;
     // The last acks are still in the client's buffer: send them, or their
     // jobs come back to another dispatcher after the ack wait (duplicates).
-    if tokio::time::timeout(FLUSH_DEADLINE, nats.flush()).await.is_err() {
+    if tokio::time::timeout(FLUSH_DEADLINE, nats.flush())
+        .await
+        .is_err()
+    {
         tracing::warn!("Could not flush the last acknowledgements to NATS.");
     }
     Ok(())

@@ -5,24 +5,16 @@
 
 use std::time::{Duration, Instant};
 
-use herald_tests::{ApiClient, Binary, Producer};
+use herald_tests::Producer;
 
 use super::support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_of_ingest_under_load_loses_no_accepted_event() {
     let mut s = Scenario::start(options()).await;
-    // Only the process serves (and relays its outbox) from here on.
-    s.app.stop_ingest().await.expect("stop in-process ingest");
-    let mut ingest = s
-        .app
-        .spawn_process(Binary::Ingest, &[])
-        .await
-        .expect("spawn ingest");
-    ingest.wait_healthy(WAIT).await.expect("ingest healthy");
+    let (mut ingest, api) = s.ingest_process().await;
     let _d1 = s.dispatcher("d1").await;
     let _d2 = s.dispatcher("d2").await;
-    let api = ApiClient::new(ingest.url()).with_token(s.app.admin_token());
     let producer = Producer::start(vec![api], &TYPES, RATE, LOAD);
 
     herald_tests::eventually("500 events accepted", WAIT, || async {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use herald_common::config::settings::{RETRY_JITTER, RETRY_SCHEDULE};
-use herald_tests::{ApiClient, Behavior, Binary, HeraldProcess, PgServer, Producer};
+use herald_tests::{Behavior, PgServer, Producer};
 use uuid::Uuid;
 
 use super::support::*;
@@ -38,19 +38,6 @@ async fn outage(pg: &Arc<PgServer>, down: Duration) -> Instant {
     Instant::now()
 }
 
-/// Ingest as a process instead of the in-process one, and a client for it.
-async fn ingest_process(s: &mut Scenario) -> (HeraldProcess, ApiClient) {
-    s.app.stop_ingest().await.expect("stop in-process ingest");
-    let mut ingest = s
-        .app
-        .spawn_process(Binary::Ingest, &[])
-        .await
-        .expect("spawn ingest");
-    ingest.wait_healthy(WAIT).await.expect("ingest healthy");
-    let api = ApiClient::new(ingest.url()).with_token(s.app.admin_token());
-    (ingest, api)
-}
-
 async fn count(db: &tokio_postgres::Client, sql: &str) -> i64 {
     let row = db.query_one(sql, &[]).await.expect(sql);
     row.try_get("n").expect("n")
@@ -60,7 +47,7 @@ async fn count(db: &tokio_postgres::Client, sql: &str) -> i64 {
 async fn postgres_stopped_immediately_under_load_gets_503s_and_loses_nothing() {
     let pg = server().await;
     let mut s = Scenario::start(options().database_server(pg.admin_url())).await;
-    let (_ingest, api) = ingest_process(&mut s).await;
+    let (_ingest, api) = s.ingest_process().await;
     let _d1 = s.dispatcher("d1").await;
     let _d2 = s.dispatcher("d2").await;
     let producer = Producer::start(vec![api], &TYPES, RATE, Duration::from_secs(8));
@@ -120,7 +107,7 @@ async fn postgres_restart_in_the_middle_of_a_retry_backlog_of_5000_deliveries_lo
         .env(RETRY_JITTER.name, "0.5");
     let mut s = Scenario::start(options).await;
     s.receiver.set_behavior(Behavior::status(503));
-    let (_ingest, api) = ingest_process(&mut s).await;
+    let (_ingest, api) = s.ingest_process().await;
     let _d1 = s.dispatcher("d1").await;
     let _d2 = s.dispatcher("d2").await;
     // 2,500 events, two deliveries each, all failing for now.

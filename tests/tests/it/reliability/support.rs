@@ -82,6 +82,23 @@ impl Scenario {
         p
     }
 
+    /// Ingest as a process instead of the in-process one (which stops, so
+    /// only the process serves and relays its outbox), and a client for it.
+    pub async fn ingest_process(&mut self) -> (HeraldProcess, ApiClient) {
+        self.app
+            .stop_ingest()
+            .await
+            .expect("stop in-process ingest");
+        let mut ingest = self
+            .app
+            .spawn_process(Binary::Ingest, &[])
+            .await
+            .expect("spawn ingest");
+        ingest.wait_healthy(WAIT).await.expect("ingest healthy");
+        let api = ApiClient::new(ingest.url()).with_token(self.app.admin_token());
+        (ingest, api)
+    }
+
     /// `RATE` events per second for `duration` through the in-process ingest.
     pub fn load(&self, duration: Duration) -> Producer {
         Producer::start(vec![self.app.api().clone()], &TYPES, RATE, duration)
