@@ -1,5 +1,6 @@
-# Shared helpers of deploy/local/run.sh and deploy/local/test.sh: install
-# what is missing, start and stop Postgres and NATS. Sourced, not run.
+# Shared helpers of the scripts of deploy/local/: install what is missing,
+# start and stop Postgres, run children and stop them in groups, wait for an
+# HTTP endpoint, clean up on exit. Sourced, not run.
 # shellcheck shell=bash
 
 HERALD_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -14,6 +15,16 @@ log() { printf '\033[1m[herald]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31m[herald] error:\033[0m %s\n' "$*" >&2; exit 1; }
 
 is_root() { [ "$(id -u)" -eq 0 ]; }
+
+# on_exit FUNCTION: run FUNCTION when the script exits, however it exits: a
+# SIGINT, SIGTERM or SIGHUP becomes an exit with status 130, 143 or 129.
+on_exit() {
+  # shellcheck disable=SC2064
+  trap "$1" EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  trap 'exit 129' HUP
+}
 
 # Run as root: directly when we are root, else through sudo.
 as_root() {

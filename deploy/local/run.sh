@@ -127,10 +127,7 @@ stop_all() {
   rm -f "$PROC_PIDFILE"
   log "stopped"
 }
-trap stop_all EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
+on_exit stop_all
 
 # --- Postgres -------------------------------------------------------------------
 if [ -z "${HERALD_DATABASE_URL:-}" ]; then

@@ -18,7 +18,8 @@ pub use crate::app_options::{test_env, TestAppOptions};
 use crate::http::ApiClient;
 use crate::process::{Binary, HeraldProcess};
 use crate::support::{free_port, init_test_log};
-use crate::wait::connect_nats;
+use crate::tables::install_event_types;
+use crate::wait::{connect_nats, WAIT};
 use crate::{NatsServer, TestDb};
 
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -77,6 +78,11 @@ impl TestApp {
                 .context("provisioning the streams")?;
         }
         let pg = db.connect().await;
+        if let (true, Some(types)) = (options.setup, &options.event_types) {
+            install_event_types(&pg, types)
+                .await
+                .context("registering the test's event types")?;
+        }
         let api = ApiClient::new("http://unstarted.invalid")
             .with_token(config.security.admin_token.expose());
         let mut app = Self {
@@ -298,6 +304,19 @@ impl TestApp {
             env.insert(k.to_string(), v.to_string());
         }
         HeraldProcess::spawn(binary, env).await
+    }
+
+    /// [`TestApp::spawn_process`], then wait (up to [`WAIT`]) until it is
+    /// healthy; panics with its output if it is not.
+    pub async fn healthy_process(&self, binary: Binary, extra: &[(&str, &str)]) -> HeraldProcess {
+        let mut process = match self.spawn_process(binary, extra).await {
+            Ok(p) => p,
+            Err(e) => panic!("could not start {}: {e:#}", binary.name()),
+        };
+        if let Err(e) = process.wait_healthy(WAIT).await {
+            panic!("{} is not healthy: {e:#}", binary.name());
+        }
+        process
     }
 
     /// Stop every node gracefully and wait for them.

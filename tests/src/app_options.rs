@@ -17,6 +17,7 @@ pub struct TestAppOptions {
     pub(crate) database_server: Option<String>,
     pub(crate) env: Vec<(String, String)>,
     pub(crate) configure: Vec<Configure>,
+    pub(crate) event_types: Option<Vec<String>>,
 }
 
 impl Default for TestAppOptions {
@@ -29,6 +30,7 @@ impl Default for TestAppOptions {
             database_server: None,
             env: Vec::new(),
             configure: Vec::new(),
+            event_types: None,
         }
     }
 }
@@ -82,6 +84,16 @@ impl TestAppOptions {
             "{key} is not a declared setting"
         );
         self.env.push((key.to_string(), value.into()));
+        self
+    }
+
+    /// The event types the test uses: registered before ingest starts, in
+    /// place of the demo types migration 0001 seeds for the README's tour
+    /// (`order.created`, `order.updated`, `user.signed_up` are gone unless
+    /// named here), so that a test never depends on them unknowingly.
+    /// Herald's own types (`herald.*`, `webhook.test`) stay.
+    pub fn event_types(mut self, names: &[&str]) -> Self {
+        self.event_types = Some(names.iter().map(|n| n.to_string()).collect());
         self
     }
 

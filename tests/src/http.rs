@@ -52,6 +52,19 @@ impl ApiResponse {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
+
+    /// The `code` of an error body `{"error": {"code", "message"}}`, or
+    /// `<none>`.
+    pub fn error_code(&self) -> String {
+        let v = self.value();
+        v["error"]["code"].as_str().unwrap_or("<none>").to_string()
+    }
+
+    /// The UUID in the JSON body's `field`; panics with the body when there
+    /// is none.
+    pub fn uuid(&self, field: &str) -> uuid::Uuid {
+        crate::fixtures::uuid_at(&self.value(), field)
+    }
 }
 
 impl ApiClient {

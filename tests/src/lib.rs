@@ -20,9 +20,14 @@
 //!   until accepted; [`checker`]: what was lost, duplicated, misrouted;
 //!   [`scenario`]: the endpoints and final check those tests share;
 //!   [`chaos`]: the seeded chaos soak (`herald-chaos`).
-//! * [`fixtures`]: set-up through ingest's API (tenants with a key, events
-//!   with a raw payload).
-//! * [`wait`]: the one bounded polling helper.
+//! * [`fixtures`]: what a product does through the API (event types,
+//!   tenants with a key, endpoints, events), each asserting success.
+//! * [`tables`]: what a test reads from the tables, as named rows
+//!   (`app.deliveries_of(id)`, `app.attempts_of(id)`, `app.count(..)`).
+//! * [`drive`]: the outbox relay, retry scheduler and housekeeping stepped
+//!   by the test, and a wait until the delivery pipeline is idle.
+//! * [`schema`]: a database's current schema as SQL (`docs/schema.sql`).
+//! * [`wait`]: the one bounded polling helper and the one bound, [`WAIT`].
 //!
 //! Logs are silent unless `TEST_LOG` is set (`TEST_LOG=1` or a filter such
 //! as `TEST_LOG=herald_dispatcher=debug`).
@@ -30,9 +35,11 @@
 pub mod app;
 pub mod chaos;
 pub mod checker;
+pub mod drive;
 pub mod fixtures;
 pub mod http;
 pub mod nats;
+pub mod pgbouncer;
 pub mod postgres;
 pub mod process;
 pub mod producer;
@@ -40,6 +47,8 @@ pub mod prometheus;
 pub mod proxy;
 pub mod receiver;
 pub mod scenario;
+pub mod schema;
+pub mod tables;
 pub mod wait;
 
 mod app_node;
@@ -52,7 +61,10 @@ mod receiver_behavior;
 mod support;
 
 pub use app::{TestApp, TestAppOptions};
-pub use fixtures::{post_raw_event, tenant_with_key};
+pub use fixtures::{
+    create_endpoint, post_event, post_events, post_raw_event, register_event_types,
+    tenant_with_key, uuid_at, Endpoint, UNREACHABLE_URL,
+};
 pub use http::{ApiClient, ApiResponse};
 pub use nats::{NatsCluster, NatsServer};
 pub use pg_server::PgServer;
@@ -62,5 +74,8 @@ pub use producer::{Produced, Producer};
 pub use prometheus::{PrometheusServer, ScrapeTargets};
 pub use proxy::{CuttableProxy, ProxyTarget};
 pub use receiver::{Behavior, ReceivedRequest, TestReceiver};
-pub use support::{binary_from_env, find_in_path, free_port, init_test_log, workspace_root};
-pub use wait::{eventually, wait_for, wait_until, WaitTimeout};
+pub use support::{
+    binary_from_env, find_in_path, free_port, init_test_log, skip, skip_or_fail, workspace_root,
+};
+pub use tables::{AttemptRow, DeliveryRow, EndpointRow, DEMO_EVENT_TYPES};
+pub use wait::{eventually, wait_for, wait_until, WaitTimeout, WAIT};

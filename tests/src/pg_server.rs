@@ -1,10 +1,13 @@
-//! The Postgres server tests use: `HERALD_TEST_DATABASE_URL` when set (a
-//! superuser URL, as `deploy/local/test.sh` exports), else a private server
-//! started once per test process: `initdb` into a temp dir, a free port,
-//! trust auth on 127.0.0.1 only, durability off for speed. As root it runs as
+//! The Postgres server tests use. The harness owns it: a private server
+//! started on first use, once per test process (`initdb` into a temp dir, a
+//! free port, trust auth on 127.0.0.1 only, durability off for speed), that
+//! every test of the process creates its databases on. As root it runs as
 //! an unprivileged user (`postgres`, else a `herald` system user), since
 //! postgres refuses to run as root. The reaper stops it and removes its
-//! files when the test process exits, however it exits.
+//! files when the test process exits, however it exits (`kill -9` too).
+//! `deploy/local/test.sh` only installs the server binaries; it starts no
+//! server. `HERALD_TEST_DATABASE_URL` (a superuser URL) names a server of
+//! the developer's instead.
 //!
 //! [`PgServer`] is such a server of a test's own, for tests that stop
 //! Postgres for real (`pg_ctl stop -m immediate`) and start it again.
@@ -76,7 +79,7 @@ fn run(cmd: &mut Command, what: &str) -> anyhow::Result<String> {
 }
 
 /// As root: the unprivileged user to run postgres as, created if needed.
-fn os_user() -> anyhow::Result<String> {
+pub(crate) fn os_user() -> anyhow::Result<String> {
     for user in ["postgres", "herald"] {
         if Command::new("id")
             .arg("-u")

@@ -78,3 +78,19 @@ pub fn tail(path: &Path, lines: usize) -> String {
 pub fn is_root() -> bool {
     rustix::process::geteuid().is_root()
 }
+
+/// Say plainly that `test` did not run, and why.
+pub fn skip(test: &str, reason: &str) {
+    println!("SKIPPED {test}: {reason}");
+    eprintln!("SKIPPED {test}: {reason}");
+}
+
+/// For a test that needs something this machine may lack (fixed ports, a
+/// tool): [`skip`] with `reason`, except in CI (`CI` set), where the
+/// missing thing is a failure.
+pub fn skip_or_fail(test: &str, reason: &str) {
+    if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
+        panic!("{test}: {reason} (CI must run it)");
+    }
+    skip(test, reason);
+}

@@ -1,9 +1,16 @@
-//! The one bounded polling helper, and readiness checks built on it.
+//! The one bounded polling helper, the one bound tests wait with, and
+//! readiness checks built on them.
 
 use std::future::Future;
 use std::time::Duration;
 
 use anyhow::Context;
+
+/// How long a test waits for anything that should happen "soon" (a delivery,
+/// a retry, a consumer draining) before it fails: generous, for a busy
+/// machine. Tests wait with [`eventually`] / [`wait_until`] / [`wait_for`]
+/// and this bound, never with a fixed sleep.
+pub const WAIT: Duration = Duration::from_secs(60);
 
 /// A condition did not become true in time.
 #[derive(Debug, thiserror::Error)]

@@ -12,6 +12,7 @@ use super::sampler::Pids;
 use super::schedule::{Fault, FaultKind};
 use super::{CONCURRENCY, DISPATCHERS, INGEST, NATS_NODES};
 use crate::checker::EndpointSpec;
+use crate::scenario::TYPES;
 use crate::{
     scenario, ApiClient, Behavior, Binary, HeraldProcess, NatsCluster, TestApp, TestAppOptions,
     TestReceiver,
@@ -52,6 +53,7 @@ impl World {
     pub async fn start(pids: &Pids) -> anyhow::Result<Self> {
         let cluster = NatsCluster::try_start(NATS_NODES).await?;
         let options = TestAppOptions::new()
+            .event_types(&TYPES)
             .without_ingest()
             .dispatchers(0)
             .nats_url(cluster.urls())

@@ -7,6 +7,7 @@ mod compose;
 mod k8s;
 mod migrations;
 mod nats_view;
+mod pgbouncer;
 mod run_sh;
 mod scale_out;
 mod support;

@@ -150,12 +150,19 @@ async fn two_migration_runners_at_once_both_succeed() {
 
     let count = |sql: &'static str| {
         let a = &a;
-        async move { a.query_one(sql, &[]).await.expect(sql).get::<_, i64>(0) }
+        async move {
+            a.query_one(sql, &[])
+                .await
+                .expect(sql)
+                .try_get::<_, i64>("n")
+                .expect("n")
+        }
     };
     let tables =
-        count("SELECT count(*) FROM information_schema.tables WHERE table_name = 'webhooks'").await;
+        count("SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'webhooks'")
+            .await;
     assert_eq!(tables, 1);
-    let recorded = count("SELECT count(*) FROM herald_migrations").await;
+    let recorded = count("SELECT count(*) AS n FROM herald_migrations").await;
     assert_eq!(recorded, migrate::MIGRATIONS.len() as i64);
 }
 

@@ -6,6 +6,7 @@ mod deliveries;
 mod idempotency;
 mod outbox;
 mod process;
+mod schemathesis;
 mod secrets;
 mod support;
 mod validation;

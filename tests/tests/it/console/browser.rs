@@ -3,7 +3,8 @@
 //! started here (ingest, a dispatcher, a test receiver), signs in, creates
 //! endpoints, sends test events, retries a failed delivery from the page,
 //! filters, opens the attempts and signs in as a tenant. Its screenshots
-//! go to docs/console/. `deploy/local/test.sh` installs chromium, Node.js
+//! go to a temp dir, or to docs/console/ with `HERALD_WRITE_SCREENSHOTS=1`
+//! (so a test run leaves the tracked images alone). `deploy/local/test.sh` installs chromium, Node.js
 //! and the npm packages (`npm ci` in tests/browser) when missing.
 
 use std::path::PathBuf;
@@ -11,8 +12,9 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use herald_tests::{
-    tenant_with_key, workspace_root, Behavior, TestApp, TestAppOptions, TestReceiver,
+    create_endpoint, tenant_with_key, workspace_root, Behavior, TestAppOptions, TestReceiver,
 };
+use serde_json::json;
 use tokio::process::Command;
 
 use super::support::*;
@@ -33,14 +35,19 @@ async fn the_console_works_in_a_real_browser() {
         dir.join("node_modules/playwright-core").is_dir() && chromium().exists(),
         "run deploy/local/test.sh: it installs chromium, Node.js and the npm packages of tests/browser"
     );
-    let app = TestApp::spawn(TestAppOptions::new()).await;
+    let app = app(TestAppOptions::new()).await;
     let receiver = TestReceiver::start().await;
     receiver.set_behavior_for("/flaky", Behavior::fail_first(4, 500));
     let (tenant_api, _) = tenant_with_key(app.api(), "acme").await;
     let tenant_endpoint = receiver.url("/acme");
-    endpoint(&tenant_api, &tenant_endpoint, &["order.created"]).await;
+    create_endpoint(&tenant_api, &tenant_endpoint, &["order.created"], json!({})).await;
     let tenant_key = tenant_api_key(&tenant_api);
     let profile = tempfile::tempdir().expect("profile dir");
+    let scratch = tempfile::tempdir().expect("screenshot dir");
+    let shots = match std::env::var("HERALD_WRITE_SCREENSHOTS").as_deref() {
+        Ok("1") => workspace_root().join("docs/console"),
+        _ => scratch.path().to_path_buf(),
+    };
 
     let mut child = Command::new("node")
         .arg(dir.join("console.test.mjs"))
@@ -52,7 +59,7 @@ async fn the_console_works_in_a_real_browser() {
         .env("HERALD_TENANT_ENDPOINT", &tenant_endpoint)
         .env("HERALD_RECEIVER_OK", receiver.url("/ok"))
         .env("HERALD_RECEIVER_FLAKY", receiver.url("/flaky"))
-        .env("HERALD_SCREENSHOTS", workspace_root().join("docs/console"))
+        .env("HERALD_SCREENSHOTS", &shots)
         .env("HERALD_CHROMIUM", chromium())
         .env("HERALD_PROFILE", profile.path())
         .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
@@ -85,9 +92,32 @@ async fn the_console_works_in_a_real_browser() {
         "browser test failed ({status}):\n{out}\n{err}"
     );
     assert!(out.contains(" passed, 0 failed"), "{out}");
+    // Every screenshot docs/console.md shows was taken.
+    for png in documented_screenshots() {
+        let taken = std::fs::metadata(shots.join(&png))
+            .map(|m| m.len())
+            .unwrap_or(0);
+        assert!(taken > 0, "no screenshot {png} in {}", shots.display());
+    }
     // What the browser did reached Herald: two test events, one retried.
     assert_eq!(receiver.requests_for("/ok").len(), 1);
     assert_eq!(receiver.requests_for("/flaky").len(), 5);
+}
+
+/// The `console/<name>.png` images docs/console.md shows.
+fn documented_screenshots() -> Vec<String> {
+    let doc =
+        std::fs::read_to_string(workspace_root().join("docs/console.md")).expect("docs/console.md");
+    let names: Vec<String> = doc
+        .split("(console/")
+        .skip(1)
+        .filter_map(|rest| {
+            rest.split_once(".png)")
+                .map(|(name, _)| format!("{name}.png"))
+        })
+        .collect();
+    assert!(!names.is_empty(), "docs/console.md shows no screenshot");
+    names
 }
 
 /// The key a tenant client sends.

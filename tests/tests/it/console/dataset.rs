@@ -9,7 +9,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use herald_ingest::store::time_ids::{id_floor, IdRange};
 use herald_ingest::store::{deliveries, events};
 
-use herald_tests::{tenant_with_key, TestApp};
+use herald_tests::{create_endpoint, tenant_with_key, TestApp};
+use serde_json::json;
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
@@ -57,9 +58,8 @@ pub async fn load(app: &TestApp) -> Loaded {
     };
     for i in 0..3 {
         let url = format!("http://127.0.0.1:9/d{i}");
-        loaded
-            .default_hooks
-            .push(endpoint(app.api(), &url, &["order.created"]).await);
+        let hook = create_endpoint(app.api(), &url, &["order.created"], json!({})).await;
+        loaded.default_hooks.push(hook.id);
         let body =
             format!(r#"{{"url":"http://127.0.0.1:9/a{i}","event_types":["order.created"]}}"#);
         let headers = [
@@ -71,7 +71,7 @@ pub async fn load(app: &TestApp) -> Loaded {
             .send(http::Method::POST, "/webhooks", &headers, body)
             .await
             .expect("acme endpoint");
-        loaded.acme_hooks.push(uuid_of(&r.value(), "id"));
+        loaded.acme_hooks.push(r.uuid("id"));
     }
     let started = Instant::now();
     let db = app.db();

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use chrono::Utc;
 use herald_dispatcher::deliver::{header_log, request};
 use herald_dispatcher::store::attempts::{self, NewAttempt};
-use herald_tests::{TestApp, TestAppOptions};
+use herald_tests::TestAppOptions;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
 use uuid::Uuid;
@@ -90,7 +90,7 @@ async fn insert_all(
 
 #[tokio::test]
 async fn keeping_the_headers_of_each_attempt_costs_little() {
-    let app = TestApp::spawn(TestAppOptions::new().dispatchers(0).without_ingest()).await;
+    let app = app(TestAppOptions::new().dispatchers(0).without_ingest()).await;
     let hook = Uuid::now_v7();
     let mut deliveries = Vec::new();
     for _ in 0..BATCH * BATCHES {
@@ -110,7 +110,7 @@ async fn keeping_the_headers_of_each_attempt_costs_little() {
     db.batch_execute("VACUUM ANALYZE delivery_attempts")
         .await
         .expect("vacuum");
-    let pool = herald_common::db::pool(app.test_db().url(), 2).expect("pool");
+    let pool = app.pool();
     let headers = typical_headers().to_string();
     let (mut with, mut without) = (Vec::new(), Vec::new());
     for _ in 0..3 {
@@ -129,7 +129,8 @@ async fn keeping_the_headers_of_each_attempt_costs_little() {
         )
         .await
         .expect("sizes");
-    let (stored, row_with): (f64, f64) = (row.get("stored"), row.get("row_with"));
+    let read = |c: &str| -> f64 { row.try_get(c).expect(c) };
+    let (stored, row_with) = (read("stored"), read("row_with"));
     let n = BATCH * BATCHES;
     println!(
         "{n} attempts in batches of {BATCH}: {:.1} ms without headers, {:.1} ms with (medians of 3); \

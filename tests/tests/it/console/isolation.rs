@@ -2,20 +2,24 @@
 //! neither read nor act on another tenant's endpoints, events or deliveries.
 
 use chrono::Utc;
-use herald_tests::{tenant_with_key, TestApp, TestAppOptions};
+use herald_tests::{create_endpoint, post_event, tenant_with_key, TestAppOptions, UNREACHABLE_URL};
 use serde_json::json;
 
 use super::support::*;
 
 #[tokio::test]
 async fn a_tenant_key_can_neither_read_nor_act_on_another_tenants_objects() {
-    let app = TestApp::spawn(TestAppOptions::new().dispatchers(0)).await;
+    let app = app(TestAppOptions::new().dispatchers(0)).await;
     let (acme, _) = tenant_with_key(app.api(), "acme").await;
     let (globex, _) = tenant_with_key(app.api(), "globex").await;
-    let theirs = endpoint(&globex, "http://127.0.0.1:9/g", &["order.created"]).await;
-    let ours = endpoint(&acme, "http://127.0.0.1:9/a", &["order.created"]).await;
-    let their_event = send_event(&globex, "order.created", json!({"secret": "globex"})).await;
-    let our_event = send_event(&acme, "order.created", json!({"n": 1})).await;
+    let theirs = create_endpoint(&globex, UNREACHABLE_URL, &["order.created"], json!({}))
+        .await
+        .id;
+    let ours = create_endpoint(&acme, UNREACHABLE_URL, &["order.created"], json!({}))
+        .await
+        .id;
+    let their_event = post_event(&globex, "order.created", json!({"secret": "globex"})).await;
+    let our_event = post_event(&acme, "order.created", json!({"n": 1})).await;
     let at = Utc::now();
     let (their_row_event, their_delivery) = insert_row(
         &app,
@@ -50,7 +54,7 @@ async fn a_tenant_key_can_neither_read_nor_act_on_another_tenants_objects() {
     ] {
         let r = acme.post_json(&path, &since).await.expect(&path);
         assert_eq!(
-            (r.status.as_u16(), code(&r)),
+            (r.status.as_u16(), r.error_code()),
             (404, "not_found".into()),
             "{path}: {}",
             r.text()
@@ -97,15 +101,7 @@ async fn a_tenant_key_can_neither_read_nor_act_on_another_tenants_objects() {
         .expect("events");
     assert_eq!(r.status, 403);
     // Nothing was created for them by the refused calls.
-    let count: i64 = app
-        .db()
-        .query_one(
-            "SELECT count(*) FROM deliveries WHERE tenant_id = 'globex'",
-            &[],
-        )
-        .await
-        .expect("count")
-        .get(0);
+    let count = app.count("deliveries WHERE tenant_id = 'globex'").await;
     assert_eq!(count, 1);
 
     // Their own key sees theirs; the admin narrowed to acme sees acme's.

@@ -3,12 +3,12 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use herald_tests::{TestApp, TestAppOptions};
+use herald_tests::{create_endpoint, TestApp, TestAppOptions};
+use serde_json::json;
 use uuid::Uuid;
 
 use super::support::*;
 
-const TYPES: [&str; 3] = ["order.created", "order.updated", "user.signed_up"];
 const STATUSES: [&str; 4] = ["pending", "delivered", "retrying", "failed"];
 
 /// One inserted delivery and what the filters look at.
@@ -112,10 +112,15 @@ fn combination(
 
 #[tokio::test]
 async fn the_log_pages_stably_while_deliveries_arrive_and_every_filter_combination_is_right() {
-    let app = TestApp::spawn(TestAppOptions::new().dispatchers(0)).await;
+    let app = app(TestAppOptions::new().dispatchers(0)).await;
+    let api = app.api();
     let hooks = [
-        endpoint(app.api(), "http://127.0.0.1:9/a", &TYPES).await,
-        endpoint(app.api(), "http://127.0.0.1:9/b", &TYPES).await,
+        create_endpoint(api, "http://127.0.0.1:9/a", &TYPES, json!({}))
+            .await
+            .id,
+        create_endpoint(api, "http://127.0.0.1:9/b", &TYPES, json!({}))
+            .await
+            .id,
     ];
     let now = Utc::now();
     let made = insert_log(&app, &hooks, now).await;
@@ -141,8 +146,5 @@ async fn the_log_pages_stably_while_deliveries_arrive_and_every_filter_combinati
     }
     let detail = get_ok(app.api(), &format!("/deliveries/{}", made[0].id)).await;
     assert_eq!(detail["event_type"], made[0].event_type);
-    assert_eq!(
-        detail["attempt_log"][0]["request_headers"],
-        serde_json::json!({})
-    );
+    assert_eq!(detail["attempt_log"][0]["request_headers"], json!({}));
 }

@@ -3,7 +3,9 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
-use herald_tests::{Behavior, TestApp, TestAppOptions, TestReceiver};
+use herald_tests::{
+    create_endpoint, post_event, uuid_at, Behavior, TestAppOptions, TestReceiver, WAIT,
+};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -14,18 +16,21 @@ fn received(receiver: &TestReceiver, path: &str) -> Vec<Uuid> {
     receiver
         .requests_for(path)
         .iter()
-        .map(|r| uuid_of(&r.json(), "id"))
+        .map(|r| uuid_at(&r.json(), "id"))
         .collect()
 }
 
 #[tokio::test]
 async fn a_replay_delivers_exactly_the_events_missed_while_disabled_and_a_second_none() {
-    let app = TestApp::spawn(TestAppOptions::new()).await;
+    let app = app(TestAppOptions::new()).await;
     let receiver = TestReceiver::start().await;
     let start = Utc::now();
-    let hook = endpoint(app.api(), &receiver.url("/hook"), &["order.created"]).await;
+    let url = receiver.url("/hook");
+    let hook = create_endpoint(app.api(), &url, &["order.created"], json!({}))
+        .await
+        .id;
     for n in 0..3 {
-        send_event(app.api(), "order.created", json!({"before": n})).await;
+        post_event(app.api(), "order.created", json!({"before": n})).await;
     }
     receiver.wait_for_requests(Some("/hook"), 3, WAIT).await;
 
@@ -42,11 +47,11 @@ async fn a_replay_delivers_exactly_the_events_missed_while_disabled_and_a_second
     patch(false).await;
     let mut missed = BTreeSet::new();
     for n in 0..20 {
-        missed.insert(send_event(app.api(), "order.created", json!({"missed": n})).await);
+        missed.insert(post_event(app.api(), "order.created", json!({"missed": n})).await);
         // Not subscribed: never replayed.
-        send_event(app.api(), "order.updated", json!({"other": n})).await;
+        post_event(app.api(), "order.updated", json!({"other": n})).await;
     }
-    fanout_idle(&app).await;
+    app.wait_until_idle().await;
     let r = app
         .api()
         .post_json(
@@ -56,7 +61,7 @@ async fn a_replay_delivers_exactly_the_events_missed_while_disabled_and_a_second
         .await
         .expect("replay");
     assert_eq!(
-        (r.status.as_u16(), code(&r)),
+        (r.status.as_u16(), r.error_code()),
         (409, "endpoint_disabled".into())
     );
     patch(true).await;
@@ -77,7 +82,7 @@ async fn a_replay_delivers_exactly_the_events_missed_while_disabled_and_a_second
         .expect("replay");
     assert_eq!(again.value()["created"], 0, "{}", again.text());
 
-    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    app.wait_until_idle().await;
     let got = received(&receiver, "/hook");
     assert_eq!(got.len(), 23, "exactly the 3 sent and the 20 missed");
     let replayed: BTreeSet<Uuid> = got[3..].iter().copied().collect();
@@ -117,11 +122,12 @@ async fn a_manual_retry_of_a_failed_delivery_that_fails_again_is_retried_on_sche
     let options = TestAppOptions::new()
         .env("HERALD_RETRY_SCHEDULE", "300ms,600ms")
         .env("HERALD_RETRY_JITTER", "0");
-    let app = TestApp::spawn(options).await;
+    let app = app(options).await;
     let receiver = TestReceiver::start().await;
     receiver.set_behavior(Behavior::status(500));
-    endpoint(app.api(), &receiver.url("/down"), &["order.created"]).await;
-    let event = send_event(app.api(), "order.created", json!({"n": 1})).await;
+    let url = receiver.url("/down");
+    create_endpoint(app.api(), &url, &["order.created"], json!({})).await;
+    let event = post_event(app.api(), "order.created", json!({"n": 1})).await;
     let delivery = herald_tests::wait_for(WAIT, || async {
         let v = app
             .api()

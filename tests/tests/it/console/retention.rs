@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use herald_common::shutdown::CancellationToken;
 use herald_ingest::pipeline::retention::Retention;
-use herald_tests::{TestApp, TestAppOptions, TestReceiver};
+use herald_tests::{create_endpoint, TestApp, TestAppOptions, TestReceiver, UNREACHABLE_URL, WAIT};
 use serde_json::json;
 use tokio::sync::Mutex;
 
@@ -77,12 +77,17 @@ async fn retention_deletes_old_rows_in_batches_under_load_and_keeps_the_window()
     // The node's own retention round runs at start (nothing old yet), then
     // waits an hour: this test drives rounds itself, like a second node.
     let options = TestAppOptions::new().env("HERALD_RETENTION_INTERVAL", "1h");
-    let app = TestApp::spawn(options).await;
+    let app = app(options).await;
     let receiver = TestReceiver::start().await;
-    let hooks = [
-        endpoint(app.api(), &receiver.url("/a"), &["order.created"]).await,
-        endpoint(app.api(), &receiver.url("/b"), &["order.created"]).await,
-    ];
+    let mut hooks = Vec::new();
+    for path in ["/a", "/b"] {
+        let url = receiver.url(path);
+        hooks.push(
+            create_endpoint(app.api(), &url, &["order.created"], json!({}))
+                .await
+                .id,
+        );
+    }
     insert_history(&app, 40, 10_000, &hooks).await;
     insert_history(&app, 29, 2_000, &hooks).await;
     let old_before = counts_between(&app, 41, 39).await;
@@ -96,9 +101,8 @@ async fn retention_deletes_old_rows_in_batches_under_load_and_keeps_the_window()
     let alone = load_for(&app, Duration::from_secs(5)).await;
     let alone_took = start.elapsed();
 
-    let pool = herald_common::db::pool(app.test_db().url(), 4).expect("pool");
     let retention = Retention {
-        db: pool,
+        db: app.pool(),
         keep: app.config().ingest.retention,
         interval: Duration::from_secs(3600),
         batch: 200,
@@ -145,15 +149,9 @@ async fn retention_deletes_old_rows_in_batches_under_load_and_keeps_the_window()
         "rows inside the window touched"
     );
     let accepted = warm_up + (alone.len() + during.len()) as i64;
-    let recent: i64 = app
-        .db()
-        .query_one(
-            "SELECT count(*) FROM events WHERE created_at > now() - interval '1 hour'",
-            &[],
-        )
-        .await
-        .expect("count")
-        .get(0);
+    let recent = app
+        .count("events WHERE created_at > now() - interval '1 hour'")
+        .await;
     assert_eq!(recent, accepted, "every event of the load is kept");
 }
 
@@ -163,8 +161,10 @@ async fn the_ingest_node_deletes_what_is_past_retention_by_itself() {
         .dispatchers(0)
         .env("HERALD_RETENTION", "7d")
         .env("HERALD_RETENTION_INTERVAL", "200ms");
-    let app = TestApp::spawn(options).await;
-    let hook = endpoint(app.api(), "http://127.0.0.1:9/x", &["order.created"]).await;
+    let app = app(options).await;
+    let hook = create_endpoint(app.api(), UNREACHABLE_URL, &["order.created"], json!({}))
+        .await
+        .id;
     insert_history(&app, 8, 300, &[hook]).await;
     insert_history(&app, 6, 100, &[hook]).await;
     herald_tests::eventually("the old rows are gone", WAIT, || async {

@@ -1,54 +1,20 @@
-//! Helpers of the console tests: endpoints pointing at a receiver, rows
+//! What the console tests share: an app with their event types, rows
 //! written the way fan-out and the attempt log write them (at chosen
 //! times), page walking, and waiting for a delivery's status.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use herald_tests::{ApiClient, ApiResponse, TestApp};
-use serde_json::{json, Value};
+use herald_tests::{uuid_at, ApiClient, ApiResponse, TestApp, TestAppOptions, WAIT};
+use serde_json::Value;
 use uuid::{NoContext, Timestamp, Uuid};
 
-pub const WAIT: Duration = Duration::from_secs(30);
+/// The event types the console tests use (`webhook.test` is Herald's own).
+pub const TYPES: [&str; 3] = ["order.created", "order.updated", "user.signed_up"];
 
-/// The error code of an error response.
-pub fn code(r: &ApiResponse) -> String {
-    r.value()["error"]["code"]
-        .as_str()
-        .unwrap_or("<none>")
-        .to_string()
-}
-
-pub fn uuid_of(v: &Value, field: &str) -> Uuid {
-    v[field]
-        .as_str()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("no {field} in {v}"))
-}
-
-/// An endpoint for `event_types` at `url`; its id.
-pub async fn endpoint(api: &ApiClient, url: &str, event_types: &[&str]) -> Uuid {
-    endpoint_with(api, json!({"url": url, "event_types": event_types})).await
-}
-
-pub async fn endpoint_with(api: &ApiClient, body: Value) -> Uuid {
-    let r = api
-        .post_json("/webhooks", &body)
-        .await
-        .expect("POST /webhooks");
-    assert_eq!(r.status, 201, "{}", r.text());
-    uuid_of(&r.value(), "id")
-}
-
-/// `POST /events`; the event's id.
-pub async fn send_event(api: &ApiClient, event_type: &str, payload: Value) -> Uuid {
-    let r = api
-        .post_json("/events", &json!({"type": event_type, "payload": payload}))
-        .await
-        .expect("POST /events");
-    assert_eq!(r.status, 201, "{}", r.text());
-    uuid_of(&r.value(), "id")
+/// An app as `options` say, with [`TYPES`] registered.
+pub async fn app(options: TestAppOptions) -> TestApp {
+    TestApp::spawn(options.event_types(&TYPES)).await
 }
 
 pub async fn post_empty(api: &ApiClient, path: &str) -> ApiResponse {
@@ -70,7 +36,7 @@ pub fn ids(page: &Value) -> Vec<Uuid> {
         .as_array()
         .unwrap_or_else(|| panic!("no data in {page}"))
         .iter()
-        .map(|d| uuid_of(d, "id"))
+        .map(|d| uuid_at(d, "id"))
         .collect()
 }
 
@@ -162,28 +128,6 @@ pub async fn wait_for_delivery(api: &ApiClient, id: Uuid, status: &str, attempts
             get_ok(api, &path).await
         ),
     }
-}
-
-/// Wait until the `fanout` consumer has handled every event published so far.
-pub async fn fanout_idle(app: &TestApp) {
-    let js = app.jetstream();
-    let idle = herald_tests::wait_until(WAIT, || async {
-        let Ok(stream) = js.get_stream("HERALD_EVENTS").await else {
-            return false;
-        };
-        let Ok(mut consumer) = stream
-            .get_consumer::<async_nats::jetstream::consumer::pull::Config>("fanout")
-            .await
-        else {
-            return false;
-        };
-        match consumer.info().await {
-            Ok(i) => i.num_pending == 0 && i.num_ack_pending == 0,
-            Err(_) => false,
-        }
-    })
-    .await;
-    assert!(idle.is_ok(), "fan-out did not catch up");
 }
 
 /// A string map from a JSON object.

@@ -6,38 +6,12 @@ use std::collections::BTreeMap;
 use std::process::Command;
 
 use herald_common::migrate::{self, MIGRATIONS};
-use herald_tests::{Binary, TestApp, TestAppOptions, TestDb, TestReceiver};
-use serde_json::Value;
+use herald_tests::schema::current_schema as schema;
+use herald_tests::{create_endpoint, Binary, TestApp, TestAppOptions, TestDb, TestReceiver, WAIT};
+use serde_json::{json, Value};
 use tokio_postgres::Client;
 
 type Rows = BTreeMap<String, Vec<Value>>;
-
-use super::support::{hook_endpoint, WAIT};
-
-/// Everything that makes up the schema, one line per column, index,
-/// constraint and table storage option (the migration log's rows excluded).
-async fn schema(pg: &Client) -> Vec<String> {
-    const QUERIES: [&str; 4] = [
-        "SELECT concat_ws(' ', 'column', table_name, column_name, data_type, is_nullable,
-                column_default) AS line
-           FROM information_schema.columns WHERE table_schema = 'public'",
-        "SELECT concat_ws(' ', 'index', indexname, indexdef) AS line
-           FROM pg_indexes WHERE schemaname = 'public'",
-        "SELECT concat_ws(' ', 'constraint', conrelid::regclass::text, conname,
-                pg_get_constraintdef(oid), convalidated) AS line
-           FROM pg_constraint WHERE connamespace = 'public'::regnamespace",
-        "SELECT concat_ws(' ', 'table', relname, array_to_string(reloptions, ',')) AS line
-           FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'",
-    ];
-    let mut lines = Vec::new();
-    for q in QUERIES {
-        for row in pg.query(q, &[]).await.expect("schema query") {
-            lines.push(row.try_get::<_, String>("line").expect("line"));
-        }
-    }
-    lines.sort();
-    lines
-}
 
 /// Every row of every Herald table as JSON (the migration log excluded).
 async fn rows(pg: &Client) -> Rows {
@@ -99,7 +73,7 @@ async fn columns(pg: &Client) -> BTreeMap<String, Vec<String>> {
 }
 
 /// The schema of a fresh database migrated to `version`.
-async fn fresh_schema(version: usize) -> Vec<String> {
+async fn fresh_schema(version: usize) -> String {
     let db = TestDb::create().await;
     let mut pg = db.connect().await;
     migrate::run_migrations(&mut pg, &MIGRATIONS[..version])
@@ -129,18 +103,15 @@ async fn ingest_migrate(db_url: &str, args: &[&str]) -> (bool, String) {
 /// A tenant with a key, an endpoint, and delivered events with attempts.
 async fn app_with_data() -> TestApp {
     let receiver = TestReceiver::start().await;
-    let app = TestApp::spawn(TestAppOptions::new()).await;
+    let app = TestApp::spawn(TestAppOptions::new().event_types(&["order.created"])).await;
     herald_tests::tenant_with_key(app.api(), "acme").await;
-    hook_endpoint(app.api(), &receiver).await;
+    let url = receiver.url("/hook");
+    create_endpoint(app.api(), &url, &["order.created"], json!({})).await;
     for n in 0..5 {
         herald_tests::post_raw_event(app.api(), "order.created", &format!(r#"{{"n":{n}}}"#)).await;
     }
     herald_tests::eventually("5 attempts are recorded", WAIT, || async {
-        let row = app
-            .db()
-            .query_one("SELECT count(*) AS n FROM delivery_attempts", &[])
-            .await;
-        row.ok().and_then(|r| r.try_get::<_, i64>("n").ok()) == Some(5)
+        app.count("delivery_attempts").await == 5
     })
     .await;
     app
@@ -221,4 +192,30 @@ async fn rolling_back_every_migration_leaves_only_the_log_and_up_rebuilds_it() {
     assert_eq!(left, ["herald_migrations"]);
     migrate::run(&mut pg).await.expect("up again");
     assert_eq!(schema(&pg).await, schema_before);
+}
+
+/// The header of `docs/schema.sql`; the schema follows it.
+const SCHEMA_DOC_HEADER: &str = "\
+-- The current schema of a Herald database: every migration of migrations/
+-- applied in order (later migrations replace earlier constraints and indexes,
+-- so no single file shows it). Read back from the catalogs by the test
+-- deploy::migrations::docs_schema_sql_is_the_migrated_schema; do not edit by
+-- hand: after a new migration, run that test with HERALD_WRITE_SCHEMA=1.
+
+";
+
+#[tokio::test]
+async fn docs_schema_sql_is_the_migrated_schema() {
+    let db = TestDb::migrated().await;
+    let current = format!("{SCHEMA_DOC_HEADER}{}", schema(&db.connect().await).await);
+    let path = herald_tests::workspace_root().join("docs/schema.sql");
+    if std::env::var_os("HERALD_WRITE_SCHEMA").is_some() {
+        std::fs::write(&path, &current).expect("write docs/schema.sql");
+    }
+    let documented = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        documented == current,
+        "docs/schema.sql differs from the migrated schema; run this test with \
+         HERALD_WRITE_SCHEMA=1 and commit the file"
+    );
 }

@@ -9,10 +9,10 @@ use std::collections::BTreeSet;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use herald_tests::{NatsCluster, TestApp, TestAppOptions, TestReceiver};
+use herald_tests::{create_endpoint, NatsCluster, TestApp, TestAppOptions, TestReceiver, WAIT};
 use serde_json::{json, Value};
 
-use super::support::{hook_endpoint, js_api, WAIT};
+use super::support::js_api;
 
 const EVENTS: usize = 200;
 
@@ -105,11 +105,18 @@ async fn what_the_nats_cli_shows_on_a_cluster_before_during_and_after_a_load() {
         .nats_url(cluster.urls())
         .env("HERALD_STREAM_REPLICAS", "3")
         .env("HERALD_DELIVER_MAX_ACK_PENDING", "700")
+        .event_types(&["order.created"])
         .dispatchers(0);
     let mut app = TestApp::spawn(options).await;
     let client = app.nats().clone();
     let receiver = TestReceiver::start().await;
-    hook_endpoint(app.api(), &receiver).await;
+    create_endpoint(
+        app.api(),
+        &receiver.url("/hook"),
+        &["order.created"],
+        json!({}),
+    )
+    .await;
 
     assert_stream(&client, "HERALD_EVENTS", "herald.events.>", "interest").await;
     assert_stream(

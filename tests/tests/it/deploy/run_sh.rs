@@ -9,12 +9,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use herald_tests::{ApiClient, Binary, Producer, TestReceiver};
+use herald_tests::{skip_or_fail, ApiClient, Binary, Producer, TestReceiver, WAIT};
 use rustix::process::{kill_process, kill_process_group, Pid, Signal};
 
 use serde_json::Value;
 
-use super::support::{heavy, js_api, skip_or_fail, WAIT};
+use super::support::{heavy, js_api};
 use crate::reliability::support::{create_endpoints, finish, TYPES};
 
 const TEST: &str = "deploy::run_sh::run_sh_cluster";
@@ -244,6 +244,7 @@ async fn run_sh_cluster() {
     let receiver = TestReceiver::start().await;
     let apis = ["http://127.0.0.1:8080", "http://127.0.0.1:8081"]
         .map(|u| ApiClient::new(u).with_token("herald-local-admin-token"));
+    herald_tests::register_event_types(&apis[0], &TYPES).await;
     let endpoints = create_endpoints(&apis[0], &receiver).await;
     let producers = apis
         .clone()

@@ -1,12 +1,5 @@
-//! What the deployment tests share: the generous wait, and the rule for a
-//! test that needs something this machine may lack (fixed ports, a tool):
-//! it says plainly that it skipped, except in CI (`CI` set), where the
-//! missing thing is a failure.
-
-use std::time::Duration;
-
-/// Generous bound for anything that should happen "soon" on a busy machine.
-pub const WAIT: Duration = Duration::from_secs(60);
+//! What the deployment tests share: a lock for the heaviest tests, and
+//! JetStream API requests as the `nats` CLI sends them.
 
 /// Held by the tests that load the machine most (`run.sh --cluster`, the
 /// scale-out measure), so that they never run at the same time: the
@@ -14,15 +7,6 @@ pub const WAIT: Duration = Duration::from_secs(60);
 pub async fn heavy() -> tokio::sync::MutexGuard<'static, ()> {
     static HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
     HEAVY.lock().await
-}
-
-/// Skip with `reason` (printed), or panic when running in CI.
-pub fn skip_or_fail(test: &str, reason: &str) {
-    if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
-        panic!("{test}: {reason} (CI must run it)");
-    }
-    println!("SKIPPED {test}: {reason}");
-    eprintln!("SKIPPED {test}: {reason}");
 }
 
 /// One JetStream API request, as the `nats` CLI sends it (e.g. subject
@@ -37,14 +21,4 @@ pub async fn js_api(client: &async_nats::Client, subject: &str, body: &str) -> s
         .unwrap_or_else(|e| panic!("{subject}: answer is not JSON: {e}"));
     assert!(value.get("error").is_none(), "{subject}: {value}");
     value
-}
-
-/// An endpoint on `receiver`'s path `/hook` for `order.created` events.
-pub async fn hook_endpoint(api: &herald_tests::ApiClient, receiver: &herald_tests::TestReceiver) {
-    let body = serde_json::json!({"url": receiver.url("/hook"), "event_types": ["order.created"]});
-    let r = api
-        .post_json("/webhooks", &body)
-        .await
-        .expect("POST /webhooks");
-    assert_eq!(r.status, 201, "{}", r.text());
 }

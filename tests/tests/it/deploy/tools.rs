@@ -8,11 +8,9 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use herald_common::config::settings::SETTINGS;
-use herald_tests::{ApiClient, Binary, TestApp};
+use herald_tests::{skip_or_fail, ApiClient, Binary, TestApp};
 use serde::Deserialize;
 use serde_json::Value;
-
-use super::support::skip_or_fail;
 
 /// The checker named by `var`, else `name` on the PATH; `None` (after
 /// printing that `test` skipped, or failing in CI) when there is none.

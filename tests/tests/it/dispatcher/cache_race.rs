@@ -5,7 +5,7 @@
 
 use std::collections::HashSet;
 
-use herald_tests::{TestAppOptions, TestReceiver};
+use herald_tests::{create_endpoint, TestAppOptions, TestReceiver, WAIT};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -27,9 +27,9 @@ async fn an_endpoint_created_just_before_an_event_receives_it() {
     for i in 0..ROUNDS {
         let path = format!("/race/{i}");
         let enabled_later = i % 2 == 1;
-        let ep = endpoint(
+        let ep = create_endpoint(
             &api,
-            receiver.url(&path),
+            &receiver.url(&path),
             &["order.created"],
             json!({"active": !enabled_later}),
         )

@@ -3,7 +3,9 @@
 use std::collections::HashSet;
 
 use herald_common::signing::{sign_legacy, SigningKey};
-use herald_tests::{post_raw_event, tenant_with_key, TestAppOptions, TestReceiver};
+use herald_tests::{
+    create_endpoint, post_events, post_raw_event, tenant_with_key, TestAppOptions, TestReceiver,
+};
 use serde_json::json;
 
 use super::support::*;
@@ -43,9 +45,9 @@ fn verify_with_python(secret: &str, headers: &serde_json::Value, body: &[u8]) {
 async fn an_event_arrives_once_signed_for_standard_webhooks_and_the_legacy_scheme() {
     let receiver = TestReceiver::start().await;
     let mut app = app(TestAppOptions::new()).await;
-    let ep = endpoint(
+    let ep = create_endpoint(
         app.api(),
-        receiver.url("/hook"),
+        &receiver.url("/hook"),
         &["order.created"],
         json!({"secret": SECRET, "headers": {"X-Team": "payments"}, "custom_payload": {"region": "eu"}}),
     )
@@ -55,7 +57,7 @@ async fn an_event_arrives_once_signed_for_standard_webhooks_and_the_legacy_schem
     let r = post_raw_event(app.api(), "order.created", raw).await;
     let event_id = r.value()["id"].as_str().expect("id").to_string();
 
-    wait_status(&app, ep.id, "delivered", 1).await;
+    app.wait_for_deliveries(ep.id, "delivered", 1).await;
     let requests = receiver.requests_for("/hook");
     assert_eq!(requests.len(), 1, "exactly one POST");
     let req = &requests[0];
@@ -70,12 +72,7 @@ async fn an_event_arrives_once_signed_for_standard_webhooks_and_the_legacy_schem
     assert!(header("user-agent").starts_with("Herald/"));
     assert_eq!(header("x-team"), "payments");
     assert_eq!(header("x-webhook-event"), "order.created");
-    let delivery_id: uuid::Uuid = app
-        .db()
-        .query_one("SELECT id FROM deliveries WHERE webhook_id = $1", &[&ep.id])
-        .await
-        .expect("delivery")
-        .get(0);
+    let delivery_id = app.deliveries_of(ep.id).await[0].id;
     assert_eq!(header("x-webhook-delivery"), delivery_id.to_string());
 
     // The envelope carries the payload bytes untouched.
@@ -115,21 +112,22 @@ async fn each_endpoint_gets_exactly_the_events_it_subscribed_to() {
     let api = app.api().clone();
     let mut created = Vec::new();
     for path in ["/a", "/b", "/c"] {
-        created.push(endpoint(&api, receiver.url(path), &["order.created"], json!({})).await);
+        created
+            .push(create_endpoint(&api, &receiver.url(path), &["order.created"], json!({})).await);
     }
-    let signups = endpoint(&api, receiver.url("/d"), &["user.signed_up"], json!({})).await;
-    endpoint(
+    let signups = create_endpoint(&api, &receiver.url("/d"), &["user.signed_up"], json!({})).await;
+    create_endpoint(
         &api,
-        receiver.url("/inactive"),
+        &receiver.url("/inactive"),
         &["order.created"],
         json!({"active": false}),
     )
     .await;
     // Another tenant's endpoint on the same type.
     let (globex, _) = tenant_with_key(&api, "globex").await;
-    endpoint(
+    create_endpoint(
         &globex,
-        receiver.url("/globex"),
+        &receiver.url("/globex"),
         &["order.created"],
         json!({}),
     )
@@ -145,9 +143,9 @@ async fn each_endpoint_gets_exactly_the_events_it_subscribed_to() {
         .into_iter()
         .collect();
     for e in &created {
-        wait_status(&app, e.id, "delivered", 50).await;
+        app.wait_for_deliveries(e.id, "delivered", 50).await;
     }
-    wait_status(&app, signups.id, "delivered", 50).await;
+    app.wait_for_deliveries(signups.id, "delivered", 50).await;
 
     for path in ["/a", "/b", "/c"] {
         let got = receiver.requests_for(path);
@@ -163,12 +161,7 @@ async fn each_endpoint_gets_exactly_the_events_it_subscribed_to() {
     assert_eq!(event_ids(&got).into_iter().collect::<HashSet<_>>(), users);
     assert!(receiver.requests_for("/inactive").is_empty());
     assert!(receiver.requests_for("/globex").is_empty());
-    let total: i64 = app
-        .db()
-        .query_one("SELECT count(*) FROM deliveries", &[])
-        .await
-        .expect("count")
-        .get(0);
+    let total = app.count("deliveries").await;
     assert_eq!(total, 200, "one delivery per (event, subscribed endpoint)");
 }
 
@@ -176,9 +169,9 @@ async fn each_endpoint_gets_exactly_the_events_it_subscribed_to() {
 async fn a_raw_endpoint_gets_the_payload_bytes_signed_with_both_secrets_during_a_rotation() {
     let receiver = TestReceiver::start().await;
     let mut app = app(TestAppOptions::new()).await;
-    let ep = endpoint(
+    let ep = create_endpoint(
         app.api(),
-        receiver.url("/raw"),
+        &receiver.url("/raw"),
         &["order.created"],
         json!({"payload_format": "raw", "secret": "old-secret-value"}),
     )
@@ -194,7 +187,7 @@ async fn a_raw_endpoint_gets_the_payload_bytes_signed_with_both_secrets_during_a
 
     let raw = r#"{"z": [1,2 ,3], "a":"\u00e9"}"#;
     post_raw_event(app.api(), "order.created", raw).await;
-    wait_status(&app, ep.id, "delivered", 1).await;
+    app.wait_for_deliveries(ep.id, "delivered", 1).await;
     let req = &receiver.requests_for("/raw")[0];
     assert_eq!(
         req.text(),
@@ -235,43 +228,27 @@ async fn deleting_an_endpoint_deletes_its_delivery_log_only() {
     let receiver = TestReceiver::start().await;
     let mut app = app(TestAppOptions::new()).await;
     let api = app.api().clone();
-    let gone = endpoint(&api, receiver.url("/gone"), &["order.created"], json!({})).await;
-    let kept = endpoint(&api, receiver.url("/kept"), &["order.created"], json!({})).await;
+    let gone = create_endpoint(&api, &receiver.url("/gone"), &["order.created"], json!({})).await;
+    let kept = create_endpoint(&api, &receiver.url("/kept"), &["order.created"], json!({})).await;
     app.start_dispatcher().await.expect("dispatcher");
     post_events(&api, "order.created", 20, "del").await;
-    wait_status(&app, gone.id, "delivered", 20).await;
-    wait_status(&app, kept.id, "delivered", 20).await;
+    app.wait_for_deliveries(gone.id, "delivered", 20).await;
+    app.wait_for_deliveries(kept.id, "delivered", 20).await;
 
     let r = api
         .delete(&format!("/webhooks/{}", gone.id))
         .await
         .expect("delete");
     assert_eq!(r.status, 204, "{}", r.text());
-    let count = |sql: &'static str, id: uuid::Uuid| {
-        let db = app.db();
-        async move {
-            db.query_one(sql, &[&id])
-                .await
-                .expect("count")
-                .get::<_, i64>(0)
-        }
-    };
-    let deliveries = "SELECT count(*) FROM deliveries WHERE webhook_id = $1";
-    let attempts = "SELECT count(*) FROM delivery_attempts a \
-                    JOIN deliveries d ON d.id = a.delivery_id WHERE d.webhook_id = $1";
-    assert_eq!(count(deliveries, gone.id).await, 0);
-    assert_eq!(count(deliveries, kept.id).await, 20);
-    assert_eq!(count(attempts, kept.id).await, 20);
-    let orphans: i64 = app
-        .db()
-        .query_one(
-            "SELECT count(*) FROM delivery_attempts a \
+    assert_eq!(app.deliveries_of(gone.id).await.len(), 0);
+    assert_eq!(app.deliveries_of(kept.id).await.len(), 20);
+    assert_eq!(app.attempts_of(kept.id).await.len(), 20);
+    let orphans = app
+        .count(
+            "delivery_attempts a \
              WHERE NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.id = a.delivery_id)",
-            &[],
         )
-        .await
-        .expect("orphans")
-        .get(0);
+        .await;
     assert_eq!(
         orphans, 0,
         "attempts of the deleted endpoint's deliveries remain"

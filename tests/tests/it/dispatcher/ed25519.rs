@@ -2,8 +2,11 @@
 //! public key, and an independent verifier (PyNaCl) accepts its requests,
 //! during a rotation too, and refuses a tampered body.
 
-use herald_tests::{ReceivedRequest, TestAppOptions, TestReceiver};
-use serde_json::json;
+use herald_tests::{
+    create_endpoint, post_events, ReceivedRequest, TestApp, TestAppOptions, TestReceiver, WAIT,
+};
+use serde_json::{json, Value};
+use uuid::Uuid;
 
 use super::support::*;
 
@@ -58,93 +61,93 @@ fn herald_verify(public: &str, req: &ReceivedRequest, body: &[u8]) -> bool {
     .is_ok()
 }
 
+/// An ed25519 endpoint on `/ed`: its id and `whpk_` public key.
+async fn ed25519_endpoint(app: &TestApp, receiver: &TestReceiver) -> (Uuid, String) {
+    let scheme = json!({"signature_scheme": "ed25519"});
+    let url = receiver.url("/ed");
+    let created = create_endpoint(app.api(), &url, &["order.created"], scheme).await;
+    let public = created.created["public_key"].as_str().unwrap_or_default();
+    (created.id, public.to_string())
+}
+
+/// What `GET /webhooks/{id}` shows.
+async fn shown(app: &TestApp, id: Uuid) -> Value {
+    let r = app.api().get(&format!("/webhooks/{id}")).await;
+    r.expect("GET /webhooks/{id}").value()
+}
+
+/// Post one event and wait for its request on `/ed`.
+async fn one_request(app: &TestApp, receiver: &TestReceiver, tag: &str) -> ReceivedRequest {
+    receiver.clear();
+    post_events(app.api(), "order.created", 1, tag).await;
+    let mut got = receiver.wait_for_requests(Some("/ed"), 1, WAIT).await;
+    got.remove(0)
+}
+
 #[tokio::test]
-async fn an_independent_verifier_accepts_v1a_signatures_during_a_rotation_and_refuses_tampering() {
+async fn an_ed25519_endpoint_shows_its_public_key_and_never_its_signing_key() {
+    let receiver = TestReceiver::start().await;
+    let app = app(TestAppOptions::new()).await;
+    let scheme = json!({"signature_scheme": "ed25519"});
+    let url = receiver.url("/ed");
+    let created = create_endpoint(app.api(), &url, &["order.created"], scheme).await;
+    assert!(created.secret.starts_with("whsk_"), "{}", created.created);
+    assert_eq!(created.created["signature_scheme"], "ed25519");
+    let public = created.created["public_key"].as_str().unwrap_or_default();
+    assert!(public.starts_with("whpk_"), "{}", created.created);
+    let shown = shown(&app, created.id).await;
+    assert_eq!(shown["public_key"].as_str(), Some(public));
+    assert!(shown.get("secret").is_none(), "{shown}");
+}
+
+#[tokio::test]
+async fn an_independent_verifier_accepts_v1a_signatures_and_refuses_a_tampered_body() {
     let receiver = TestReceiver::start().await;
     let mut app = app(TestAppOptions::new()).await;
-    let r = app
-        .api()
-        .post_json(
-            "/webhooks",
-            &json!({"url": receiver.url("/ed"), "event_types": ["order.created"], "signature_scheme": "ed25519"}),
-        )
-        .await
-        .expect("POST /webhooks");
-    assert_eq!(r.status, 201, "{}", r.text());
-    let created = r.value();
-    let id = created["id"].as_str().expect("id").to_string();
-    let first_key = created["public_key"]
-        .as_str()
-        .expect("public_key")
-        .to_string();
-    assert!(first_key.starts_with("whpk_"), "{created}");
-    assert!(created["secret"]
-        .as_str()
-        .is_some_and(|s| s.starts_with("whsk_")));
-    assert_eq!(created["signature_scheme"], "ed25519");
-    let shown = app
-        .api()
-        .get(&format!("/webhooks/{id}"))
-        .await
-        .expect("GET")
-        .value();
-    assert_eq!(shown["public_key"].as_str(), Some(first_key.as_str()));
-    assert!(shown.get("secret").is_none());
+    let (_, public) = ed25519_endpoint(&app, &receiver).await;
     app.start_dispatcher().await.expect("dispatcher");
-
-    post_events(app.api(), "order.created", 1, "before").await;
-    let req = receiver
-        .wait_for_requests(Some("/ed"), 1, WAIT)
-        .await
-        .remove(0);
+    let req = one_request(&app, &receiver, "before").await;
     let sig = req.header("webhook-signature").expect("signature");
     assert!(sig.starts_with("v1a,") && !sig.contains(' '), "{sig}");
-    assert!(
-        req.header("x-webhook-signature").is_none(),
-        "no HMAC legacy header"
-    );
-    assert_eq!(pynacl(&first_key, &req, None), "verified");
-    assert!(herald_verify(&first_key, &req, &req.body));
+    let legacy = req.header("x-webhook-signature");
+    assert!(legacy.is_none(), "no HMAC legacy header");
+    assert_eq!(pynacl(&public, &req, None), "verified");
+    assert!(herald_verify(&public, &req, &req.body));
     let mut tampered = req.body.to_vec();
     tampered.extend_from_slice(b" ");
-    assert_eq!(pynacl(&first_key, &req, Some(&tampered)), "refused");
-    assert!(!herald_verify(&first_key, &req, &tampered));
+    assert_eq!(pynacl(&public, &req, Some(&tampered)), "refused");
+    assert!(!herald_verify(&public, &req, &tampered));
+}
 
+#[tokio::test]
+async fn during_a_rotation_both_keys_sign_and_either_verifies() {
+    let receiver = TestReceiver::start().await;
+    let mut app = app(TestAppOptions::new()).await;
+    let (id, first_key) = ed25519_endpoint(&app, &receiver).await;
+    app.start_dispatcher().await.expect("dispatcher");
     let r = app
         .api()
         .post_json(&format!("/webhooks/{id}/rotate-secret"), &json!({}))
-        .await
-        .expect("rotate");
+        .await;
+    let r = r.expect("rotate");
     assert_eq!(r.status, 200, "{}", r.text());
     let second_key = r.value()["public_key"]
         .as_str()
-        .expect("new public key")
+        .unwrap_or_default()
         .to_string();
     assert_ne!(second_key, first_key);
-    let shown = app
-        .api()
-        .get(&format!("/webhooks/{id}"))
-        .await
-        .expect("GET")
-        .value();
+    let shown = shown(&app, id).await;
     assert_eq!(shown["public_key"].as_str(), Some(second_key.as_str()));
     assert_eq!(
         shown["previous_public_key"].as_str(),
         Some(first_key.as_str())
     );
+
     wait_active_endpoints(&app, 0, 1).await;
-    receiver.clear();
-    post_events(app.api(), "order.created", 1, "rotating").await;
-    let req = receiver
-        .wait_for_requests(Some("/ed"), 1, WAIT)
-        .await
-        .remove(0);
+    let req = one_request(&app, &receiver, "rotating").await;
     let sig = req.header("webhook-signature").expect("signature");
-    assert_eq!(
-        sig.split(' ').filter(|s| s.starts_with("v1a,")).count(),
-        2,
-        "{sig}"
-    );
+    let v1a = sig.split(' ').filter(|s| s.starts_with("v1a,")).count();
+    assert_eq!(v1a, 2, "{sig}");
     for key in [&first_key, &second_key] {
         assert_eq!(pynacl(key, &req, None), "verified", "{key}");
         assert!(herald_verify(key, &req, &req.body));

@@ -6,7 +6,10 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use herald_tests::{Behavior, ReceivedRequest, TestApp, TestAppOptions, TestReceiver};
+use herald_tests::{
+    create_endpoint, post_events, Behavior, ReceivedRequest, TestApp, TestAppOptions, TestReceiver,
+    WAIT,
+};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -66,16 +69,16 @@ async fn fifo_arrivals_keep_acceptance_order_through_5xx_and_a_kill_9_while_unor
         "50ms,100ms,200ms,400ms,800ms,1s,1s,1s,1s,1s,1s,1s",
     ))
     .await;
-    let fifo = endpoint(
+    let fifo = create_endpoint(
         app.api(),
-        receiver.url("/fifo"),
+        &receiver.url("/fifo"),
         &["order.created"],
         json!({"ordering": "fifo"}),
     )
     .await;
-    let plain = endpoint(
+    let plain = create_endpoint(
         app.api(),
-        receiver.url("/plain"),
+        &receiver.url("/plain"),
         &["user.signed_up"],
         json!({}),
     )
@@ -110,10 +113,12 @@ async fn fifo_arrivals_keep_acceptance_order_through_5xx_and_a_kill_9_while_unor
     nodes[index].kill9();
     let killed_at = receiver.requests_for("/fifo").len();
 
-    wait_status(&app, fifo.id, "delivered", FIFO_EVENTS as i64).await;
+    app.wait_for_deliveries(fifo.id, "delivered", FIFO_EVENTS as i64)
+        .await;
     let fifo_time = started.elapsed();
     let plain_posted: i64 = plain_feed.await.expect("plain feed");
-    wait_status(&app, plain.id, "delivered", plain_posted).await;
+    app.wait_for_deliveries(plain.id, "delivered", plain_posted)
+        .await;
 
     let requests = receiver.requests_for("/fifo");
     let firsts = first_arrivals(&requests);
@@ -143,9 +148,9 @@ async fn how_many_fifo_lines_one_dispatcher_carries() {
     let receiver = TestReceiver::start().await;
     let mut app = app(TestAppOptions::new().env("HERALD_MAX_ENDPOINTS_PER_TENANT", "1000")).await;
     for i in 0..LINES {
-        endpoint(
+        create_endpoint(
             app.api(),
-            receiver.url(&format!("/l{i}")),
+            &receiver.url(&format!("/l{i}")),
             &["order.created"],
             json!({"ordering": "fifo"}),
         )

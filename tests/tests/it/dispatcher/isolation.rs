@@ -3,7 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use herald_tests::{Behavior, TestApp, TestAppOptions, TestReceiver};
+use herald_tests::{
+    create_endpoint, post_events, Behavior, Endpoint, TestApp, TestAppOptions, TestReceiver, WAIT,
+};
 use serde_json::json;
 
 use super::support::*;
@@ -21,8 +23,8 @@ async fn bad_and_healthy(
         .env("HERALD_RETRY_SCHEDULE", "1m"))
     .await;
     let api = app.api().clone();
-    let bad = endpoint(&api, receiver.url(bad), &["order.created"], json!({})).await;
-    let healthy = endpoint(&api, receiver.url("/ok"), &["user.signed_up"], json!({})).await;
+    let bad = create_endpoint(&api, &receiver.url(bad), &["order.created"], json!({})).await;
+    let healthy = create_endpoint(&api, &receiver.url("/ok"), &["user.signed_up"], json!({})).await;
     app.start_dispatcher().await.expect("dispatcher");
     (app, bad, healthy)
 }
@@ -48,8 +50,8 @@ async fn a_dead_endpoint_with_a_thousand_retrying_deliveries_does_not_delay_a_he
         "a retry happened before the healthy endpoint was served"
     );
     assert_eq!(duplicates(&healthy_got), 0);
-    wait_status(&app, dead.id, "retrying", 1000).await;
-    wait_status(&app, healthy.id, "delivered", 500).await;
+    app.wait_for_deliveries(dead.id, "retrying", 1000).await;
+    app.wait_for_deliveries(healthy.id, "delivered", 500).await;
     let all_failed_once = started.elapsed();
     assert_eq!(
         duplicates(&receiver.requests_for("/dead")),
@@ -82,25 +84,9 @@ async fn a_hanging_endpoint_does_not_hold_the_window_against_a_healthy_one() {
     let healthy_done = started.elapsed();
     // 16 requests at a time, 2 s each: the hanging endpoint needs 25 s for
     // its first attempts, and it is still far from done.
-    let hanging_attempts: i64 = app
-        .db()
-        .query_one(
-            "SELECT count(*) FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id
-             WHERE d.webhook_id = $1",
-            &[&hanging.id],
-        )
-        .await
-        .expect("count")
-        .get(0);
-    let parked: i64 = app
-        .db()
-        .query_one(
-            "SELECT coalesce(sum(parked), 0)::int8 FROM deliveries WHERE webhook_id = $1",
-            &[&hanging.id],
-        )
-        .await
-        .expect("parked")
-        .get(0);
+    let hanging_attempts = app.attempts_of(hanging.id).await.len();
+    let deliveries = app.deliveries_of(hanging.id).await;
+    let parked: i32 = deliveries.iter().map(|d| d.parked).sum();
     println!(
         "hanging endpoint: healthy endpoint had its 200 events after {healthy_done:?}; \
          the hanging one had {hanging_attempts} attempts recorded, {parked} parkings"
@@ -109,5 +95,5 @@ async fn a_hanging_endpoint_does_not_hold_the_window_against_a_healthy_one() {
         hanging_attempts < 200,
         "the healthy endpoint waited for the hanging one"
     );
-    wait_status(&app, healthy.id, "delivered", 200).await;
+    app.wait_for_deliveries(healthy.id, "delivered", 200).await;
 }

@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use herald_tests::{ReceivedRequest, TestAppOptions, TestReceiver};
+use herald_tests::{
+    create_endpoint, post_events, ReceivedRequest, TestAppOptions, TestReceiver, WAIT,
+};
 use serde_json::json;
 
 use super::support::*;
@@ -40,16 +42,16 @@ fn busiest_second(requests: &[ReceivedRequest]) -> usize {
 async fn a_rate_limited_endpoint_is_paced_while_another_is_served_at_full_speed() {
     let receiver = TestReceiver::start().await;
     let mut app = app(TestAppOptions::new()).await;
-    let limited = endpoint(
+    let limited = create_endpoint(
         app.api(),
-        receiver.url("/limited"),
+        &receiver.url("/limited"),
         &["order.created"],
         json!({"rate_limit_per_second": 20}),
     )
     .await;
-    let free = endpoint(
+    let free = create_endpoint(
         app.api(),
-        receiver.url("/free"),
+        &receiver.url("/free"),
         &["user.signed_up"],
         json!({}),
     )
@@ -62,8 +64,8 @@ async fn a_rate_limited_endpoint_is_paced_while_another_is_served_at_full_speed(
     let limited_got = receiver
         .wait_for_requests(Some("/limited"), 200, WAIT)
         .await;
-    wait_status(&app, limited.id, "delivered", 200).await;
-    wait_status(&app, free.id, "delivered", 200).await;
+    app.wait_for_deliveries(limited.id, "delivered", 200).await;
+    app.wait_for_deliveries(free.id, "delivered", 200).await;
 
     let (limited_spread, free_spread) = (spread(&limited_got), spread(&free_got));
     let free_last = free_got.iter().map(|r| r.received_at).max().expect("free");
@@ -93,16 +95,16 @@ async fn a_rate_limited_endpoint_is_paced_while_another_is_served_at_full_speed(
 async fn a_thousand_deliveries_to_one_endpoint_reuse_a_handful_of_connections() {
     let receiver = TestReceiver::start().await;
     let mut app = app(TestAppOptions::new()).await;
-    let ep = endpoint(
+    let ep = create_endpoint(
         app.api(),
-        receiver.url("/pooled"),
+        &receiver.url("/pooled"),
         &["order.created"],
         json!({"max_in_flight": 4}),
     )
     .await;
     app.start_dispatcher().await.expect("dispatcher");
     post_events(app.api(), "order.created", 1000, "pool").await;
-    wait_status(&app, ep.id, "delivered", 1000).await;
+    app.wait_for_deliveries(ep.id, "delivered", 1000).await;
     let connections = receiver.connection_count();
     println!("connection reuse: 1000 deliveries over {connections} TCP connections");
     assert_eq!(receiver.requests_for("/pooled").len(), 1000);

@@ -1,6 +1,8 @@
 //! `/healthz` and `/metrics` of a running dispatcher.
 
-use herald_tests::{ApiClient, Behavior, TestAppOptions, TestReceiver};
+use herald_tests::{
+    create_endpoint, post_events, ApiClient, Behavior, TestAppOptions, TestReceiver, WAIT,
+};
 use serde_json::json;
 
 use super::support::*;
@@ -10,9 +12,9 @@ async fn healthz_and_metrics_report_deliveries_attempts_and_the_consumers() {
     let receiver = TestReceiver::start().await;
     receiver.set_behavior_for("/flaky", Behavior::fail_first(1, 503));
     let mut app = app(TestAppOptions::new()).await;
-    let ep = endpoint(
+    let ep = create_endpoint(
         app.api(),
-        receiver.url("/flaky"),
+        &receiver.url("/flaky"),
         &["order.created"],
         json!({}),
     )
@@ -20,7 +22,7 @@ async fn healthz_and_metrics_report_deliveries_attempts_and_the_consumers() {
     app.start_dispatcher().await.expect("dispatcher");
     wait_active_endpoints(&app, 0, 1).await;
     post_events(app.api(), "order.created", 3, "m").await;
-    wait_status(&app, ep.id, "delivered", 3).await;
+    app.wait_for_deliveries(ep.id, "delivered", 3).await;
 
     let api = ApiClient::new(app.dispatcher_url(0).expect("dispatcher"));
     let health = api.get("/healthz").await.expect("healthz");

@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use herald_common::config::Secret;
 use herald_common::shutdown::CancellationToken;
-use herald_tests::{ApiClient, Behavior, CuttableProxy, TestAppOptions, TestReceiver};
+use herald_tests::{
+    create_endpoint, post_events, ApiClient, Behavior, CuttableProxy, TestAppOptions, TestReceiver,
+    WAIT,
+};
 use serde_json::json;
 use tokio::net::TcpListener;
 
@@ -17,9 +20,9 @@ async fn results_are_held_while_postgres_is_down_and_nothing_unrecorded_is_acked
     let receiver = TestReceiver::start().await;
     receiver.set_behavior_for("/slow", Behavior::delay(Duration::from_millis(1500)));
     let app = app(TestAppOptions::new().env("HERALD_ACK_WAIT", "5s")).await;
-    let ep = endpoint(
+    let ep = create_endpoint(
         app.api(),
-        receiver.url("/slow"),
+        &receiver.url("/slow"),
         &["order.created"],
         json!({"max_in_flight": 50}),
     )
@@ -52,11 +55,11 @@ async fn results_are_held_while_postgres_is_down_and_nothing_unrecorded_is_acked
     // redeliver the jobs and the endpoint would get every event again.
     tokio::time::sleep(Duration::from_secs(8)).await;
     assert_eq!(
-        statuses(&app, ep.id).await.get("delivered"),
+        app.delivery_statuses(ep.id).await.get("delivered"),
         None,
         "nothing recorded during the outage"
     );
-    assert_eq!(attempt_count(&app).await, 0);
+    assert_eq!(app.count("delivery_attempts").await, 0);
     let consumer = app
         .jetstream()
         .get_stream("HERALD_DELIVERIES")
@@ -76,8 +79,8 @@ async fn results_are_held_while_postgres_is_down_and_nothing_unrecorded_is_acked
     );
 
     proxy.restore();
-    wait_status(&app, ep.id, "delivered", 20).await;
-    assert_eq!(attempt_count(&app).await, 20);
+    app.wait_for_deliveries(ep.id, "delivered", 20).await;
+    assert_eq!(app.count("delivery_attempts").await, 20);
     assert_eq!(receiver.requests_for("/slow").len(), 20);
     token.cancel();
     let stopped = tokio::time::timeout(WAIT, node)

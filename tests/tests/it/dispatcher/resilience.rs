@@ -4,7 +4,9 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use herald_tests::{Behavior, TestApp, TestAppOptions, TestReceiver};
+use herald_tests::{
+    create_endpoint, post_events, Behavior, Endpoint, TestApp, TestAppOptions, TestReceiver, WAIT,
+};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -20,8 +22,15 @@ async fn setup() -> (TestApp, TestReceiver, Vec<Endpoint>) {
     let app = app(TestAppOptions::new().env("HERALD_ACK_WAIT", "5s")).await;
     let mut endpoints = Vec::new();
     for path in PATHS {
-        endpoints
-            .push(endpoint(app.api(), receiver.url(path), &["order.created"], json!({})).await);
+        endpoints.push(
+            create_endpoint(
+                app.api(),
+                &receiver.url(path),
+                &["order.created"],
+                json!({}),
+            )
+            .await,
+        );
     }
     (app, receiver, endpoints)
 }
@@ -34,7 +43,8 @@ async fn everything_arrived(
     events: &[Uuid],
 ) -> usize {
     for e in endpoints {
-        wait_status(app, e.id, "delivered", events.len() as i64).await;
+        app.wait_for_deliveries(e.id, "delivered", events.len() as i64)
+            .await;
     }
     let want: HashSet<Uuid> = events.iter().copied().collect();
     let mut dups = 0;
@@ -61,7 +71,10 @@ async fn sigterm_under_load_drains_in_flight_work_and_loses_nothing() {
     let status = first.wait(Duration::from_secs(60)).await.expect("exited");
     assert!(status.success(), "exit status {status:?}:\n{}", first.log());
     // Nothing runs now: every request the receiver saw was recorded as an attempt.
-    let (sent, recorded) = (receiver.request_count(), attempt_count(&app).await);
+    let (sent, recorded) = (
+        receiver.request_count(),
+        app.count("delivery_attempts").await,
+    );
     assert_eq!(
         recorded as usize, sent,
         "attempts recorded vs requests received at shutdown"
@@ -74,7 +87,7 @@ async fn sigterm_under_load_drains_in_flight_work_and_loses_nothing() {
     let _second = dispatcher(&app, "second").await;
     let dups = everything_arrived(&app, &receiver, &endpoints, &events).await;
     assert_eq!(
-        attempt_count(&app).await as usize,
+        app.count("delivery_attempts").await as usize,
         receiver.request_count(),
         "an attempt is missing from the log"
     );

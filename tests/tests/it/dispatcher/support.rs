@@ -1,107 +1,23 @@
-//! Helpers of the dispatcher tests: endpoints and events through ingest's
-//! API, delivery state from Postgres, what the receiver saw.
+//! What the dispatcher tests share: an app whose dispatchers start after
+//! the endpoints exist, what the receiver saw, dispatcher processes, and
+//! the Python that runs the independent verifiers.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
-use std::time::Duration;
 
-use herald_tests::{ApiClient, ReceivedRequest, TestApp, TestAppOptions};
-use serde_json::{json, Value};
+use herald_tests::{
+    ApiClient, Binary, HeraldProcess, ReceivedRequest, TestApp, TestAppOptions, WAIT,
+};
 use uuid::Uuid;
 
-/// Generous bound for anything that should happen "soon" on a busy machine.
-pub const WAIT: Duration = Duration::from_secs(60);
+/// The event types the dispatcher tests use.
+pub const TYPES: [&str; 2] = ["order.created", "user.signed_up"];
 
-/// An app with ingest and no dispatcher yet: tests create their endpoints
-/// first, then start dispatchers, whose first full load sees them all.
+/// An app with ingest, [`TYPES`] registered and no dispatcher yet: tests
+/// create their endpoints first, then start dispatchers, whose first full
+/// load sees them all.
 pub async fn app(options: TestAppOptions) -> TestApp {
-    TestApp::spawn(options.dispatchers(0)).await
-}
-
-pub struct Endpoint {
-    pub id: Uuid,
-    pub secret: String,
-}
-
-/// `POST /webhooks` with `body` (the admin token: tenant `default`).
-pub async fn create_endpoint(api: &ApiClient, body: Value) -> Endpoint {
-    let r = api
-        .post_json("/webhooks", &body)
-        .await
-        .expect("POST /webhooks");
-    assert_eq!(r.status, 201, "{}", r.text());
-    let v = r.value();
-    Endpoint {
-        id: v["id"].as_str().and_then(|s| s.parse().ok()).expect("id"),
-        secret: v["secret"].as_str().expect("secret").to_string(),
-    }
-}
-
-/// An endpoint on `url` for `types`, with `extra` fields merged in.
-pub async fn endpoint(api: &ApiClient, url: String, types: &[&str], extra: Value) -> Endpoint {
-    let mut body = json!({ "url": url, "event_types": types });
-    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
-        b.extend(e.clone());
-    }
-    create_endpoint(api, body).await
-}
-
-/// Post `n` events of `event_type` (payload `{"n": i, "tag": tag}`) through
-/// `POST /events/batch`; their ids in order.
-pub async fn post_events(api: &ApiClient, event_type: &str, n: usize, tag: &str) -> Vec<Uuid> {
-    let mut ids = Vec::with_capacity(n);
-    let all: Vec<usize> = (0..n).collect();
-    for chunk in all.chunks(500) {
-        let events: Vec<Value> = chunk
-            .iter()
-            .map(|i| json!({"type": event_type, "payload": {"n": i, "tag": tag}}))
-            .collect();
-        let r = api
-            .post_json("/events/batch", &json!({ "events": events }))
-            .await
-            .expect("POST /events/batch");
-        assert_eq!(r.status, 201, "{}", r.text());
-        for e in r.value()["events"].as_array().expect("events") {
-            ids.push(
-                e["id"]
-                    .as_str()
-                    .and_then(|s| s.parse().ok())
-                    .expect("event id"),
-            );
-        }
-    }
-    ids
-}
-
-/// Number of deliveries of `webhook` per status.
-pub async fn statuses(app: &TestApp, webhook: Uuid) -> HashMap<String, i64> {
-    let rows = app
-        .db()
-        .query(
-            "SELECT status, count(*) FROM deliveries WHERE webhook_id = $1 GROUP BY status",
-            &[&webhook],
-        )
-        .await
-        .expect("statuses");
-    rows.iter().map(|r| (r.get(0), r.get(1))).collect()
-}
-
-/// Wait until `webhook` has `n` deliveries in `status`.
-pub async fn wait_status(app: &TestApp, webhook: Uuid, status: &str, n: i64) {
-    let ok = herald_tests::wait_until(WAIT, || async {
-        statuses(app, webhook)
-            .await
-            .get(status)
-            .copied()
-            .unwrap_or(0)
-            >= n
-    })
-    .await;
-    assert!(
-        ok.is_ok(),
-        "waited for {n} {status} deliveries of {webhook}; have {:?}",
-        statuses(app, webhook).await
-    );
+    TestApp::spawn(options.dispatchers(0).event_types(&TYPES)).await
 }
 
 /// The `webhook-id` (event id) of every request.
@@ -123,24 +39,20 @@ pub fn duplicates(requests: &[ReceivedRequest]) -> usize {
 }
 
 /// Attempts recorded per dispatcher id.
-pub async fn attempts_by_dispatcher(app: &TestApp) -> HashMap<String, i64> {
+pub async fn attempts_by_dispatcher(app: &TestApp) -> BTreeMap<String, i64> {
     let rows = app
         .db()
         .query(
-            "SELECT coalesce(dispatcher_id, '?'), count(*) FROM delivery_attempts GROUP BY 1",
+            "SELECT coalesce(dispatcher_id, '?') AS dispatcher, count(*) AS n \
+             FROM delivery_attempts GROUP BY 1",
             &[],
         )
         .await
         .expect("attempts");
-    rows.iter().map(|r| (r.get(0), r.get(1))).collect()
-}
-
-pub async fn attempt_count(app: &TestApp) -> i64 {
-    app.db()
-        .query_one("SELECT count(*) FROM delivery_attempts", &[])
-        .await
-        .expect("count")
-        .get(0)
+    let read = |r: &tokio_postgres::Row| -> Result<(String, i64), tokio_postgres::Error> {
+        Ok((r.try_get("dispatcher")?, r.try_get("n")?))
+    };
+    rows.iter().map(|r| read(r).expect("a row")).collect()
 }
 
 /// Wait until in-process dispatcher `index` knows `n` active endpoints (its
@@ -158,6 +70,12 @@ pub async fn wait_active_endpoints(app: &TestApp, index: usize, n: u64) {
         ok.is_ok(),
         "dispatcher {index} never saw {n} active endpoints"
     );
+}
+
+/// A healthy `herald-dispatcher` process named `id`.
+pub async fn dispatcher(app: &TestApp, id: &str) -> HeraldProcess {
+    let extra = [("HERALD_DISPATCHER_ID", id)];
+    app.healthy_process(Binary::Dispatcher, &extra).await
 }
 
 /// The Python with the test packages (`standardwebhooks`, `PyNaCl`):
@@ -189,17 +107,4 @@ pub fn run_python(script: &str, args: &[&std::ffi::OsStr]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// A `herald-dispatcher` process named `id`, healthy.
-pub async fn dispatcher(app: &TestApp, id: &str) -> herald_tests::HeraldProcess {
-    let mut p = app
-        .spawn_process(
-            herald_tests::Binary::Dispatcher,
-            &[("HERALD_DISPATCHER_ID", id)],
-        )
-        .await
-        .expect("spawn dispatcher");
-    p.wait_healthy(WAIT).await.expect("dispatcher healthy");
-    p
 }

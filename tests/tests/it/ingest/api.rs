@@ -1,9 +1,9 @@
 //! The success path of every ingest route.
 
 use futures::StreamExt;
-use herald_common::messages::{ChangeOp, WebhookChange};
+use herald_common::messages::{ChangeOp, EventMessage, WebhookChange};
 use herald_common::subjects::WEBHOOK_CHANGES;
-use herald_tests::post_raw_event;
+use herald_tests::{create_endpoint, post_raw_event, UNREACHABLE_URL, WAIT};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -22,7 +22,7 @@ async fn the_documented_calls_work_as_written() {
         .expect("create");
     assert_eq!(r.status, 201, "{}", r.text());
     assert_eq!(r.value()["secret"], "my-secret");
-    let webhook_id = id_of(&r);
+    let webhook_id = r.uuid("id");
 
     let r = app
         .api()
@@ -35,13 +35,10 @@ async fn the_documented_calls_work_as_written() {
     assert_eq!(v["event_types"], json!(["order.created"]));
     assert!(v.get("secret").is_none());
 
-    let r = post_event(
-        app.api(),
-        &json!({"type":"order.created","payload":{"order_id":123,"amount":99.99}}),
-    )
-    .await;
+    let body = json!({"type":"order.created","payload":{"order_id":123,"amount":99.99}});
+    let r = post(app.api(), &body).await;
     assert_eq!(r.status, 201, "{}", r.text());
-    let event_id = id_of(&r);
+    let event_id = r.uuid("id");
     assert_eq!(r.value()["type"], "order.created");
     expect_stream_messages(&app, 1).await;
     assert_eq!(stream_event_ids(&app).await, vec![event_id]);
@@ -60,13 +57,16 @@ async fn the_documented_calls_work_as_written() {
 async fn the_payload_is_stored_and_published_byte_for_byte() {
     let app = app().await;
     let raw = r#"{"b": 1,  "a":[1, 2.50], "s":"é\u00e9"}"#;
-    let id = id_of(&post_raw_event(app.api(), "order.created", raw).await);
+    let id = post_raw_event(app.api(), "order.created", raw)
+        .await
+        .uuid("id");
     let stored: String = app
         .db()
         .query_one("SELECT payload FROM events WHERE id = $1", &[&id])
         .await
         .expect("row")
-        .get(0);
+        .try_get("payload")
+        .expect("payload");
     assert_eq!(stored, raw);
     expect_stream_messages(&app, 1).await;
     let js = app.jetstream();
@@ -75,26 +75,123 @@ async fn the_payload_is_stored_and_published_byte_for_byte() {
         .get_last_raw_message_by_subject("herald.events.default.order.created")
         .await
         .expect("msg");
-    let ev: herald_common::messages::EventMessage =
-        serde_json::from_slice(&msg.payload).expect("event");
+    let ev: EventMessage = serde_json::from_slice(&msg.payload).expect("event");
     assert_eq!(ev.payload.get(), raw);
     assert_eq!(ev.id, id);
-    let marked = herald_tests::wait_until(WAIT, || async {
-        let row = app
-            .db()
-            .query_one(
-                "SELECT published_at IS NOT NULL FROM events WHERE id = $1",
-                &[&id],
-            )
-            .await;
-        row.map(|r| r.get::<_, bool>(0)).unwrap_or(false)
-    })
-    .await;
-    assert!(marked.is_ok(), "published_at never set");
+}
+
+/// The ids of a page's `data`.
+fn page_ids(page: &Value) -> Vec<Uuid> {
+    let data = page["data"].as_array().cloned().unwrap_or_default();
+    data.iter()
+        .map(|w| herald_tests::uuid_at(w, "id"))
+        .collect()
 }
 
 #[tokio::test]
-async fn webhooks_are_listed_patched_rotated_and_deleted_with_change_notices() {
+async fn endpoints_are_listed_newest_first_page_by_page() {
+    let app = app().await;
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        ids.push(
+            create_endpoint(app.api(), UNREACHABLE_URL, &["order.created"], json!({}))
+                .await
+                .id,
+        );
+    }
+    let page = app.api().get("/webhooks?limit=2").await.expect("list");
+    assert_eq!(page.status, 200, "{}", page.text());
+    let page = page.value();
+    let cursor = page["next_cursor"].as_str().expect("cursor");
+    let next = app
+        .api()
+        .get(&format!("/webhooks?limit=2&cursor={cursor}"))
+        .await;
+    let next = next.expect("page 2").value();
+    assert_eq!(next["next_cursor"], Value::Null);
+    let seen = [page_ids(&page), page_ids(&next)].concat();
+    assert_eq!(seen, ids.into_iter().rev().collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn a_patch_disables_an_endpoint_and_another_enables_it_and_clears_its_failure() {
+    let app = app().await;
+    let id = create_endpoint(app.api(), UNREACHABLE_URL, &["order.created"], json!({}))
+        .await
+        .id;
+    create_endpoint(app.api(), UNREACHABLE_URL, &["order.created"], json!({})).await;
+    let path = format!("/webhooks/{id}");
+    let r = app
+        .api()
+        .patch_json(&path, &json!({"active": false, "description": "paused"}))
+        .await;
+    let r = r.expect("patch");
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.value()["active"], false);
+    assert!(r.value()["disabled_reason"].is_string());
+    let inactive = app
+        .api()
+        .get("/webhooks?active=false")
+        .await
+        .expect("filter");
+    assert_eq!(page_ids(&inactive.value()), [id]);
+
+    app.db()
+        .execute(
+            "UPDATE webhooks SET failing_since = now() WHERE id = $1",
+            &[&id],
+        )
+        .await
+        .expect("fail");
+    let enable = json!({"active": true, "rate_limit_per_second": 5, "payload_format": "raw", "headers": {"X-Team": "a"}});
+    let r = app.api().patch_json(&path, &enable).await.expect("enable");
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = r.value();
+    assert_eq!(v["active"], true);
+    assert_eq!(v["disabled_reason"], Value::Null);
+    assert_eq!(v["rate_limit_per_second"], 5);
+    assert_eq!(
+        v["description"], "paused",
+        "what the patch leaves out stays"
+    );
+    assert_eq!(v["payload_format"], "raw");
+    let row = app.endpoint_row(id).await;
+    assert_eq!((row.failing_since, row.disabled_at), (None, None));
+    assert_eq!(row.headers, json!({"X-Team": "a"}));
+}
+
+#[tokio::test]
+async fn a_rotation_gives_a_new_secret_and_keeps_the_old_one_for_a_day() {
+    let app = app().await;
+    let id = create_endpoint(app.api(), UNREACHABLE_URL, &["order.created"], json!({}))
+        .await
+        .id;
+    let before = app.endpoint_row(id).await;
+    let r = rotate_secret(app.api(), id).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let secret = r.value()["secret"].as_str().unwrap_or_default().to_string();
+    assert!(secret.starts_with("whsec_"), "{secret}");
+    let after = app.endpoint_row(id).await;
+    assert_eq!(
+        after.previous_secret_ciphertext,
+        Some(before.secret_ciphertext)
+    );
+    let kept = after.previous_secret_expires_at.expect("an expiry");
+    assert!(
+        kept > chrono::Utc::now() + chrono::TimeDelta::hours(23),
+        "{kept}"
+    );
+
+    let chosen = json!({"secret": "chosen-secret"});
+    let r = app
+        .api()
+        .post_json(&format!("/webhooks/{id}/rotate-secret"), &chosen)
+        .await;
+    assert_eq!(r.expect("rotate again").value()["secret"], "chosen-secret");
+}
+
+#[tokio::test]
+async fn every_change_of_an_endpoint_is_announced_and_a_deleted_one_is_gone() {
     let app = app().await;
     let mut changes = app
         .nats()
@@ -102,163 +199,55 @@ async fn webhooks_are_listed_patched_rotated_and_deleted_with_change_notices() {
         .await
         .expect("subscribe");
     app.nats().flush().await.expect("flush");
-    let ids: Vec<Uuid> =
-        futures::future::join_all((0..3).map(|_| create_webhook(app.api(), &["order.created"])))
-            .await;
-
-    // Pagination: newest first, 2 + 1.
-    let r = app.api().get("/webhooks?limit=2").await.expect("list");
-    assert_eq!(r.status, 200, "{}", r.text());
-    let page = r.value();
-    assert_eq!(page["data"].as_array().map(Vec::len), Some(2));
-    let cursor = page["next_cursor"].as_str().expect("cursor").to_string();
+    let id = create_endpoint(app.api(), UNREACHABLE_URL, &["order.created"], json!({}))
+        .await
+        .id;
+    let path = format!("/webhooks/{id}");
     let r = app
         .api()
-        .get(&format!("/webhooks?limit=2&cursor={cursor}"))
-        .await
-        .expect("page 2");
-    let page2 = r.value();
-    assert_eq!(page2["data"].as_array().map(Vec::len), Some(1));
-    assert_eq!(page2["next_cursor"], Value::Null);
-    let mut seen: Vec<String> = page["data"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .chain(page2["data"].as_array().into_iter().flatten())
-        .map(|w| w["id"].as_str().unwrap_or_default().to_string())
-        .collect();
-    seen.sort();
-    let mut want: Vec<String> = ids.iter().map(Uuid::to_string).collect();
-    want.sort();
-    assert_eq!(seen, want);
+        .patch_json(&path, &json!({"description": "x"}))
+        .await;
+    assert_eq!(r.expect("patch").status, 200);
+    assert_eq!(rotate_secret(app.api(), id).await.status, 200);
+    assert_eq!(app.api().delete(&path).await.expect("delete").status, 204);
+    assert_eq!(app.api().get(&path).await.expect("get").status, 404);
 
-    // Disable, list by filter, re-enable.
-    let id = ids[0];
-    let r = app
-        .api()
-        .patch_json(
-            &format!("/webhooks/{id}"),
-            &json!({"active": false, "description": "paused"}),
-        )
-        .await
-        .expect("patch");
-    assert_eq!(r.status, 200, "{}", r.text());
-    assert_eq!(r.value()["active"], false);
-    assert!(r.value()["disabled_reason"].is_string());
-    let r = app
-        .api()
-        .get("/webhooks?active=false")
-        .await
-        .expect("filter");
-    assert_eq!(r.value()["data"].as_array().map(Vec::len), Some(1));
-    app.db()
-        .execute(
-            "UPDATE webhooks SET failing_since = now(), disabled_reason = 'gone' WHERE id = $1",
-            &[&id],
-        )
-        .await
-        .expect("fail");
-    let r = app.api().patch_json(&format!("/webhooks/{id}"), &json!({"active": true, "rate_limit_per_second": 5, "payload_format": "raw", "headers": {"X-Team": "a"}})).await.expect("enable");
-    assert_eq!(r.status, 200, "{}", r.text());
-    let v = r.value();
-    assert_eq!(
-        (
-            v["active"].clone(),
-            v["disabled_reason"].clone(),
-            v["rate_limit_per_second"].clone()
-        ),
-        (json!(true), Value::Null, json!(5))
-    );
-    assert_eq!(v["description"], "paused");
-    assert_eq!(v["payload_format"], "raw");
-    let row = app.db().query_one("SELECT failing_since IS NULL, disabled_at IS NULL, headers FROM webhooks WHERE id = $1", &[&id]).await.expect("row");
-    assert!(row.get::<_, bool>(0) && row.get::<_, bool>(1));
-    assert_eq!(row.get::<_, Value>(2), json!({"X-Team": "a"}));
-
-    // Rotate: a new secret, the old ciphertext kept for the grace period.
-    let before: Vec<u8> = app
-        .db()
-        .query_one(
-            "SELECT secret_ciphertext FROM webhooks WHERE id = $1",
-            &[&id],
-        )
-        .await
-        .expect("row")
-        .get(0);
-    let r = rotate_secret(app.api(), id).await;
-    assert_eq!(r.status, 200, "{}", r.text());
-    assert!(r.value()["secret"]
-        .as_str()
-        .is_some_and(|s| s.starts_with("whsec_")));
-    let row = app.db().query_one("SELECT previous_secret_ciphertext, previous_secret_expires_at > now() + interval '23 hours' FROM webhooks WHERE id = $1", &[&id]).await.expect("row");
-    assert_eq!(row.get::<_, Option<Vec<u8>>>(0), Some(before));
-    assert!(row.get::<_, bool>(1));
-    let r = app
-        .api()
-        .post_json(
-            &format!("/webhooks/{id}/rotate-secret"),
-            &json!({"secret": "chosen-secret"}),
-        )
-        .await
-        .expect("rotate 2");
-    assert_eq!(r.value()["secret"], "chosen-secret");
-
-    let r = app
-        .api()
-        .delete(&format!("/webhooks/{id}"))
-        .await
-        .expect("delete");
-    assert_eq!(r.status, 204);
-    assert_eq!(
-        app.api()
-            .get(&format!("/webhooks/{id}"))
-            .await
-            .expect("get")
-            .status,
-        404
-    );
-
-    // 3 creates, 2 patches, 2 rotations, 1 delete: 8 notices.
-    let mut got = Vec::new();
-    while got.len() < 8 {
-        let msg = tokio::time::timeout(WAIT, changes.next())
-            .await
-            .expect("notice in time")
-            .expect("notice");
-        got.push(serde_json::from_slice::<WebhookChange>(&msg.payload).expect("change"));
+    let mut ops = Vec::new();
+    while ops.len() < 4 {
+        let msg = tokio::time::timeout(WAIT, changes.next()).await;
+        let msg = msg.expect("a notice in time").expect("a notice");
+        let change: WebhookChange = serde_json::from_slice(&msg.payload).expect("change");
+        assert_eq!(
+            (change.webhook_id, change.tenant_id.as_str()),
+            (id, "default")
+        );
+        ops.push(change.op);
     }
-    assert_eq!(got.iter().filter(|c| c.op == ChangeOp::Delete).count(), 1);
-    assert!(got
-        .iter()
-        .all(|c| c.tenant_id == "default" && ids.contains(&c.webhook_id)));
+    assert_eq!(
+        ops.iter().filter(|op| **op == ChangeOp::Delete).count(),
+        1,
+        "{ops:?}"
+    );
+    assert_eq!(ops.last(), Some(&ChangeOp::Delete), "{ops:?}");
 }
 
 #[tokio::test]
 async fn event_types_are_registered_and_usable() {
     let app = app().await;
     let r = app.api().get("/event-types").await.expect("list");
-    let names: Vec<String> = r.value()["data"]
+    let listed = r.value();
+    let names: Vec<&str> = listed["data"]
         .as_array()
         .expect("array")
         .iter()
-        .map(|t| t["name"].as_str().unwrap_or_default().to_string())
+        .filter_map(|t| t["name"].as_str())
         .collect();
     let mut installed: Vec<&str> = herald_common::operational::TYPES.to_vec();
-    installed.extend([
-        "order.created",
-        "order.updated",
-        "user.signed_up",
-        "webhook.test",
-    ]);
+    installed.push("webhook.test");
+    installed.extend(TYPES);
     installed.sort_unstable();
-    assert_eq!(
-        names, installed,
-        "the seeded types, webhook.test and Herald's operational ones"
-    );
-    assert_eq!(
-        post_event(app.api(), &event("invoice.paid")).await.status,
-        422
-    );
+    assert_eq!(names, installed, "Herald's own types and the test's");
+    assert_eq!(post(app.api(), &event("invoice.paid")).await.status, 422);
     let r = app
         .api()
         .post_json(
@@ -275,10 +264,7 @@ async fn event_types_are_registered_and_usable() {
         .expect("again");
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.value()["description"], "Paid.");
-    assert_eq!(
-        post_event(app.api(), &event("invoice.paid")).await.status,
-        201
-    );
+    assert_eq!(post(app.api(), &event("invoice.paid")).await.status, 201);
     expect_stream_messages(&app, 1).await;
 }
 
@@ -299,7 +285,7 @@ async fn a_batch_is_stored_and_published_whole() {
         .into_iter()
         .flatten()
         .all(|e| e["status"] == "created"));
-    assert_eq!(count(&app, "events").await, 5);
+    assert_eq!(app.count("events").await, 5);
     expect_stream_messages(&app, 5).await;
     // The same batch again: every event a duplicate, 200, nothing new.
     let r = app
@@ -308,7 +294,7 @@ async fn a_batch_is_stored_and_published_whole() {
         .await
         .expect("repeat");
     assert_eq!(r.status, 200, "{}", r.text());
-    assert_eq!(count(&app, "events").await, 5);
+    assert_eq!(app.count("events").await, 5);
     expect_stream_messages(&app, 5).await;
 }
 
@@ -318,10 +304,7 @@ async fn health_readiness_metrics_and_the_openapi_document_answer() {
     let anon = app.anonymous();
     assert_eq!(anon.get("/healthz").await.expect("healthz").status, 200);
     assert_eq!(anon.get("/readyz").await.expect("readyz").status, 200);
-    assert_eq!(
-        post_event(app.api(), &event("order.created")).await.status,
-        201
-    );
+    assert_eq!(post(app.api(), &event("order.created")).await.status, 201);
     let _ = app.api().get("/webhooks/not-a-uuid").await.expect("bad id");
     let metrics = anon.get("/metrics").await.expect("metrics").text();
     assert!(metrics.contains("herald_http_requests_total"), "{metrics}");

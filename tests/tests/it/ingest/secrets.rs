@@ -4,6 +4,7 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
+use herald_tests::{create_endpoint, UNREACHABLE_URL};
 use serde_json::json;
 use tracing_subscriber::fmt::MakeWriter;
 
@@ -61,8 +62,10 @@ async fn the_secret_never_appears_in_responses_logs_or_the_table() {
         .expect("create");
     assert_eq!(r.status, 201, "{}", r.text());
     assert_eq!(r.value()["secret"], chosen);
-    let id = id_of(&r);
-    let generated = create_webhook(app.api(), &["order.created"]).await;
+    let id = r.uuid("id");
+    let generated = create_endpoint(app.api(), UNREACHABLE_URL, &["order.created"], json!({}))
+        .await
+        .id;
     let r = rotate_secret(app.api(), id).await;
     let rotated = r.value()["secret"].as_str().expect("secret").to_string();
     assert!(rotated.starts_with("whsec_"));
@@ -90,9 +93,12 @@ async fn the_secret_never_appears_in_responses_logs_or_the_table() {
 
     // The table holds ciphertexts only, which decrypt to the secrets.
     let key = &app.config().security.encryption_key;
-    let row = app.db().query_one("SELECT secret_ciphertext, previous_secret_ciphertext, webhooks::text FROM webhooks WHERE id = $1", &[&id]).await.expect("row");
-    let (current, previous, as_text): (Vec<u8>, Option<Vec<u8>>, String) =
-        (row.get(0), row.get(1), row.get(2));
+    let row = app.db().query_one("SELECT secret_ciphertext, previous_secret_ciphertext, webhooks::text AS as_text FROM webhooks WHERE id = $1", &[&id]).await.expect("row");
+    let (current, previous, as_text): (Vec<u8>, Option<Vec<u8>>, String) = (
+        row.try_get("secret_ciphertext").expect("secret"),
+        row.try_get("previous_secret_ciphertext").expect("previous"),
+        row.try_get("as_text").expect("as text"),
+    );
     assert_eq!(key.decrypt_string(&current).expect("decrypt"), rotated);
     assert_eq!(
         key.decrypt_string(&previous.expect("previous"))

@@ -1,39 +1,34 @@
-//! Helpers shared by the ingest tests.
-
-use std::time::Duration;
+//! What the ingest tests share: an app without dispatchers (events stay in
+//! `HERALD_EVENTS`, to be counted), what the stream holds, and rows written
+//! the way a crash or a dispatcher leaves them.
 
 use herald_common::messages::EventMessage;
 use herald_common::subjects::EVENTS_STREAM;
-use herald_tests::{ApiClient, ApiResponse, TestApp, TestAppOptions};
+use herald_tests::{ApiClient, ApiResponse, TestApp, TestAppOptions, WAIT};
 use http::Method;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-pub const WAIT: Duration = Duration::from_secs(20);
+/// The event types the ingest tests use.
+pub const TYPES: [&str; 3] = ["order.created", "order.updated", "user.signed_up"];
 
-/// Ingest alone (no dispatcher): events stay in `HERALD_EVENTS` to be counted.
+/// Ingest alone (no dispatcher) with [`TYPES`] registered.
 pub async fn app() -> TestApp {
-    TestApp::spawn(TestAppOptions::new().dispatchers(0)).await
+    app_with(TestAppOptions::new()).await
 }
 
 pub async fn app_with(options: TestAppOptions) -> TestApp {
-    TestApp::spawn(options.dispatchers(0)).await
+    TestApp::spawn(options.dispatchers(0).event_types(&TYPES)).await
 }
 
-/// The error code of an error response.
-pub fn code(r: &ApiResponse) -> String {
-    r.value()["error"]["code"]
-        .as_str()
-        .unwrap_or("<none>")
-        .to_string()
+/// An event body of `event_type` with a small payload.
+pub fn event(event_type: &str) -> Value {
+    json!({"type": event_type, "payload": {"order_id": 123, "amount": 99.99}})
 }
 
-pub async fn count(app: &TestApp, table: &str) -> i64 {
-    app.db()
-        .query_one(&format!("SELECT count(*) FROM {table}"), &[])
-        .await
-        .expect("count")
-        .get(0)
+/// `POST /events` with `body`, whatever the answer.
+pub async fn post(api: &ApiClient, body: &Value) -> ApiResponse {
+    api.post_json("/events", body).await.expect("POST /events")
 }
 
 /// Messages in `HERALD_EVENTS`.
@@ -66,54 +61,30 @@ pub async fn stream_event_ids(app: &TestApp) -> Vec<Uuid> {
     ids
 }
 
-/// Wait until the stream holds `n` messages (and check it stays there briefly).
+/// The stream holds exactly `n` messages and will hold no more: every
+/// committed event is published (marked so), and an outbox round finds
+/// nothing left.
 pub async fn expect_stream_messages(app: &TestApp, n: u64) {
-    let waited = herald_tests::wait_until(WAIT, || async { stream_messages(app).await >= n }).await;
+    let published = herald_tests::wait_until(WAIT, || async {
+        app.count("events WHERE published_at IS NULL").await == 0 && stream_messages(app).await >= n
+    })
+    .await;
     assert!(
-        waited.is_ok(),
-        "stream has {} messages, expected {n}",
-        stream_messages(app).await
+        published.is_ok(),
+        "stream has {} messages, expected {n}; {} events unpublished",
+        stream_messages(app).await,
+        app.count("events WHERE published_at IS NULL").await
     );
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.assert_outbox_empty().await;
     assert_eq!(stream_messages(app).await, n);
-}
-
-pub fn event(event_type: &str) -> Value {
-    json!({"type": event_type, "payload": {"order_id": 123, "amount": 99.99}})
-}
-
-pub async fn post_event(api: &ApiClient, body: &Value) -> ApiResponse {
-    api.post_json("/events", body).await.expect("POST /events")
-}
-
-pub fn id_of(r: &ApiResponse) -> Uuid {
-    let v = r.value();
-    Uuid::parse_str(v["id"].as_str().unwrap_or_else(|| panic!("no id in {v}"))).expect("uuid")
-}
-
-/// A webhook for `event_types` pointing at a local address; returns its id.
-pub async fn create_webhook(api: &ApiClient, event_types: &[&str]) -> Uuid {
-    let r = api
-        .post_json(
-            "/webhooks",
-            &json!({"url": "http://127.0.0.1:9/hook", "event_types": event_types}),
-        )
-        .await
-        .expect("POST /webhooks");
-    assert_eq!(r.status, 201, "{}", r.text());
-    id_of(&r)
 }
 
 /// `POST /webhooks/{id}/rotate-secret` with no body: a generated secret.
 pub async fn rotate_secret(api: &ApiClient, id: Uuid) -> ApiResponse {
-    api.send(
-        Method::POST,
-        &format!("/webhooks/{id}/rotate-secret"),
-        &[],
-        "",
-    )
-    .await
-    .expect("rotate")
+    let path = format!("/webhooks/{id}/rotate-secret");
+    api.send(Method::POST, &path, &[], "")
+        .await
+        .expect("rotate")
 }
 
 /// What a crash between commit and publish leaves behind: `n` committed,
@@ -137,7 +108,8 @@ pub async fn insert_unpublished(app: &TestApp, n: usize, age_secs: f64) -> Vec<U
     ids
 }
 
-/// Insert a delivery row the way a dispatcher would, with one attempt.
+/// Insert a delivery row the way a dispatcher would, with one attempt that
+/// got a 500 and a 3,000-byte body.
 pub async fn insert_delivery(
     app: &TestApp,
     event_id: Uuid,

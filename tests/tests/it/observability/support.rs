@@ -4,12 +4,10 @@
 //! too), and `n` events delivered.
 
 use herald_tests::{
-    ApiClient, Behavior, Binary, HeraldProcess, ScrapeTargets, TestApp, TestAppOptions,
-    TestReceiver,
+    create_endpoint, post_events, ApiClient, Behavior, Binary, HeraldProcess, ScrapeTargets,
+    TestApp, TestAppOptions, TestReceiver,
 };
 use serde_json::json;
-
-use crate::dispatcher::support::{endpoint, post_events, wait_status, WAIT};
 
 pub const EVENT_TYPE: &str = "order.created";
 
@@ -27,22 +25,22 @@ impl Cluster {
     /// Ingest and `dispatchers` dispatchers, with every event of `events`
     /// delivered (the first attempt of the first one answered 503).
     pub async fn loaded(dispatchers: usize, events: usize) -> Self {
-        let app = TestApp::spawn(TestAppOptions::new().dispatchers(0).without_ingest()).await;
-        let mut ingest = process(&app, Binary::Ingest, &[]).await;
-        ingest.wait_healthy(WAIT).await.expect("ingest healthy");
+        let options = TestAppOptions::new().dispatchers(0).without_ingest();
+        let app = TestApp::spawn(options.event_types(&[EVENT_TYPE])).await;
+        let ingest = app.healthy_process(Binary::Ingest, &[]).await;
         let api = ApiClient::new(ingest.url()).with_token(app.admin_token());
         let receiver = TestReceiver::start().await;
         receiver.set_behavior_for("/hook", Behavior::fail_first(1, 503));
-        let ep = endpoint(&api, receiver.url("/hook"), &[EVENT_TYPE], json!({})).await;
+        let ep = create_endpoint(&api, &receiver.url("/hook"), &[EVENT_TYPE], json!({})).await;
         let mut nodes = Vec::with_capacity(dispatchers);
         for i in 0..dispatchers {
             let id = format!("obs-dispatcher-{i}");
-            let mut d = process(&app, Binary::Dispatcher, &[("HERALD_DISPATCHER_ID", &id)]).await;
-            d.wait_healthy(WAIT).await.expect("dispatcher healthy");
-            nodes.push(d);
+            let extra = [("HERALD_DISPATCHER_ID", id.as_str())];
+            nodes.push(app.healthy_process(Binary::Dispatcher, &extra).await);
         }
         post_events(&api, EVENT_TYPE, events, "obs").await;
-        wait_status(&app, ep.id, "delivered", events as i64).await;
+        app.wait_for_deliveries(ep.id, "delivered", events as i64)
+            .await;
         Self {
             ingest,
             dispatchers: nodes,
@@ -68,12 +66,6 @@ impl Cluster {
         }
         out
     }
-}
-
-async fn process(app: &TestApp, binary: Binary, extra: &[(&str, &str)]) -> HeraldProcess {
-    app.spawn_process(binary, extra)
-        .await
-        .unwrap_or_else(|e| panic!("could not start {}: {e:#}", binary.name()))
 }
 
 async fn metrics_text(p: &HeraldProcess) -> String {

@@ -15,8 +15,7 @@ use herald_tests::{
 };
 
 pub use herald_tests::scenario::TYPES;
-/// Generous bound for anything that should happen "soon" on a busy machine.
-pub const WAIT: Duration = Duration::from_secs(60);
+pub use herald_tests::WAIT;
 /// How long the checker waits for the last deliveries after the load.
 const SETTLE: Duration = Duration::from_secs(120);
 /// Load of every scenario: events per second, and how long (2,000 events,
@@ -36,6 +35,7 @@ pub const RECOVERY_BOUND: Duration = Duration::from_secs(20);
 /// of a few seconds never exhausts them.
 pub fn options() -> TestAppOptions {
     TestAppOptions::new()
+        .event_types(&TYPES)
         .dispatchers(0)
         .env(DISPATCHER_CONCURRENCY.name, CONCURRENCY.to_string())
         .env(ENDPOINT_MAX_IN_FLIGHT.name, "64")
@@ -73,13 +73,7 @@ impl Scenario {
     pub async fn dispatcher_with(&self, id: &str, extra: &[(&str, &str)]) -> HeraldProcess {
         let mut env = vec![("HERALD_DISPATCHER_ID", id)];
         env.extend_from_slice(extra);
-        let mut p = self
-            .app
-            .spawn_process(Binary::Dispatcher, &env)
-            .await
-            .expect("spawn dispatcher");
-        p.wait_healthy(WAIT).await.expect("dispatcher healthy");
-        p
+        self.app.healthy_process(Binary::Dispatcher, &env).await
     }
 
     /// Ingest as a process instead of the in-process one (which stops, so
@@ -89,12 +83,7 @@ impl Scenario {
             .stop_ingest()
             .await
             .expect("stop in-process ingest");
-        let mut ingest = self
-            .app
-            .spawn_process(Binary::Ingest, &[])
-            .await
-            .expect("spawn ingest");
-        ingest.wait_healthy(WAIT).await.expect("ingest healthy");
+        let ingest = self.app.healthy_process(Binary::Ingest, &[]).await;
         let api = ApiClient::new(ingest.url()).with_token(self.app.admin_token());
         (ingest, api)
     }

@@ -32,7 +32,7 @@ async fn a_schema_rejects_a_bad_payload_with_its_pointer_and_accepts_a_good_one(
     let bad = json!({"type": "invoice.paid", "payload": {"invoice_id": "in_1", "amount": -5}});
     let r = post(api, "/events", &bad).await;
     assert_eq!(
-        (r.status.as_u16(), code(&r)),
+        (r.status.as_u16(), r.error_code()),
         (422, "schema_violation".into()),
         "{}",
         r.text()
@@ -44,17 +44,17 @@ async fn a_schema_rejects_a_bad_payload_with_its_pointer_and_accepts_a_good_one(
         message.contains("\"/amount\"") && message.contains("minimum of 0"),
         "{message}"
     );
-    assert_eq!(events(&app).await, 0, "nothing stored");
+    assert_eq!(app.count("events").await, 0, "nothing stored");
 
     let good = json!({"type": "invoice.paid", "payload": {"invoice_id": "in_1", "amount": 12.5}});
     assert_eq!(post(api, "/events", &good).await.status, 201);
-    assert_eq!(events(&app).await, 1);
+    assert_eq!(app.count("events").await, 1);
 
     // A batch: the second item lacks a required property; nothing stored.
     let batch = json!({"events": [good, {"type": "invoice.paid", "payload": {"amount": 1}}]});
     let r = post(api, "/events/batch", &batch).await;
     assert_eq!(
-        (r.status.as_u16(), code(&r)),
+        (r.status.as_u16(), r.error_code()),
         (422, "schema_violation".into()),
         "{}",
         r.text()
@@ -68,10 +68,10 @@ async fn a_schema_rejects_a_bad_payload_with_its_pointer_and_accepts_a_good_one(
         message.starts_with("events[1]: ") && message.contains("invoice_id"),
         "{message}"
     );
-    assert_eq!(events(&app).await, 1, "nothing of the batch stored");
+    assert_eq!(app.count("events").await, 1, "nothing of the batch stored");
     let fixed = json!({"events": [good, good]});
     assert_eq!(post(api, "/events/batch", &fixed).await.status, 201);
-    assert_eq!(events(&app).await, 3);
+    assert_eq!(app.count("events").await, 3);
 
     // Removing the schema takes effect at once on this node.
     let r = patch(api, "/event-types/invoice.paid", &json!({"schema": null})).await;
@@ -111,7 +111,7 @@ async fn an_archived_type_refuses_new_events_and_keeps_subscriptions_and_history
     );
     let r = post(api, "/events", &event).await;
     assert_eq!(
-        (r.status.as_u16(), code(&r)),
+        (r.status.as_u16(), r.error_code()),
         (422, "event_type_archived".into()),
         "{}",
         r.text()
@@ -122,12 +122,16 @@ async fn an_archived_type_refuses_new_events_and_keeps_subscriptions_and_history
         &json!({"events": [{"type": "order.created", "payload": {}}, event]}),
     )
     .await;
-    assert_eq!(code(&r), "event_type_archived");
+    assert_eq!(r.error_code(), "event_type_archived");
     assert!(r.value()["error"]["message"]
         .as_str()
         .unwrap_or_default()
         .starts_with("events[1]: "));
-    assert_eq!(events(&app).await, 1, "only the event accepted before");
+    assert_eq!(
+        app.count("events").await,
+        1,
+        "only the event accepted before"
+    );
 
     // Its subscription and its history stay; the list hides it unless asked.
     let w = api
@@ -231,7 +235,10 @@ async fn the_catalogue_is_listed_by_page_and_changed_only_by_the_admin() {
     assert_eq!(prefixed["data"].as_array().map(Vec::len), Some(3));
     assert_eq!(prefixed["next_cursor"], Value::Null);
     assert_eq!(
-        code(&api.get("/event-types?cursor=!!").await.expect("bad")),
+        api.get("/event-types?cursor=!!")
+            .await
+            .expect("bad")
+            .error_code(),
         "invalid_cursor"
     );
 
@@ -255,7 +262,7 @@ async fn the_catalogue_is_listed_by_page_and_changed_only_by_the_admin() {
     )
     .await;
     assert_eq!(
-        (r.status.as_u16(), code(&r)),
+        (r.status.as_u16(), r.error_code()),
         (400, "invalid_schema".into())
     );
     let r = patch(
@@ -264,7 +271,7 @@ async fn the_catalogue_is_listed_by_page_and_changed_only_by_the_admin() {
         &json!({"schema": {"$ref": "https://example.com/s.json"}}),
     )
     .await;
-    assert_eq!(code(&r), "invalid_schema", "no schema loads anything");
+    assert_eq!(r.error_code(), "invalid_schema", "no schema loads anything");
     let r = post(
         api,
         "/event-types",
@@ -272,7 +279,7 @@ async fn the_catalogue_is_listed_by_page_and_changed_only_by_the_admin() {
     )
     .await;
     assert_eq!(
-        (r.status.as_u16(), code(&r)),
+        (r.status.as_u16(), r.error_code()),
         (400, "invalid_text".into()),
         "never a 500"
     );
@@ -280,7 +287,11 @@ async fn the_catalogue_is_listed_by_page_and_changed_only_by_the_admin() {
         .delete("/event-types/herald.endpoint.disabled")
         .await
         .expect("reserved");
-    assert_eq!(code(&r), "reserved_event_type", "Herald's own types stay");
+    assert_eq!(
+        r.error_code(),
+        "reserved_event_type",
+        "Herald's own types stay"
+    );
     // A producer's unknown type names the types it may send.
     let r = post(
         api,
@@ -301,7 +312,10 @@ async fn the_catalogue_is_listed_by_page_and_changed_only_by_the_admin() {
         404
     );
     assert_eq!(
-        code(&api.delete("/event-types/a..b").await.expect("400")),
+        api.delete("/event-types/a..b")
+            .await
+            .expect("400")
+            .error_code(),
         "invalid_event_type"
     );
 

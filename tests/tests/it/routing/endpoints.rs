@@ -84,7 +84,7 @@ async fn endpoints_take_patterns_and_filters_and_refuse_bad_ones_clearly() {
             .unwrap_or_default()
             .to_string();
         assert_eq!(
-            (r.status.as_u16(), code(&r)),
+            (r.status.as_u16(), r.error_code()),
             (status, want.to_string()),
             "{extra}: {}",
             r.text()
@@ -113,7 +113,7 @@ async fn endpoints_take_patterns_and_filters_and_refuse_bad_ones_clearly() {
         r.text()
     );
     let r = patch(api, &path, &json!({"filter": {"x": {"$like": 1}}})).await;
-    assert_eq!(code(&r), "invalid_filter");
+    assert_eq!(r.error_code(), "invalid_filter");
     let r = patch(
         api,
         &path,
@@ -126,5 +126,5 @@ async fn endpoints_take_patterns_and_filters_and_refuse_bad_ones_clearly() {
         (json!(null), json!({"X-Team": "a"}))
     );
     let r = patch(api, &path, &json!({"event_types": ["nope.nothing"]})).await;
-    assert_eq!(code(&r), "unknown_event_type");
+    assert_eq!(r.error_code(), "unknown_event_type");
 }

@@ -5,7 +5,9 @@ use chrono::{Duration, Utc};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::support::{deliveries, ingest_only, post, register, send};
+use herald_tests::post_event;
+
+use super::support::{deliveries, ingest_only, post, register};
 
 #[tokio::test]
 async fn a_replay_delivers_the_missed_events_its_wildcards_and_filter_want() {
@@ -22,7 +24,7 @@ async fn a_replay_delivers_the_missed_events_its_wildcards_and_filter_want() {
     ];
     let mut wanted = Vec::new();
     for (t, amount, want) in sent {
-        let id = send(api, t, json!({ "amount": amount })).await;
+        let id = post_event(api, t, json!({ "amount": amount })).await;
         if want {
             wanted.push(id);
         }

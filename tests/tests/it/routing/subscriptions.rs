@@ -1,11 +1,10 @@
 //! Fan-out by wildcard and payload filter, end to end: which endpoint gets
 //! which event, and that a filtered-out event leaves no delivery row.
 
-use herald_tests::{ReceivedRequest, TestAppOptions, TestReceiver};
+use herald_tests::{create_endpoint, post_event, ReceivedRequest, TestAppOptions, TestReceiver};
 use serde_json::json;
 
-use super::support::{deliveries, register, send};
-use crate::dispatcher::support::{app, endpoint, wait_status};
+use super::support::{app, deliveries, register};
 
 /// The `x-webhook-event` of each request, sorted.
 fn types(requests: &[ReceivedRequest]) -> Vec<String> {
@@ -23,9 +22,9 @@ async fn one_star_matches_one_word_and_rest_matches_any_depth() {
     let mut app = app(TestAppOptions::new()).await;
     let api = app.api();
     register(api, &json!({"name": "order.item.added"})).await;
-    let one = endpoint(api, receiver.url("/one"), &["order.*"], json!({})).await;
-    let rest = endpoint(api, receiver.url("/rest"), &["order.>"], json!({})).await;
-    let all = endpoint(api, receiver.url("/all"), &[">"], json!({})).await;
+    let one = create_endpoint(api, &receiver.url("/one"), &["order.*"], json!({})).await;
+    let rest = create_endpoint(api, &receiver.url("/rest"), &["order.>"], json!({})).await;
+    let all = create_endpoint(api, &receiver.url("/all"), &[">"], json!({})).await;
     // Registered after the endpoints: matched all the same.
     register(api, &json!({"name": "order.refunded"})).await;
     app.start_dispatcher().await.expect("dispatcher");
@@ -38,11 +37,11 @@ async fn one_star_matches_one_word_and_rest_matches_any_depth() {
         "user.signed_up",
     ];
     for t in sent {
-        send(app.api(), t, json!({"id": 1})).await;
+        post_event(app.api(), t, json!({"id": 1})).await;
     }
-    wait_status(&app, all.id, "delivered", 5).await;
-    wait_status(&app, rest.id, "delivered", 4).await;
-    wait_status(&app, one.id, "delivered", 3).await;
+    app.wait_for_deliveries(all.id, "delivered", 5).await;
+    app.wait_for_deliveries(rest.id, "delivered", 4).await;
+    app.wait_for_deliveries(one.id, "delivered", 3).await;
     // Each event's rows are created together, so the counts are final.
     assert_eq!(deliveries(&app, one.id).await, 3);
     assert_eq!(deliveries(&app, rest.id).await, 4);
@@ -68,14 +67,14 @@ async fn a_filter_delivers_only_matching_events_and_no_row_for_the_others() {
     let mut app = app(TestAppOptions::new()).await;
     let api = app.api();
     let filter = json!({"amount": {"$gte": 100}});
-    let big = endpoint(
+    let big = create_endpoint(
         api,
-        receiver.url("/big"),
+        &receiver.url("/big"),
         &["order.created"],
         json!({ "filter": filter }),
     )
     .await;
-    let every = endpoint(api, receiver.url("/every"), &["order.created"], json!({})).await;
+    let every = create_endpoint(api, &receiver.url("/every"), &["order.created"], json!({})).await;
     app.start_dispatcher().await.expect("dispatcher");
 
     let amounts = [
@@ -86,15 +85,15 @@ async fn a_filter_delivers_only_matching_events_and_no_row_for_the_others() {
         json!("lots"),
     ];
     for (i, amount) in amounts.iter().enumerate() {
-        send(
+        post_event(
             app.api(),
             "order.created",
             json!({"n": i, "amount": amount}),
         )
         .await;
     }
-    wait_status(&app, every.id, "delivered", 5).await;
-    wait_status(&app, big.id, "delivered", 2).await;
+    app.wait_for_deliveries(every.id, "delivered", 5).await;
+    app.wait_for_deliveries(big.id, "delivered", 2).await;
     assert_eq!(
         deliveries(&app, big.id).await,
         2,
@@ -120,7 +119,13 @@ async fn a_fifo_line_follows_wildcards_and_its_filter_in_acceptance_order() {
     // Overlapping patterns: the line's consumer takes all of the tenant's
     // events and the line matches each one itself.
     let extra = json!({"ordering": "fifo", "filter": {"amount": {"$gte": 100}}});
-    let line = endpoint(api, receiver.url("/line"), &["order.*", "*.created"], extra).await;
+    let line = create_endpoint(
+        api,
+        &receiver.url("/line"),
+        &["order.*", "*.created"],
+        extra,
+    )
+    .await;
     app.start_dispatcher().await.expect("dispatcher");
 
     let sent = [
@@ -132,9 +137,9 @@ async fn a_fifo_line_follows_wildcards_and_its_filter_in_acceptance_order() {
         ("order.updated", 120, true),
     ];
     for (t, amount, _) in sent {
-        send(app.api(), t, json!({ "amount": amount })).await;
+        post_event(app.api(), t, json!({ "amount": amount })).await;
     }
-    wait_status(&app, line.id, "delivered", 3).await;
+    app.wait_for_deliveries(line.id, "delivered", 3).await;
     let got: Vec<(String, i64)> = receiver
         .requests_for("/line")
         .iter()

@@ -4,33 +4,23 @@ use herald_tests::{ApiClient, ApiResponse, TestApp, TestAppOptions};
 use serde_json::Value;
 use uuid::Uuid;
 
-/// Ingest alone: nothing is fanned out.
-pub async fn ingest_only() -> TestApp {
-    TestApp::spawn(TestAppOptions::new().dispatchers(0)).await
+/// The event types the routing tests start with (a test registers more).
+pub const TYPES: [&str; 3] = ["order.created", "order.updated", "user.signed_up"];
+
+/// An app with [`TYPES`] registered and no dispatcher yet: tests create
+/// their endpoints first, then start a dispatcher.
+pub async fn app(options: TestAppOptions) -> TestApp {
+    TestApp::spawn(options.dispatchers(0).event_types(&TYPES)).await
 }
 
-/// The error code of an error response.
-pub fn code(r: &ApiResponse) -> String {
-    r.value()["error"]["code"]
-        .as_str()
-        .unwrap_or("<none>")
-        .to_string()
+/// Ingest alone: nothing is fanned out.
+pub async fn ingest_only() -> TestApp {
+    app(TestAppOptions::new()).await
 }
 
 /// `POST path` with `body`; the response.
 pub async fn post(api: &ApiClient, path: &str, body: &Value) -> ApiResponse {
     api.post_json(path, body).await.expect(path)
-}
-
-/// `POST /events` of one event, asserting 201; its id.
-pub async fn send(api: &ApiClient, event_type: &str, payload: Value) -> Uuid {
-    let body = serde_json::json!({ "type": event_type, "payload": payload });
-    let r = post(api, "/events", &body).await;
-    assert_eq!(r.status, 201, "{}", r.text());
-    r.value()["id"]
-        .as_str()
-        .and_then(|s| s.parse().ok())
-        .expect("event id")
 }
 
 /// `PATCH path` with `body`; the response.
@@ -44,25 +34,7 @@ pub async fn register(api: &ApiClient, body: &Value) {
     assert_eq!(r.status, 201, "{}", r.text());
 }
 
-pub async fn rows(app: &TestApp, sql: &str, param: Uuid) -> i64 {
-    app.db().query_one(sql, &[&param]).await.expect(sql).get(0)
-}
-
-/// Stored events.
-pub async fn events(app: &TestApp) -> i64 {
-    app.db()
-        .query_one("SELECT count(*) FROM events", &[])
-        .await
-        .expect("count")
-        .get(0)
-}
-
 /// Delivery rows of an endpoint.
-pub async fn deliveries(app: &TestApp, webhook: Uuid) -> i64 {
-    rows(
-        app,
-        "SELECT count(*) FROM deliveries WHERE webhook_id = $1",
-        webhook,
-    )
-    .await
+pub async fn deliveries(app: &TestApp, webhook: Uuid) -> usize {
+    app.deliveries_of(webhook).await.len()
 }

@@ -2,11 +2,10 @@
 //! with `url`, `secret`, `event_types`, `custom_headers` and
 //! `custom_payload` is accepted and delivered as documented.
 
-use herald_tests::{TestAppOptions, TestReceiver};
+use herald_tests::{post_event, TestAppOptions, TestReceiver};
 use serde_json::json;
 
-use super::support::{post, send};
-use crate::dispatcher::support::{app, wait_status};
+use super::support::{app, post};
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
@@ -24,19 +23,16 @@ async fn a_tutorial_shaped_registration_registers_and_delivers_as_documented() {
     let r = post(app.api(), "/webhooks", &body).await;
     assert_eq!(r.status, 201, "{}", r.text());
     let created = r.value();
-    let id: uuid::Uuid = created["id"]
-        .as_str()
-        .and_then(|s| s.parse().ok())
-        .expect("id");
+    let id = r.uuid("id");
     assert_eq!(created["secret"], SECRET);
     assert_eq!(created["headers"]["X-Api-Key"], "tutorial-key");
     app.start_dispatcher().await.expect("dispatcher");
 
     let payload = json!({"order_id": 123, "amount": 99.99});
-    let event_id = send(app.api(), "order.created", payload.clone())
+    let event_id = post_event(app.api(), "order.created", payload.clone())
         .await
         .to_string();
-    wait_status(&app, id, "delivered", 1).await;
+    app.wait_for_deliveries(id, "delivered", 1).await;
 
     let requests = receiver.requests_for("/tutorial");
     assert_eq!(requests.len(), 1);
