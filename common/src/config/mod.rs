@@ -27,7 +27,7 @@ mod tests;
 
 pub use env::{Env, MapEnv, ProcessEnv, Secret};
 pub use nats::NatsSettings;
-pub use parse::{parse_duration, parse_retry_schedule};
+pub use parse::{parse_duration, parse_max_bytes, parse_retry_schedule};
 pub use sections::*;
 
 use parse::Reader;

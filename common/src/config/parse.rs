@@ -197,3 +197,19 @@ pub fn parse_retry_schedule(s: &str) -> Result<Vec<Duration>, String> {
     }
     Ok(delays)
 }
+
+/// Parse a stream size limit: `unlimited`, or a size such as `64KiB`,
+/// `512MB`, `10GiB` or a number of bytes (at least 1 KiB).
+pub fn parse_max_bytes(s: &str) -> Result<Option<u64>, String> {
+    let s = s.trim();
+    if s.eq_ignore_ascii_case("unlimited") {
+        return Ok(None);
+    }
+    let size: bytesize::ByteSize = s
+        .parse()
+        .map_err(|_| "not a size; use e.g. 64MiB, 10GB, or unlimited".to_string())?;
+    match size.as_u64() {
+        n if n < 1024 => Err("less than 1KiB; use a size such as 64MiB, or unlimited".into()),
+        n => Ok(Some(n)),
+    }
+}

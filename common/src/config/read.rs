@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::nats::{parse_server, NatsSettings};
-use super::parse::{parse_retry_schedule, Reader};
+use super::parse::{parse_max_bytes, parse_retry_schedule, Reader};
 use super::sections::*;
 use super::settings::*;
 use super::Secret;
@@ -63,6 +63,8 @@ pub(super) fn streams(r: &mut Reader) -> Option<StreamSettings> {
     let replicas = r.number(&STREAM_REPLICAS, 1..=5);
     let max_age = r.duration(&STREAM_MAX_AGE);
     let duplicate_window = r.duration(&DUPLICATE_WINDOW);
+    let events_max_bytes = r.read(&EVENTS_MAX_BYTES, parse_max_bytes);
+    let deliveries_max_bytes = r.read(&DELIVERIES_MAX_BYTES, parse_max_bytes);
     let ack_wait = r.duration(&ACK_WAIT);
     let fanout_max_ack_pending = r.positive(&FANOUT_MAX_ACK_PENDING);
     let deliver_max_ack_pending = r.positive(&DELIVER_MAX_ACK_PENDING);
@@ -71,6 +73,8 @@ pub(super) fn streams(r: &mut Reader) -> Option<StreamSettings> {
         storage: storage?,
         max_age: max_age?,
         duplicate_window: duplicate_window?,
+        events_max_bytes: events_max_bytes?,
+        deliveries_max_bytes: deliveries_max_bytes?,
         ack_wait: ack_wait?,
         fanout_max_ack_pending: fanout_max_ack_pending?,
         deliver_max_ack_pending: deliver_max_ack_pending?,
@@ -161,6 +165,7 @@ pub(super) fn dispatcher(r: &mut Reader) -> Option<DispatcherSettings> {
     let endpoint_failing_after = r.duration(&ENDPOINT_FAILING_AFTER);
     let endpoint_refresh_interval = r.duration(&ENDPOINT_REFRESH_INTERVAL);
     let retry_poll_interval = r.duration(&RETRY_POLL_INTERVAL);
+    let integrity_check_interval = r.duration(&INTEGRITY_CHECK_INTERVAL);
     let shutdown_grace = r.duration(&SHUTDOWN_GRACE);
     Some(DispatcherSettings {
         id,
@@ -175,6 +180,7 @@ pub(super) fn dispatcher(r: &mut Reader) -> Option<DispatcherSettings> {
         endpoint_failing_after: endpoint_failing_after?,
         endpoint_refresh_interval: endpoint_refresh_interval?,
         retry_poll_interval: retry_poll_interval?,
+        integrity_check_interval: integrity_check_interval?,
         shutdown_grace: shutdown_grace?,
     })
 }

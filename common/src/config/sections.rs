@@ -44,6 +44,10 @@ pub struct StreamSettings {
     pub storage: StorageKind,
     pub max_age: Duration,
     pub duplicate_window: Duration,
+    /// `max_bytes` of `HERALD_EVENTS` (`None`: unlimited).
+    pub events_max_bytes: Option<u64>,
+    /// `max_bytes` of `HERALD_DELIVERIES` (`None`: unlimited).
+    pub deliveries_max_bytes: Option<u64>,
     pub ack_wait: Duration,
     pub fanout_max_ack_pending: i64,
     pub deliver_max_ack_pending: i64,
@@ -137,6 +141,8 @@ pub struct DispatcherSettings {
     pub endpoint_failing_after: Duration,
     pub endpoint_refresh_interval: Duration,
     pub retry_poll_interval: Duration,
+    /// How often to look for (and remove) orphaned deliveries and attempts.
+    pub integrity_check_interval: Duration,
     pub shutdown_grace: Duration,
 }
 

@@ -88,7 +88,9 @@ settings! {
     STREAM_STORAGE: Streams, "HERALD_STREAM_STORAGE", Value("file"), "`file` or `memory`";
     STREAM_MAX_AGE: Streams, "HERALD_STREAM_MAX_AGE", Value("7d"), "how long events and jobs are kept in JetStream";
     DUPLICATE_WINDOW: Streams, "HERALD_DUPLICATE_WINDOW", Value("10m"), "JetStream de-duplication window for `Nats-Msg-Id`";
-    ACK_WAIT: Streams, "HERALD_ACK_WAIT", Value("60s"), "redelivery after a dispatcher stops acking (crash)";
+    EVENTS_MAX_BYTES: Streams, "HERALD_EVENTS_MAX_BYTES", Value("unlimited"), "largest size of `HERALD_EVENTS` (e.g. `1GiB`); when full, publishes fail and events wait in ingest's outbox until fan-out frees space";
+    DELIVERIES_MAX_BYTES: Streams, "HERALD_DELIVERIES_MAX_BYTES", Value("unlimited"), "largest size of `HERALD_DELIVERIES` (e.g. `1GiB`); when full, fan-out waits (its events come back) until deliveries free space";
+    ACK_WAIT: Streams, "HERALD_ACK_WAIT", Value("10s"), "redelivery of a crashed dispatcher's messages; a live one keeps slow work in progress";
     FANOUT_MAX_ACK_PENDING: Streams, "HERALD_FANOUT_MAX_ACK_PENDING", Value("10000"), "`max_ack_pending` of consumer `fanout`";
     DELIVER_MAX_ACK_PENDING: Streams, "HERALD_DELIVER_MAX_ACK_PENDING", Value("10000"), "`max_ack_pending` of consumer `deliver`";
     LISTEN: Ingest, "HERALD_LISTEN", Value("127.0.0.1:8080"), "ingest's HTTP address";
@@ -119,6 +121,7 @@ settings! {
     ENDPOINT_FAILING_AFTER: Dispatcher, "HERALD_ENDPOINT_FAILING_AFTER", Value("1h"), "emit `herald.endpoint.failing` once an endpoint's deliveries have failed this long since its last success";
     ENDPOINT_REFRESH_INTERVAL: Dispatcher, "HERALD_ENDPOINT_REFRESH_INTERVAL", Value("30s"), "full refresh of the dispatcher's endpoint cache";
     RETRY_POLL_INTERVAL: Dispatcher, "HERALD_RETRY_POLL_INTERVAL", Value("1s"), "how often dispatchers look for due retries";
+    INTEGRITY_CHECK_INTERVAL: Dispatcher, "HERALD_INTEGRITY_CHECK_INTERVAL", Value("1m"), "how often a dispatcher looks for deliveries and attempts whose event, endpoint or delivery was deleted meanwhile (rows at least this old), and removes them";
     SHUTDOWN_GRACE: Dispatcher, "HERALD_SHUTDOWN_GRACE", Value("20s"), "time to finish in-flight deliveries on SIGTERM";
     RETRY_SCHEDULE: Retry, "HERALD_RETRY_SCHEDULE", Value("5s,5m,30m,2h,5h,10h,10h"), "delays between attempts (8 attempts over about a day); `ms`, `s`, `m`, `h`, `d`";
     RETRY_JITTER: Retry, "HERALD_RETRY_JITTER", Value("0.2"), "± fraction of random jitter on each delay, 0 to 1";
