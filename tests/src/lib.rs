@@ -75,7 +75,8 @@ pub use prometheus::{PrometheusServer, ScrapeTargets};
 pub use proxy::{CuttableProxy, ProxyTarget};
 pub use receiver::{Behavior, ReceivedRequest, TestReceiver};
 pub use support::{
-    binary_from_env, find_in_path, free_port, init_test_log, skip, skip_or_fail, workspace_root,
+    binary_from_env, find_in_path, free_port, init_test_log, machine_alone, machine_shared, skip,
+    skip_or_fail, workspace_root,
 };
 pub use tables::{AttemptRow, DeliveryRow, EndpointRow, DEMO_EVENT_TYPES};
 pub use wait::{eventually, wait_for, wait_until, WaitTimeout, WAIT};

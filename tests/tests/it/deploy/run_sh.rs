@@ -14,7 +14,7 @@ use rustix::process::{kill_process, kill_process_group, Pid, Signal};
 
 use serde_json::Value;
 
-use super::support::{heavy, js_api};
+use super::support::js_api;
 use crate::reliability::support::{create_endpoints, finish, TYPES};
 
 const TEST: &str = "deploy::run_sh::run_sh_cluster";
@@ -229,7 +229,7 @@ async fn run_sh_cluster() {
     if !taken.is_empty() {
         return skip_or_fail(TEST, &format!("run.sh's fixed ports {taken:?} are taken"));
     }
-    let _alone = heavy().await;
+    let _alone = herald_tests::machine_alone().await;
     let started = Instant::now();
     let bin = Binary::Ingest.path().await.expect("binaries built");
     let mut run = RunSh::start(bin.parent().expect("bin dir"));

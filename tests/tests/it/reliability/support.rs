@@ -49,12 +49,29 @@ pub struct Scenario {
     pub app: TestApp,
     pub receiver: TestReceiver,
     pub endpoints: Vec<EndpointSpec>,
+    _machine: Machine,
+}
+
+/// A scenario's hold on the machine ([`herald_tests::machine_shared`]).
+enum Machine {
+    Shared(#[allow(dead_code)] tokio::sync::RwLockReadGuard<'static, ()>),
+    Alone,
 }
 
 impl Scenario {
     /// An app as `options` say (no dispatcher started), a receiver, and
     /// the three endpoints.
     pub async fn start(options: TestAppOptions) -> Self {
+        let shared = herald_tests::machine_shared().await;
+        Self::start_holding(options, Machine::Shared(shared)).await
+    }
+
+    /// The same, for a test that already holds [`herald_tests::machine_alone`].
+    pub async fn start_alone(options: TestAppOptions) -> Self {
+        Self::start_holding(options, Machine::Alone).await
+    }
+
+    async fn start_holding(options: TestAppOptions, machine: Machine) -> Self {
         let receiver = TestReceiver::start().await;
         let app = TestApp::spawn(options.dispatchers(0)).await;
         let endpoints = create_endpoints(app.api(), &receiver).await;
@@ -62,6 +79,7 @@ impl Scenario {
             app,
             receiver,
             endpoints,
+            _machine: machine,
         }
     }
 
