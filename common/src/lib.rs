@@ -18,6 +18,7 @@ pub mod shutdown;
 pub mod signing;
 pub mod subjects;
 pub mod telemetry;
+pub mod time_ids;
 pub mod url_guard;
 
 pub use signing::{sign, verify};

@@ -31,6 +31,7 @@ pub const RETRY_BACKLOG: &str = "herald_retry_backlog";
 pub const RETRY_DUE: &str = "herald_retry_due";
 pub const ENDPOINTS: &str = "herald_endpoints";
 pub const ENDPOINTS_DISABLED_TOTAL: &str = "herald_endpoints_disabled_total";
+pub const INTEGRITY_ORPHANS_REMOVED_TOTAL: &str = "herald_integrity_orphans_removed_total";
 // Both binaries (see `crate::gauges`).
 pub const BUILD_INFO: &str = "herald_build_info";
 pub const NATS_CONNECTED: &str = "herald_nats_connected";
@@ -59,6 +60,8 @@ pub const ATTEMPT_RESULTS: &[&str] = &[
 ];
 /// Values of `herald_endpoints_disabled_total{reason}`.
 pub const DISABLE_REASONS: &[&str] = &["gone", "failing"];
+/// Values of `herald_integrity_orphans_removed_total{table}`.
+pub const ORPHAN_TABLES: &[&str] = &["deliveries", "delivery_attempts"];
 
 /// Latency buckets (seconds) for request and delivery histograms.
 pub const LATENCY_BUCKETS: &[f64] = &[
@@ -120,6 +123,7 @@ pub const METRICS: &[Metric] = &[
     m(RETRY_DUE, Gauge, N, "Waiting deliveries whose next attempt is due and not yet re-published."),
     m(ENDPOINTS, Gauge, N, "Registered endpoints, by state (active, disabled)."),
     m(ENDPOINTS_DISABLED_TOTAL, Counter, N, "Endpoints Herald disabled, by reason (gone, failing)."),
+    m(INTEGRITY_ORPHANS_REMOVED_TOTAL, Counter, N, "Rows the integrity check removed because what they point at was deleted, by table (deliveries, delivery_attempts)."),
     m(BUILD_INFO, Gauge, None, "Always 1; the version label is the running Herald version."),
     m(NATS_CONNECTED, Gauge, None, "1 while the NATS client is connected, else 0."),
     m(DB_POOL_CONNECTIONS, Gauge, N, "Postgres connections open in this process's pool."),
@@ -173,6 +177,9 @@ pub fn zero_dispatcher_counters() {
     }
     for reason in DISABLE_REASONS {
         metrics::counter!(ENDPOINTS_DISABLED_TOTAL, "reason" => *reason).increment(0);
+    }
+    for table in ORPHAN_TABLES {
+        metrics::counter!(INTEGRITY_ORPHANS_REMOVED_TOTAL, "table" => *table).increment(0);
     }
     metrics::counter!(RETRIES_SCHEDULED_TOTAL).increment(0);
     metrics::counter!(FANOUT_EVENTS_TOTAL).increment(0);

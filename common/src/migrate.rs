@@ -42,6 +42,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(4, "0004_console"),
     migration!(5, "0005_routing"),
     migration!(6, "0006_delivery"),
+    migration!(7, "0007_security"),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -5,7 +5,8 @@
 //! [`attempt_log`] (batched, durable record before every ack), [`retry`]
 //! (re-publishes due deliveries), [`endpoints_cache`] with [`control`]
 //! (endpoints in memory, kept current by change notices), [`housekeeping`]
-//! (auto-disable, backlog metrics), and [`store`], which holds every SQL
+//! (auto-disable, backlog metrics), [`integrity`] (orphaned rows removed),
+//! and [`store`], which holds every SQL
 //! statement. Decisions are pure functions with table tests
 //! ([`fanout::plan`], [`deliver::judge`], [`deliver::outcome`],
 //! [`deliver::request`], [`attempt_log::batch`]). `docs/dispatcher.md`
@@ -21,6 +22,7 @@ pub mod fifo;
 mod fixtures;
 pub mod gauges;
 pub mod housekeeping;
+pub mod integrity;
 pub mod operational;
 pub mod retry;
 mod run;
@@ -41,4 +43,6 @@ pub enum DispatcherError {
     Db(#[from] DbError),
     #[error("metrics listener: {0}")]
     Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Keys(#[from] herald_common::crypto::key_file::KeyFileError),
 }

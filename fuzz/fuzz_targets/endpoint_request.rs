@@ -1,12 +1,17 @@
 //! POST /webhooks bodies: any bytes parse into a typed error or a valid
 //! endpoint, never a panic (the same checks, in the same order, as the
-//! handler before it touches DNS or the database).
+//! handler before it touches DNS or the database), after the JSON limits
+//! every body meets.
 #![no_main]
 
 use herald_ingest::http::handlers::webhooks::input::{self as input, CreateWebhook, PatchWebhook};
+use herald_ingest::http::json_limits;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
+    if json_limits::check(data).is_err() {
+        return;
+    }
     if let Ok(body) = serde_json::from_slice::<CreateWebhook>(data) {
         let _ = input::url(&body.url);
         let _ = input::event_types(&body.event_types);

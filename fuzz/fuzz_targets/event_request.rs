@@ -1,8 +1,10 @@
 //! POST /events and /events/batch bodies: any bytes parse into a typed error
-//! or valid events, never a panic.
+//! or valid events, never a panic; a body the JSON limits pass holds no
+//! nesting deeper than they allow.
 #![no_main]
 
 use herald_ingest::http::handlers::events::{validate, CreateEvent, CreateEventBatch};
+use herald_ingest::http::json_limits;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -10,6 +12,9 @@ fuzz_target!(|data: &[u8]| {
     let Some((&flag, body)) = data.split_first() else {
         return;
     };
+    if json_limits::check(body).is_err() {
+        return;
+    }
     let header_key = match flag % 3 {
         0 => None,
         1 => Some("key-1".to_string()),

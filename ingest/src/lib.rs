@@ -22,6 +22,7 @@
 pub mod gauges;
 pub mod http;
 pub mod pipeline;
+pub mod rotate_keys;
 pub mod schema;
 pub mod store;
 
@@ -39,6 +40,7 @@ use herald_common::shutdown::CancellationToken;
 
 pub use http::{router, AppState};
 
+use crate::http::rate_limit::TenantLimiter;
 use crate::http::state::Inner;
 use crate::pipeline::outbox::Outbox;
 use crate::pipeline::publisher::Publisher;
@@ -56,6 +58,12 @@ pub enum IngestError {
     Migrate(#[from] MigrateError),
     #[error("cannot set up the NATS client: {0}")]
     Nats(String),
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error(transparent)]
+    Keys(#[from] herald_common::crypto::key_file::KeyFileError),
+    #[error("{0} endpoint secret(s) could not be read with any configured key")]
+    Unreadable(u64),
     #[error("stopped by shutdown before starting")]
     Cancelled,
 }
@@ -159,8 +167,11 @@ impl Node {
             in_flight,
             config.ingest.idempotency_window,
         );
+        let keyring = config.security.keys.keyring()?;
+        let rate_limits = TenantLimiter::new(config.ingest.rate_limits.clone());
         let state = AppState::new(Inner {
             guard: config.security.url_guard.clone(),
+            keyring,
             config,
             db: pool,
             nats,
@@ -170,6 +181,7 @@ impl Node {
             event_types: EventTypes::default(),
             tenants: Tenants::default(),
             keys: ApiKeys::default(),
+            rate_limits,
             provisioned: AtomicBool::new(false),
         });
         Ok(Self {
@@ -191,12 +203,6 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<(), IngestError> {
     let _ = herald_common::metrics::prometheus();
-    if config.security.encryption_key_is_dev {
-        tracing::warn!(
-            "HERALD_ENCRYPTION_KEY is not set: endpoint secrets are encrypted with the \
-             well-known development key. Never run like this in production."
-        );
-    }
     migrate(&config, &shutdown).await?;
     let Node {
         state,
@@ -218,6 +224,7 @@ pub async fn run(
         keep: state.config.ingest.retention,
         interval: state.config.ingest.retention_interval,
         batch: state.config.ingest.retention_batch,
+        idempotency_window: state.config.ingest.idempotency_window,
     };
     let retention_task = tokio::spawn(retention.run(background.clone()));
     let gauges_task = tokio::spawn(gauges::run(
@@ -226,11 +233,24 @@ pub async fn run(
         background.clone(),
     ));
 
+    let metrics_task = match state.config.ingest.metrics_listen {
+        Some(addr) => {
+            let metrics = tokio::net::TcpListener::bind(addr).await?;
+            tracing::info!(%addr, "herald-ingest serves /metrics apart.");
+            let serve = axum::serve(metrics, http::router::metrics_router())
+                .with_graceful_shutdown(shutdown.clone().cancelled_owned());
+            Some(tokio::spawn(async move { serve.await }))
+        }
+        None => None,
+    };
     tracing::info!(addr = ?listener.local_addr().ok(), "herald-ingest listening.");
     let served = axum::serve(listener, router(state.clone()))
         .with_graceful_shutdown(shutdown.cancelled_owned())
         .await;
 
+    if let Some(task) = metrics_task {
+        let _ = task.await;
+    }
     // Drain: no new requests; let queued events be written and published.
     let nats = state.nats.clone();
     drop(state);

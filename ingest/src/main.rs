@@ -1,7 +1,9 @@
 //! `herald-ingest [serve]` runs the REST API node; `herald-ingest migrate`
 //! applies the database migrations and exits; `herald-ingest migrate down
 //! [N]` rolls back the newest N (default 1) and exits; `herald-ingest
-//! settings` prints every `HERALD_*` setting (the README's tables).
+//! rotate-keys [--batch N]` re-encrypts endpoint secrets under the first key
+//! of `HERALD_ENCRYPTION_KEYS` and exits; `herald-ingest settings` prints
+//! every `HERALD_*` setting (the README's tables).
 
 use std::process::ExitCode;
 
@@ -13,13 +15,18 @@ use herald_common::{shutdown, telemetry};
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const USAGE: &str = "usage: herald-ingest [serve | migrate [up] | migrate down [N] | settings]";
+const USAGE: &str =
+    "usage: herald-ingest [serve | migrate [up] | migrate down [N] | rotate-keys [--batch N] | settings]";
+/// Endpoints re-encrypted per batch by default.
+const ROTATE_BATCH: i64 = 100;
 
 #[derive(Debug, PartialEq, Eq)]
 enum Command {
     Serve,
     MigrateUp,
     MigrateDown(usize),
+    /// Re-encrypt endpoint secrets, this many per batch.
+    RotateKeys(i64),
     /// Print the settings tables.
     Settings,
 }
@@ -32,6 +39,8 @@ fn parse(args: &[String]) -> Option<Command> {
         ["migrate", "down"] => Some(Command::MigrateDown(1)),
         ["migrate", "down", n] => n.parse().ok().filter(|n| *n > 0).map(Command::MigrateDown),
         ["settings"] => Some(Command::Settings),
+        ["rotate-keys"] => Some(Command::RotateKeys(ROTATE_BATCH)),
+        ["rotate-keys", "--batch", n] => n.parse().ok().filter(|n| *n > 0).map(Command::RotateKeys),
         _ => None,
     }
 }
@@ -60,6 +69,7 @@ async fn main() -> ExitCode {
         Command::MigrateDown(steps) => herald_ingest::migrate_down(&config, steps, &stop)
             .await
             .map(|report| println!("migrations rolled back: {:?}", report.reverted)),
+        Command::RotateKeys(batch) => rotate_keys(&config, batch, &stop).await,
         Command::Serve => match tokio::net::TcpListener::bind(config.ingest.listen).await {
             Ok(listener) => herald_ingest::run(config, listener, stop).await,
             Err(e) => Err(e.into()),
@@ -74,6 +84,23 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Re-encrypt, printing a line per batch; unreadable secrets fail the run
+/// (so the old key is not dropped while rows still need it).
+async fn rotate_keys(
+    config: &Config,
+    batch: i64,
+    stop: &herald_common::shutdown::CancellationToken,
+) -> Result<(), herald_ingest::IngestError> {
+    let report =
+        herald_ingest::rotate_keys::rotate_keys(config, batch, stop, |r| println!("{}", r.line()))
+            .await?;
+    println!("{}", report.line());
+    if report.unreadable > 0 {
+        return Err(herald_ingest::IngestError::Unreadable(report.unreadable));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -99,5 +126,11 @@ mod tests {
         assert_eq!(parsed(&["migrate", "down", "x"]), None);
         assert_eq!(parsed(&["migrate", "sideways"]), None);
         assert_eq!(parsed(&["settings"]), Some(Command::Settings));
+        assert_eq!(parsed(&["rotate-keys"]), Some(Command::RotateKeys(100)));
+        assert_eq!(
+            parsed(&["rotate-keys", "--batch", "5"]),
+            Some(Command::RotateKeys(5))
+        );
+        assert_eq!(parsed(&["rotate-keys", "--batch", "0"]), None);
     }
 }

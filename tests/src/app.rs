@@ -56,7 +56,10 @@ impl TestApp {
             .clone()
             .or_else(|| nats_server.as_ref().map(NatsServer::url))
             .ok_or_else(|| anyhow!("no NATS URL"))?;
-        let db = TestDb::try_create().await?;
+        let db = match &options.database_server {
+            Some(url) => TestDb::try_create_on(url).await?,
+            None => TestDb::try_create().await?,
+        };
         let mut env = test_env(db.url(), &nats_url);
         for (k, v) in &options.env {
             env.set(k, v.clone());

@@ -14,6 +14,7 @@ pub struct TestAppOptions {
     pub(crate) ingest: bool,
     pub(crate) setup: bool,
     pub(crate) nats_url: Option<String>,
+    pub(crate) database_server: Option<String>,
     pub(crate) env: Vec<(String, String)>,
     pub(crate) configure: Vec<Configure>,
     pub(crate) event_types: Option<Vec<String>>,
@@ -26,6 +27,7 @@ impl Default for TestAppOptions {
             ingest: true,
             setup: true,
             nats_url: None,
+            database_server: None,
             env: Vec::new(),
             configure: Vec::new(),
             event_types: None,
@@ -63,6 +65,13 @@ impl TestAppOptions {
     /// starting a private one.
     pub fn nats_url(mut self, urls: impl Into<String>) -> Self {
         self.nats_url = Some(urls.into());
+        self
+    }
+
+    /// Create the test database on this server (a superuser URL, e.g.
+    /// `PgServer::admin_url`) instead of the shared test server.
+    pub fn database_server(mut self, admin_url: impl Into<String>) -> Self {
+        self.database_server = Some(admin_url.into());
         self
     }
 

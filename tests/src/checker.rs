@@ -64,6 +64,22 @@ impl Report {
         self.duplicates.values().sum()
     }
 
+    /// Fail if more than `bound` deliveries arrived twice; `why` says where
+    /// the bound comes from (the in-flight window of the fault).
+    pub fn assert_duplicates_within(&self, bound: usize, why: &str) {
+        let dups = self.total_duplicates();
+        println!(
+            "[{}] duplicates {dups} <= bound {bound} ({why})",
+            self.scenario
+        );
+        assert!(
+            dups <= bound,
+            "[{}] {dups} duplicates, more than the bound {bound} ({why}): {:?}",
+            self.scenario,
+            self.duplicates
+        );
+    }
+
     /// Fail on anything lost, misrouted or badly signed; print the line.
     pub fn assert_clean(&self) {
         println!("{self}");
@@ -180,6 +196,38 @@ pub fn check(
         _ => None,
     };
     report
+}
+
+/// The longest wait for a first delivery that a fault starting at `since`
+/// caused: over every expected (event, endpoint) pair, its first 2xx arrival
+/// minus the later of its acceptance and `since`. Events a dead node held
+/// show here (they come back after the ack wait); a healthy pair adds its
+/// normal latency. `None` when nothing was delivered.
+pub fn worst_delay(
+    accepted: &[Accepted],
+    endpoints: &[EndpointSpec],
+    requests: &[ReceivedRequest],
+    since: Instant,
+) -> Option<Duration> {
+    let mut first: HashMap<(&str, &str), Instant> = HashMap::new();
+    for r in requests.iter().filter(|r| (200..300).contains(&r.status)) {
+        let Some(id) = r.header("webhook-id") else {
+            continue;
+        };
+        let slot = first.entry((r.path.as_str(), id)).or_insert(r.received_at);
+        *slot = (*slot).min(r.received_at);
+    }
+    let mut worst: Option<Duration> = None;
+    for endpoint in endpoints {
+        for event in accepted.iter().filter(|e| endpoint.subscribed(e)) {
+            let id = event.id.to_string();
+            if let Some(at) = first.get(&(endpoint.path.as_str(), id.as_str())) {
+                let delay = at.saturating_duration_since(event.accepted_at.max(since));
+                worst = Some(worst.map_or(delay, |w| w.max(delay)));
+            }
+        }
+    }
+    worst
 }
 
 /// Standard Webhooks verification with the endpoint's secret, at the time

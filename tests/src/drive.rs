@@ -64,14 +64,14 @@ impl TestApp {
     pub fn housekeeping(&self) -> Housekeeping {
         let config = self.config();
         let pool = self.pool();
-        let key = config.security.encryption_key.clone();
+        let keys = config.security.keys.keyring().expect("encryption keys");
         Housekeeping {
             emitter: Emitter {
                 js: self.jetstream(),
                 pool: pool.clone(),
             },
             nats: self.nats().clone(),
-            cache: Arc::new(EndpointsCache::new(pool, key)),
+            cache: Arc::new(EndpointsCache::new(pool, keys)),
             auto_disable_after: config.dispatcher.auto_disable_after,
             failing_after: config.dispatcher.endpoint_failing_after,
         }

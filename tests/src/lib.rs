@@ -6,7 +6,8 @@
 //!   or a 3-node cluster; stop, kill and restart on the same port.
 //! * [`postgres`]: a fresh `test_<uuid>` database per test on the server
 //!   named by `HERALD_TEST_DATABASE_URL`, or on a private server started once
-//!   per test process.
+//!   per test process; [`PgServer`], a private server a test can stop
+//!   (`pg_ctl stop -m immediate`) and start again.
 //! * [`app`]: `TestApp`, ingest and dispatchers in-process against both.
 //! * [`process`]: `herald-ingest` / `herald-dispatcher` as child processes,
 //!   for tests that SIGTERM or `kill -9` them.
@@ -15,6 +16,10 @@
 //! * [`proxy`]: a TCP proxy a test can cut and restore (Postgres outages).
 //! * [`receiver`]: a recording HTTP endpoint that can fail, hang or answer
 //!   any status; [`http`]: a small client for ingest's API.
+//! * [`producer`]: a steady load of events with idempotency keys, retried
+//!   until accepted; [`checker`]: what was lost, duplicated, misrouted;
+//!   [`scenario`]: the endpoints and final check those tests share;
+//!   [`chaos`]: the seeded chaos soak (`herald-chaos`).
 //! * [`fixtures`]: what a product does through the API (event types,
 //!   tenants with a key, endpoints, events), each asserting success.
 //! * [`tables`]: what a test reads from the tables, as named rows
@@ -28,6 +33,7 @@
 //! as `TEST_LOG=herald_dispatcher=debug`).
 
 pub mod app;
+pub mod chaos;
 pub mod checker;
 pub mod drive;
 pub mod fixtures;
@@ -36,9 +42,11 @@ pub mod nats;
 pub mod pgbouncer;
 pub mod postgres;
 pub mod process;
+pub mod producer;
 pub mod prometheus;
 pub mod proxy;
 pub mod receiver;
+pub mod scenario;
 pub mod schema;
 pub mod tables;
 pub mod wait;
@@ -59,13 +67,16 @@ pub use fixtures::{
 };
 pub use http::{ApiClient, ApiResponse};
 pub use nats::{NatsCluster, NatsServer};
+pub use pg_server::PgServer;
 pub use postgres::TestDb;
 pub use process::{Binary, HeraldProcess};
+pub use producer::{Produced, Producer};
 pub use prometheus::{PrometheusServer, ScrapeTargets};
 pub use proxy::{CuttableProxy, ProxyTarget};
 pub use receiver::{Behavior, ReceivedRequest, TestReceiver};
 pub use support::{
-    binary_from_env, find_in_path, free_port, init_test_log, skip, skip_or_fail, workspace_root,
+    binary_from_env, find_in_path, free_port, init_test_log, machine_alone, machine_shared, skip,
+    skip_or_fail, workspace_root,
 };
 pub use tables::{AttemptRow, DeliveryRow, EndpointRow, DEMO_EVENT_TYPES};
 pub use wait::{eventually, wait_for, wait_until, WaitTimeout, WAIT};

@@ -8,6 +8,9 @@
 //! `deploy/local/test.sh` only installs the server binaries; it starts no
 //! server. `HERALD_TEST_DATABASE_URL` (a superuser URL) names a server of
 //! the developer's instead.
+//!
+//! [`PgServer`] is such a server of a test's own, for tests that stop
+//! Postgres for real (`pg_ctl stop -m immediate`) and start it again.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -121,65 +124,162 @@ fn command(user: Option<&str>, program: &Path) -> Command {
 }
 
 fn start_private() -> anyhow::Result<String> {
-    let bin = pg_bindir()?;
-    let (initdb, pg_ctl) = (bin.join("initdb"), bin.join("pg_ctl"));
-    let dir = tempfile::Builder::new()
-        .prefix("herald-test-pg-")
-        .tempdir()?
-        .keep();
-    let data = dir.join("data");
-    let log = dir.join("postgres.log");
-    let user = if is_root() { Some(os_user()?) } else { None };
-    let user = user.as_deref();
-    let run_as = user
-        .map(|u| format!("runuser -u {u} -- "))
-        .unwrap_or_default();
-    // Registered first, so a crash at any later point still cleans up.
-    reaper::at_exit(&format!(
-        "{run_as}'{}' -D '{}' stop -m immediate -w; rm -rf '{}'",
-        pg_ctl.display(),
-        data.display(),
-        dir.display()
-    ));
-    if let Some(u) = user {
-        std::os::unix::fs::chown(&dir, Some(id_of(u, "-u")?), Some(id_of(u, "-g")?))?;
-    }
-    run(
-        command(user, &initdb).arg("-D").arg(&data).args([
-            "-U",
-            "postgres",
-            "-A",
-            "trust",
-            "-E",
-            "UTF8",
-            "--no-sync",
-        ]),
-        "initdb",
-    )?;
-    let mut last_error = None;
-    for _ in 0..3 {
-        let port = free_port()?;
-        let options = format!(
-            "-c listen_addresses=127.0.0.1 -p {port} -k '{}' -c fsync=off \
-             -c synchronous_commit=off -c full_page_writes=off -c max_connections=500",
-            data.display()
-        );
-        let started = run(
-            command(user, &pg_ctl)
-                .arg("-D")
-                .arg(&data)
-                .arg("-l")
-                .arg(&log)
-                .args(["-w", "-t", "60", "-o", &options, "start"]),
-            "pg_ctl start",
-        );
-        match started {
-            Ok(_) => {
-                tracing::info!(port, dir = %dir.display(), "Started a private Postgres.");
-                return Ok(format!("postgres://postgres@127.0.0.1:{port}/postgres"));
+    let server = PgServer::start(false)?;
+    let url = server.admin_url();
+    // Kept for the whole test process; the reaper stops it at exit.
+    std::mem::forget(server);
+    Ok(url)
+}
+
+/// A private Postgres server: `initdb` into a temp dir, started on a free
+/// port; it can be stopped like a crash (`pg_ctl stop -m immediate`) and
+/// started again on the same data directory and port. Stopped and removed
+/// on `Drop` (and by the reaper if the test process dies).
+pub struct PgServer {
+    pg_ctl: PathBuf,
+    user: Option<String>,
+    dir: PathBuf,
+    port: u16,
+    options: String,
+}
+
+impl PgServer {
+    /// `initdb` and start. `durable`: a commit is written out before it is
+    /// acknowledged (`synchronous_commit=on`), so an immediate stop loses
+    /// no acknowledged commit, as a real server would not; otherwise commits
+    /// are acknowledged before their WAL is written (fast, for tests that
+    /// never stop the server). `fsync` is off either way: the server
+    /// process stops, the machine does not.
+    pub fn start(durable: bool) -> anyhow::Result<Self> {
+        let bin = pg_bindir()?;
+        let dir = tempfile::Builder::new()
+            .prefix("herald-test-pg-")
+            .tempdir()?
+            .keep();
+        let user = if is_root() { Some(os_user()?) } else { None };
+        let pg_ctl = bin.join("pg_ctl");
+        let mut server = Self {
+            pg_ctl,
+            user,
+            dir,
+            port: 0,
+            options: String::new(),
+        };
+        // Registered first, so a crash at any later point still cleans up.
+        reaper::at_exit(&format!(
+            "{}; rm -rf '{}'",
+            server.stop_command(),
+            server.dir.display()
+        ));
+        server.initdb(&bin.join("initdb"))?;
+        let commits = if durable {
+            "-c synchronous_commit=on"
+        } else {
+            "-c synchronous_commit=off"
+        };
+        let mut last_error = None;
+        for _ in 0..3 {
+            server.port = free_port()?;
+            server.options = format!(
+                "-c listen_addresses=127.0.0.1 -p {} -k '{}' -c fsync=off {commits} \
+                 -c full_page_writes=off -c max_connections=500",
+                server.port,
+                server.data().display()
+            );
+            match server.start_again() {
+                Ok(()) => {
+                    tracing::info!(port = server.port, dir = %server.dir.display(), "Started a private Postgres.");
+                    return Ok(server);
+                }
+                Err(e) => last_error = Some(e),
             }
-            Err(e) => last_error = Some(e.context(tail(&log, 20))),
         }
+        Err(last_error.unwrap_or_else(|| anyhow!("pg_ctl start failed")))
     }
-    Err(last_error.unwrap_or_else(|| anyhow!("pg_ctl start failed")))
+
+    fn data(&self) -> PathBuf {
+        self.dir.join("data")
+    }
+
+    fn log(&self) -> PathBuf {
+        self.dir.join("postgres.log")
+    }
+
+    fn stop_command(&self) -> String {
+        let run_as = self
+            .user
+            .as_deref()
+            .map(|u| format!("runuser -u {u} -- "))
+            .unwrap_or_default();
+        format!(
+            "{run_as}'{}' -D '{}' stop -m immediate -w",
+            self.pg_ctl.display(),
+            self.data().display()
+        )
+    }
+
+    fn initdb(&self, initdb: &Path) -> anyhow::Result<()> {
+        if let Some(u) = self.user.as_deref() {
+            std::os::unix::fs::chown(&self.dir, Some(id_of(u, "-u")?), Some(id_of(u, "-g")?))?;
+        }
+        run(
+            command(self.user.as_deref(), initdb)
+                .arg("-D")
+                .arg(self.data())
+                .args(["-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"]),
+            "initdb",
+        )?;
+        Ok(())
+    }
+
+    /// `postgres://postgres@127.0.0.1:<port>/postgres` (a superuser).
+    pub fn admin_url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Start it (again) on its data directory and port; returns once it
+    /// accepts connections.
+    pub fn start_again(&self) -> anyhow::Result<()> {
+        run(
+            command(self.user.as_deref(), &self.pg_ctl)
+                .arg("-D")
+                .arg(self.data())
+                .arg("-l")
+                .arg(self.log())
+                .args(["-w", "-t", "60", "-o", &self.options, "start"]),
+            "pg_ctl start",
+        )
+        .map(|_| ())
+        .map_err(|e| e.context(tail(&self.log(), 20)))
+    }
+
+    /// Stop it the way a crash would: `pg_ctl stop -m immediate` (every
+    /// backend quits at once, no checkpoint; the next start recovers from
+    /// the WAL).
+    pub fn stop_immediate(&self) -> anyhow::Result<()> {
+        run(
+            command(self.user.as_deref(), &self.pg_ctl)
+                .arg("-D")
+                .arg(self.data())
+                .args(["stop", "-m", "immediate", "-w"]),
+            "pg_ctl stop -m immediate",
+        )
+        .map(|_| ())
+    }
+
+    /// What the server logged (every run).
+    pub fn server_log(&self) -> String {
+        std::fs::read_to_string(self.log()).unwrap_or_default()
+    }
+}
+
+impl Drop for PgServer {
+    fn drop(&mut self) {
+        let _ = self.stop_immediate();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }

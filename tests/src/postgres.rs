@@ -24,8 +24,15 @@ impl TestDb {
     }
 
     pub async fn try_create() -> anyhow::Result<Self> {
-        init_test_log();
         let admin_url = tokio::task::spawn_blocking(admin_url).await??;
+        Self::try_create_on(&admin_url).await
+    }
+
+    /// Create an empty database on the server of `admin_url` (a superuser
+    /// URL, e.g. [`crate::PgServer::admin_url`]).
+    pub async fn try_create_on(admin_url: &str) -> anyhow::Result<Self> {
+        init_test_log();
+        let admin_url = admin_url.to_string();
         let name = format!("test_{}", uuid::Uuid::new_v4().simple());
         let admin = herald_common::db::connect(&admin_url)
             .await

@@ -120,6 +120,11 @@ impl TestReceiver {
             .insert(path.to_string(), (behavior, 0));
     }
 
+    /// `path` answers like every other path again.
+    pub fn clear_behavior_for(&self, path: &str) {
+        lock(&self.state.rules).by_path.remove(path);
+    }
+
     /// Every request so far, in arrival order.
     pub fn requests(&self) -> Vec<ReceivedRequest> {
         lock(&self.state.requests).clone()

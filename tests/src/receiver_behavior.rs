@@ -1,5 +1,6 @@
 //! How a [`TestReceiver`](crate::TestReceiver) answers: a status, failures
-//! first or at random, a delay, or a hang.
+//! first or at random, a delay (for every request or a share of them), or a
+//! hang.
 
 use std::time::Duration;
 
@@ -15,6 +16,8 @@ pub struct Behavior {
     fail_status: u16,
     fail_fraction: f64,
     delay: Duration,
+    /// The share of requests that wait `delay` (1.0: all).
+    delay_fraction: f64,
     headers: Vec<(String, String)>,
     body: Bytes,
 }
@@ -42,6 +45,7 @@ impl Behavior {
             fail_status: 500,
             fail_fraction: 0.0,
             delay: Duration::ZERO,
+            delay_fraction: 1.0,
             headers: Vec::new(),
             body: Bytes::new(),
         }
@@ -78,6 +82,15 @@ impl Behavior {
         Self::ok().with_delay(delay)
     }
 
+    /// 200, after `delay` for a random `fraction` (0.0..=1.0) of requests
+    /// and at once for the others.
+    pub fn slow_fraction(fraction: f64, delay: Duration) -> Self {
+        Self {
+            delay_fraction: fraction.clamp(0.0, 1.0),
+            ..Self::delay(delay)
+        }
+    }
+
     /// Never answer (an hour), so the sender's timeout fires.
     pub fn hang() -> Self {
         Self::delay(Duration::from_secs(3600))
@@ -108,7 +121,11 @@ impl Behavior {
             } else {
                 self.status
             },
-            delay: self.delay,
+            delay: if self.delay_fraction >= 1.0 || rand::random::<f64>() < self.delay_fraction {
+                self.delay
+            } else {
+                Duration::ZERO
+            },
             headers: self.headers.clone(),
             body: self.body.clone(),
         }

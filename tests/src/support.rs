@@ -94,3 +94,19 @@ pub fn skip_or_fail(test: &str, reason: &str) {
     }
     skip(test, reason);
 }
+
+/// The machine's CPU, as the tests of one process share it.
+static MACHINE: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
+/// Held by the tests whose figures measure the cluster rather than the
+/// machine (the scale-out measure, `run.sh --cluster`): while one runs, no
+/// other holder of [`machine_alone`] or [`machine_shared`] does.
+pub async fn machine_alone() -> tokio::sync::RwLockWriteGuard<'static, ()> {
+    MACHINE.write().await
+}
+
+/// Held by each load scenario: they run beside each other, never beside a
+/// test holding [`machine_alone`].
+pub async fn machine_shared() -> tokio::sync::RwLockReadGuard<'static, ()> {
+    MACHINE.read().await
+}

@@ -18,12 +18,16 @@ mod sections;
 pub mod settings;
 #[cfg(any(test, feature = "test-util"))]
 mod testing;
+#[cfg(any(test, feature = "test-util"))]
+pub use testing::TEST_ENCRYPTION_KEY;
+#[cfg(test)]
+mod security_tests;
 #[cfg(test)]
 mod tests;
 
 pub use env::{Env, MapEnv, ProcessEnv, Secret};
 pub use nats::NatsSettings;
-pub use parse::{parse_duration, parse_retry_schedule};
+pub use parse::{parse_duration, parse_max_bytes, parse_retry_schedule};
 pub use sections::*;
 
 use parse::Reader;

@@ -31,6 +31,23 @@ impl<'a> Reader<'a> {
             .filter(|v| !v.is_empty())
     }
 
+    /// A variable that is not Herald's (`HOME`, `XDG_STATE_HOME`), if set.
+    pub(super) fn outside(&self, name: &str) -> Option<String> {
+        self.env.get(name).filter(|v| !v.trim().is_empty())
+    }
+
+    /// Parsed like [`Reader::read`] when set; `Some(None)` when unset.
+    pub(super) fn optional<T>(
+        &mut self,
+        s: &Setting,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<Option<T>> {
+        if self.raw(s).is_none() {
+            return Some(None);
+        }
+        self.read(s, parse).map(Some)
+    }
+
     /// The variable as set, else the declared default value, if any.
     fn value(&self, s: &Setting) -> Option<String> {
         match (self.raw(s), s.default) {
@@ -179,4 +196,20 @@ pub fn parse_retry_schedule(s: &str) -> Result<Vec<Duration>, String> {
         return Err("the retry schedule has more than 50 delays".into());
     }
     Ok(delays)
+}
+
+/// Parse a stream size limit: `unlimited`, or a size such as `64KiB`,
+/// `512MB`, `10GiB` or a number of bytes (at least 1 KiB).
+pub fn parse_max_bytes(s: &str) -> Result<Option<u64>, String> {
+    let s = s.trim();
+    if s.eq_ignore_ascii_case("unlimited") {
+        return Ok(None);
+    }
+    let size: bytesize::ByteSize = s
+        .parse()
+        .map_err(|_| "not a size; use e.g. 64MiB, 10GB, or unlimited".to_string())?;
+    match size.as_u64() {
+        n if n < 1024 => Err("less than 1KiB; use a size such as 64MiB, or unlimited".into()),
+        n => Ok(Some(n)),
+    }
 }

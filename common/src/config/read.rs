@@ -2,19 +2,18 @@
 //! (so every error is reported) before a section is built; a section is
 //! `None` when any of its parts was bad.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use super::nats::{parse_server, NatsSettings};
-use super::parse::{parse_retry_schedule, Reader};
+use super::parse::{parse_max_bytes, parse_retry_schedule, Reader};
 use super::sections::*;
 use super::settings::*;
 use super::Secret;
-use crate::crypto::EncryptionKey;
+use crate::crypto::{EncryptionKey, KeyId, Keyring};
+use crate::domain::TenantId;
 use crate::url_guard::{AllowEntry, UrlGuard};
 
-/// The well-known insecure key used in local mode when none is configured.
-/// Deterministic so that every local process (ingest, dispatchers) agrees.
-const DEV_KEY_SEED: &[u8] = b"herald insecure local development key";
 /// The admin token of local mode when none is configured.
 const LOCAL_ADMIN_TOKEN: &str = "herald-local-admin-token";
 
@@ -64,6 +63,8 @@ pub(super) fn streams(r: &mut Reader) -> Option<StreamSettings> {
     let replicas = r.number(&STREAM_REPLICAS, 1..=5);
     let max_age = r.duration(&STREAM_MAX_AGE);
     let duplicate_window = r.duration(&DUPLICATE_WINDOW);
+    let events_max_bytes = r.read(&EVENTS_MAX_BYTES, parse_max_bytes);
+    let deliveries_max_bytes = r.read(&DELIVERIES_MAX_BYTES, parse_max_bytes);
     let ack_wait = r.duration(&ACK_WAIT);
     let fanout_max_ack_pending = r.positive(&FANOUT_MAX_ACK_PENDING);
     let deliver_max_ack_pending = r.positive(&DELIVER_MAX_ACK_PENDING);
@@ -72,6 +73,8 @@ pub(super) fn streams(r: &mut Reader) -> Option<StreamSettings> {
         storage: storage?,
         max_age: max_age?,
         duplicate_window: duplicate_window?,
+        events_max_bytes: events_max_bytes?,
+        deliveries_max_bytes: deliveries_max_bytes?,
         ack_wait: ack_wait?,
         fanout_max_ack_pending: fanout_max_ack_pending?,
         deliver_max_ack_pending: deliver_max_ack_pending?,
@@ -95,6 +98,10 @@ pub(super) fn ingest(r: &mut Reader) -> Option<IngestSettings> {
     let request_timeout = r.duration(&REQUEST_TIMEOUT);
     let event_writers = r.positive(&EVENT_WRITERS);
     let outbox_interval = r.duration(&OUTBOX_INTERVAL);
+    let metrics_listen = r.optional(&INGEST_METRICS_LISTEN, |v| {
+        v.parse().map_err(|_| format!("not {ADDRESS}"))
+    });
+    let rate_limits = rate_limits(r);
     Some(IngestSettings {
         listen: listen?,
         max_body_bytes: max_body_bytes?,
@@ -108,7 +115,39 @@ pub(super) fn ingest(r: &mut Reader) -> Option<IngestSettings> {
         request_timeout: request_timeout?,
         event_writers: event_writers?,
         outbox_interval: outbox_interval?,
+        metrics_listen: metrics_listen?,
+        rate_limits: rate_limits?,
     })
+}
+
+fn rate_limits(r: &mut Reader) -> Option<RateLimits> {
+    let per_second = r.parse::<u32>(&RATE_LIMIT, "a whole number (0: no limit)");
+    let burst = r.positive::<u32>(&RATE_LIMIT_BURST);
+    let default_burst = burst.unwrap_or(1);
+    let tenants = r.list(&TENANT_RATE_LIMITS, |entry| {
+        let (tenant, rate) = entry
+            .split_once('=')
+            .ok_or("not tenant=rate or tenant=rate/burst")?;
+        let tenant = TenantId::parse(tenant.trim()).map_err(|e| e.to_string())?;
+        let (rate, burst) = match rate.split_once('/') {
+            Some((rate, burst)) => (rate, burst.trim().parse().ok().filter(|b| *b > 0)),
+            None => (rate, Some(default_burst)),
+        };
+        let per_second: u32 = rate
+            .trim()
+            .parse()
+            .map_err(|_| "the rate is not a whole number")?;
+        let burst = burst.ok_or("the burst is not a whole number greater than 0")?;
+        Ok((tenant.as_str().to_string(), event_rate(per_second, burst)))
+    });
+    Some(RateLimits {
+        default: event_rate(per_second?, burst?),
+        tenants: tenants?,
+    })
+}
+
+fn event_rate(per_second: u32, burst: u32) -> Option<EventRate> {
+    (per_second > 0).then_some(EventRate { per_second, burst })
 }
 
 pub(super) fn dispatcher(r: &mut Reader) -> Option<DispatcherSettings> {
@@ -126,6 +165,7 @@ pub(super) fn dispatcher(r: &mut Reader) -> Option<DispatcherSettings> {
     let endpoint_failing_after = r.duration(&ENDPOINT_FAILING_AFTER);
     let endpoint_refresh_interval = r.duration(&ENDPOINT_REFRESH_INTERVAL);
     let retry_poll_interval = r.duration(&RETRY_POLL_INTERVAL);
+    let integrity_check_interval = r.duration(&INTEGRITY_CHECK_INTERVAL);
     let shutdown_grace = r.duration(&SHUTDOWN_GRACE);
     Some(DispatcherSettings {
         id,
@@ -140,6 +180,7 @@ pub(super) fn dispatcher(r: &mut Reader) -> Option<DispatcherSettings> {
         endpoint_failing_after: endpoint_failing_after?,
         endpoint_refresh_interval: endpoint_refresh_interval?,
         retry_poll_interval: retry_poll_interval?,
+        integrity_check_interval: integrity_check_interval?,
         shutdown_grace: shutdown_grace?,
     })
 }
@@ -156,57 +197,115 @@ pub(super) fn retry(r: &mut Reader) -> Option<RetryPolicy> {
 
 pub(super) fn security(r: &mut Reader, mode: Option<Mode>) -> Option<SecuritySettings> {
     let production = mode == Some(Mode::Production);
-    let admin_token = match r.raw(&ADMIN_TOKEN) {
-        Some(t) if t.len() < 16 => {
-            r.error(format!(
-                "{} must be at least 16 characters",
-                ADMIN_TOKEN.name
-            ));
-            None
-        }
-        Some(t) => Some(Secret::new(t)),
-        None if production => {
-            r.error(format!(
-                "{} is required when HERALD_MODE=production",
-                ADMIN_TOKEN.name
-            ));
-            None
-        }
-        None => Some(Secret::new(LOCAL_ADMIN_TOKEN)),
-    };
-    let key = encryption_key(r, production);
+    let admin_tokens = admin_tokens(r, production);
+    let keys = key_source(r, production);
     let allow_private = r.boolean(&ALLOW_PRIVATE_URLS);
     let allowlist = r.list(&URL_ALLOWLIST, AllowEntry::parse);
-    let (encryption_key, encryption_key_is_dev) = key?;
+    let admin_tokens = admin_tokens?;
     Some(SecuritySettings {
-        admin_token: admin_token?,
-        encryption_key,
-        encryption_key_is_dev,
+        admin_token: admin_tokens.first()?.clone(),
+        admin_tokens,
+        keys: keys?,
         url_guard: UrlGuard::new(allow_private?, allowlist?),
     })
 }
 
-/// The configured key, or (outside production) the insecure development
-/// key; the flag says which.
-fn encryption_key(r: &mut Reader, production: bool) -> Option<(EncryptionKey, bool)> {
-    match r.raw(&ENCRYPTION_KEY) {
-        Some(k) => match EncryptionKey::from_base64(&k) {
-            Ok(key) => Some((key, false)),
-            Err(e) => {
-                r.error(format!("{}: {e}", ENCRYPTION_KEY.name));
-                None
-            }
-        },
-        None if production => {
+/// `HERALD_ADMIN_TOKEN` then each of `HERALD_ADMIN_TOKENS`; at least one in
+/// production, the local token otherwise.
+fn admin_tokens(r: &mut Reader, production: bool) -> Option<Vec<Secret>> {
+    let check = |t: &str| {
+        if t.len() < 16 {
+            Err("must be at least 16 characters".to_string())
+        } else {
+            Ok(Secret::new(t))
+        }
+    };
+    let single = r.optional(&ADMIN_TOKEN, check);
+    let more = r.list(&ADMIN_TOKENS, check);
+    let tokens: Vec<Secret> = single?.into_iter().chain(more?).collect();
+    if !tokens.is_empty() {
+        return Some(tokens);
+    }
+    if production {
+        r.error(format!(
+            "{} (or {}) is required when HERALD_MODE=production",
+            ADMIN_TOKEN.name, ADMIN_TOKENS.name
+        ));
+        return None;
+    }
+    Some(vec![Secret::new(LOCAL_ADMIN_TOKEN)])
+}
+
+/// The configured keys; in local mode without any, the install's key file.
+fn key_source(r: &mut Reader, production: bool) -> Option<KeySource> {
+    let single = r.optional(&ENCRYPTION_KEY, |v| {
+        let key = EncryptionKey::from_base64(v).map_err(|e| e.to_string())?;
+        Ok(vec![(
+            KeyId::parse("primary").map_err(|e| e.to_string())?,
+            key,
+        )])
+    });
+    let many = r.optional(&ENCRYPTION_KEYS, parse_keys);
+    match (single?, many?) {
+        (Some(_), Some(_)) => {
             r.error(format!(
-                "{} is required when HERALD_MODE=production \
-                 (32 random bytes, base64; e.g. `openssl rand -base64 32`)",
-                ENCRYPTION_KEY.name
+                "set {} or {}, not both (HERALD_ENCRYPTION_KEY=k is HERALD_ENCRYPTION_KEYS=primary:k)",
+                ENCRYPTION_KEY.name, ENCRYPTION_KEYS.name
             ));
             None
         }
-        None => Some((EncryptionKey::derive_insecure(DEV_KEY_SEED), true)),
+        (Some(keys), None) | (None, Some(keys)) => match Keyring::new(keys) {
+            Ok(ring) => Some(KeySource::Configured(ring)),
+            Err(e) => {
+                r.error(format!("{}: {e}", ENCRYPTION_KEYS.name));
+                None
+            }
+        },
+        (None, None) if production => {
+            r.error(format!(
+                "{} (or {}) is required when HERALD_MODE=production \
+                 (32 random bytes, base64; e.g. `openssl rand -base64 32`)",
+                ENCRYPTION_KEY.name, ENCRYPTION_KEYS.name
+            ));
+            None
+        }
+        (None, None) => Some(KeySource::LocalFile(key_file_path(r))),
     }
+}
+
+/// `id:base64,id:base64`.
+fn parse_keys(v: &str) -> Result<Vec<(KeyId, EncryptionKey)>, String> {
+    v.split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .map(|entry| {
+            let (id, key) = entry
+                .split_once(':')
+                .ok_or_else(|| "each entry is id:base64-key".to_string())?;
+            let id = KeyId::parse(id.trim()).map_err(|e| e.to_string())?;
+            let key = EncryptionKey::from_base64(key)
+                .map_err(|e| format!("key {:?}: {e}", id.as_str()))?;
+            Ok((id, key))
+        })
+        .collect()
+}
+
+/// `HERALD_KEY_FILE`, else under `$XDG_STATE_HOME`, else `~/.local/state`,
+/// else the working directory.
+fn key_file_path(r: &Reader) -> PathBuf {
+    if let Some(path) = r.raw(&KEY_FILE) {
+        return PathBuf::from(path);
+    }
+    let base = r
+        .outside("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| {
+            r.outside("HOME")
+                .map(|home| PathBuf::from(home).join(".local/state"))
+        })
+        .unwrap_or_else(|| PathBuf::from(".local/state"));
+    base.join("herald/encryption.key")
 }
 
 pub(super) fn telemetry(r: &mut Reader) -> Option<TelemetrySettings> {

@@ -2,10 +2,12 @@
 //! each binary takes the parts it needs.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use super::Secret;
-use crate::crypto::EncryptionKey;
+use crate::crypto::key_file::{self, KeyFileError};
+use crate::crypto::Keyring;
 use crate::url_guard::UrlGuard;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +44,10 @@ pub struct StreamSettings {
     pub storage: StorageKind,
     pub max_age: Duration,
     pub duplicate_window: Duration,
+    /// `max_bytes` of `HERALD_EVENTS` (`None`: unlimited).
+    pub events_max_bytes: Option<u64>,
+    /// `max_bytes` of `HERALD_DELIVERIES` (`None`: unlimited).
+    pub deliveries_max_bytes: Option<u64>,
     pub ack_wait: Duration,
     pub fanout_max_ack_pending: i64,
     pub deliver_max_ack_pending: i64,
@@ -82,6 +88,40 @@ pub struct IngestSettings {
     /// one starts only for a large group (`ingest/src/pipeline/writer.rs`).
     pub event_writers: usize,
     pub outbox_interval: Duration,
+    /// Where `/metrics` is served instead of the API listener, if apart.
+    pub metrics_listen: Option<SocketAddr>,
+    /// Events per second per tenant on `POST /events` and `/events/batch`.
+    pub rate_limits: RateLimits,
+}
+
+/// A tenant's event rate: `per_second` sustained, `burst` at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventRate {
+    pub per_second: u32,
+    pub burst: u32,
+}
+
+/// `HERALD_RATE_LIMIT(_BURST)` and `HERALD_TENANT_RATE_LIMITS`; `None` is
+/// no limit.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RateLimits {
+    pub default: Option<EventRate>,
+    pub tenants: Vec<(String, Option<EventRate>)>,
+}
+
+impl RateLimits {
+    /// The rate that applies to `tenant`.
+    pub fn for_tenant(&self, tenant: &str) -> Option<EventRate> {
+        self.tenants
+            .iter()
+            .find(|(t, _)| t == tenant)
+            .map_or(self.default, |(_, rate)| *rate)
+    }
+
+    /// Whether any tenant is limited.
+    pub fn any(&self) -> bool {
+        self.default.is_some() || self.tenants.iter().any(|(_, r)| r.is_some())
+    }
 }
 
 /// The delivery node.
@@ -101,6 +141,8 @@ pub struct DispatcherSettings {
     pub endpoint_failing_after: Duration,
     pub endpoint_refresh_interval: Duration,
     pub retry_poll_interval: Duration,
+    /// How often to look for (and remove) orphaned deliveries and attempts.
+    pub integrity_check_interval: Duration,
     pub shutdown_grace: Duration,
 }
 
@@ -130,12 +172,43 @@ impl RetryPolicy {
 /// Credentials, secrets at rest, and which endpoint URLs are allowed.
 #[derive(Debug, Clone)]
 pub struct SecuritySettings {
+    /// The first admin token (`HERALD_ADMIN_TOKEN`, else the first of
+    /// `HERALD_ADMIN_TOKENS`): what local tools send.
     pub admin_token: Secret,
-    pub encryption_key: EncryptionKey,
-    /// True when the key was not configured and the insecure dev key is in use.
-    pub encryption_key_is_dev: bool,
+    /// Every admin token accepted, `admin_token` first.
+    pub admin_tokens: Vec<Secret>,
+    /// Where the keys that encrypt endpoint secrets come from.
+    pub keys: KeySource,
     /// `HERALD_ALLOW_PRIVATE_URLS` and `HERALD_URL_ALLOWLIST`.
     pub url_guard: UrlGuard,
+}
+
+/// The keys of secrets at rest.
+#[derive(Debug, Clone)]
+pub enum KeySource {
+    /// `HERALD_ENCRYPTION_KEY` or `HERALD_ENCRYPTION_KEYS`.
+    Configured(Keyring),
+    /// Local mode without either: the install's key file (made on first use).
+    LocalFile(PathBuf),
+}
+
+impl KeySource {
+    /// The keyring, reading (or making) the local key file if that is the
+    /// source. Each process calls this once at start.
+    pub fn keyring(&self) -> Result<Keyring, KeyFileError> {
+        match self {
+            KeySource::Configured(ring) => Ok(ring.clone()),
+            KeySource::LocalFile(path) => {
+                let (ring, created) = key_file::local_keyring(path)?;
+                if created {
+                    tracing::warn!(path = %path.display(), "Generated this install's encryption key (local mode). Keep the file with your backups; production needs HERALD_ENCRYPTION_KEY(S).");
+                } else {
+                    tracing::info!(path = %path.display(), "Endpoint secrets are encrypted with the local key file (local mode).");
+                }
+                Ok(ring)
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

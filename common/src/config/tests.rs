@@ -10,7 +10,7 @@ fn defaults_are_valid_in_local_mode() {
     assert_eq!(c.mode, Mode::Local);
     assert_eq!(c.retry.schedule.len(), 7);
     assert_eq!(c.retry.schedule[0], Duration::from_secs(5));
-    assert!(c.security.encryption_key_is_dev);
+    assert!(matches!(c.security.keys, KeySource::LocalFile(_)));
     assert_eq!(c.ingest.max_body_bytes, 262_144);
     assert_eq!(c.nats.describe(), "nats://127.0.0.1:4222");
     assert!(c.dispatcher.id.starts_with("dispatcher-"));
@@ -133,6 +133,10 @@ fn the_parser_reads_every_declared_setting_and_nothing_else() {
     let mut asked = env.0.into_inner().expect("lock");
     asked.sort_unstable();
     asked.dedup();
+    // Outside Herald's names, only where a local key file goes by default.
+    let (asked, outside): (Vec<String>, Vec<String>) =
+        asked.into_iter().partition(|n| n.starts_with("HERALD_"));
+    assert_eq!(outside, ["HOME", "XDG_STATE_HOME"]);
     let mut declared: Vec<String> = SETTINGS.iter().map(|s| s.name.to_string()).collect();
     declared.sort_unstable();
     assert_eq!(asked, declared);
@@ -154,4 +158,40 @@ fn retention_defaults_to_30_days_and_is_at_least_an_hour() {
     let short = MapEnv::new().with("HERALD_RETENTION", "10m");
     let err = Config::from_source(&short).expect_err("too short");
     assert!(err.to_string().contains("HERALD_RETENTION"), "{err}");
+}
+
+#[test]
+fn stream_limits_are_unlimited_by_default_and_read_as_sizes() {
+    let c = Config::from_source(&MapEnv::new()).expect("defaults");
+    assert_eq!(
+        (c.streams.events_max_bytes, c.streams.deliveries_max_bytes),
+        (None, None)
+    );
+    assert_eq!(c.streams.ack_wait, Duration::from_secs(10));
+    assert_eq!(
+        c.dispatcher.integrity_check_interval,
+        Duration::from_secs(60)
+    );
+    let cases = [
+        ("64KiB", Ok(Some(65_536))),
+        ("1 GiB", Ok(Some(1 << 30))),
+        ("2GB", Ok(Some(2_000_000_000))),
+        ("1048576", Ok(Some(1_048_576))),
+        ("Unlimited", Ok(None)),
+        ("512", Err(())),
+        ("lots", Err(())),
+        ("-1", Err(())),
+    ];
+    for (text, want) in cases {
+        assert_eq!(parse_max_bytes(text).map_err(|_| ()), want, "{text}");
+    }
+    let env = MapEnv::new()
+        .with("HERALD_EVENTS_MAX_BYTES", "64MiB")
+        .with("HERALD_DELIVERIES_MAX_BYTES", "a lot");
+    let err = Config::from_source(&env).expect_err("bad size");
+    assert!(
+        err.to_string().contains("HERALD_DELIVERIES_MAX_BYTES"),
+        "{err}"
+    );
+    assert_eq!(err.0.len(), 1, "{err}");
 }

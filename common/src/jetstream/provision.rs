@@ -77,7 +77,7 @@ impl ProvisionReport {
 /// The fields Herald sets; a stream differing in any of them is updated.
 fn stream_differs(have: &stream::Config, want: &stream::Config) -> bool {
     let set = |c: &stream::Config| {
-        let limits = (c.num_replicas, c.max_age, c.duplicate_window);
+        let limits = (c.num_replicas, c.max_age, c.duplicate_window, c.max_bytes);
         (
             c.subjects.clone(),
             limits,

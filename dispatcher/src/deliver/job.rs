@@ -18,7 +18,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use herald_common::config::RetryPolicy;
 use herald_common::domain::DeliveryStatus;
-use herald_common::jetstream::ack;
+use herald_common::jetstream::{ack, in_progress};
 use herald_common::messages::DeliveryJob;
 use herald_common::metrics::{
     DELIVERIES_IN_FLIGHT, DELIVERIES_TOTAL, DELIVERY_ATTEMPTS_TOTAL,
@@ -83,7 +83,8 @@ impl JobContext {
             webhook_id = %job.webhook_id,
             attempt = job.attempts_made + 1,
         );
-        self.run(&msg, &job).instrument(span).await;
+        let run = self.run(&msg, &job).instrument(span);
+        in_progress(std::slice::from_ref(&msg), self.ack_wait, run).await;
     }
 
     async fn run(&self, msg: &Message, job: &DeliveryJob) {
@@ -96,19 +97,17 @@ impl JobContext {
             tracing::info!("Shutdown grace period over; returning the job.");
             return ack(msg, AckKind::Nak(None)).await;
         };
-        let Some(decided) = self.conclude(msg, job, &endpoint, sent).await else {
+        let Some(decided) = self.conclude(job, &endpoint, sent).await else {
             return ack(msg, AckKind::Nak(None)).await;
         };
         ack(msg, AckKind::Ack).await;
         decided.count(job.created_at);
     }
 
-    /// Judge an attempt with its endpoint's retry policy and record it
-    /// (telling JetStream the job is in progress meanwhile); `None` if it
-    /// could not be recorded (do not ack).
+    /// Judge an attempt with its endpoint's retry policy and record it;
+    /// `None` if it could not be recorded (do not ack).
     pub(crate) async fn conclude(
         &self,
-        msg: &Message,
         job: &DeliveryJob,
         endpoint: &Endpoint,
         sent: Sent,
@@ -126,7 +125,7 @@ impl JobContext {
             status: record.status,
             disabled: record.disable_reason.is_some(),
         };
-        self.record(msg, Record::Attempt(Box::new(record)))
+        self.record(Record::Attempt(Box::new(record)))
             .await
             .then_some(decided)
     }
@@ -262,7 +261,7 @@ impl JobContext {
             Unsent::Reject => ack(msg, AckKind::Term).await,
             Unsent::Return(delay) => ack(msg, AckKind::Nak(delay)).await,
             Unsent::Record(record) => {
-                let recorded = self.record(msg, record).await;
+                let recorded = self.record(record).await;
                 ack(
                     msg,
                     if recorded {
@@ -276,19 +275,11 @@ impl JobContext {
         }
     }
 
-    /// Wait for the record to be committed, telling JetStream the job is in
-    /// progress meanwhile (Postgres may be slow or down). `false` if it could
-    /// not be recorded: do not ack.
-    pub(crate) async fn record(&self, msg: &Message, record: Record) -> bool {
-        let recorded = self.log.record(record);
-        tokio::pin!(recorded);
-        let every = (self.ack_wait / 2).max(Duration::from_millis(500));
-        loop {
-            tokio::select! {
-                ok = &mut recorded => return ok,
-                _ = tokio::time::sleep(every) => ack(msg, AckKind::Progress).await,
-            }
-        }
+    /// Wait for the record to be committed (Postgres may be slow or down;
+    /// the caller keeps the message in progress meanwhile). `false` if it
+    /// could not be recorded: do not ack.
+    pub(crate) async fn record(&self, record: Record) -> bool {
+        self.log.record(record).await
     }
 }
 

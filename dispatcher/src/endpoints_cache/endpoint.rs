@@ -4,7 +4,7 @@
 use crate::store::endpoints::EndpointRow;
 use chrono::{DateTime, Utc};
 use herald_common::config::parse_duration;
-use herald_common::crypto::EncryptionKey;
+use herald_common::crypto::Keyring;
 use herald_common::domain::{Ordering, PayloadFormat};
 use herald_common::routing::Routing;
 use herald_common::signing::{self, Signer};
@@ -63,12 +63,13 @@ impl Endpoint {
         Ok(keys)
     }
 
-    /// Parse a stored row, decrypting its secrets with `key`. What cannot be
-    /// used is logged and kept as an error for each attempt to report.
-    pub fn parse(row: EndpointRow, key: &EncryptionKey) -> Self {
+    /// Parse a stored row, decrypting its secrets with `keys` (bound to the
+    /// row's id). What cannot be used is logged and kept as an error for
+    /// each attempt to report.
+    pub fn parse(row: EndpointRow, keys: &Keyring) -> Self {
         let id = row.id;
         let decrypt = |ct: &[u8]| -> Result<Signer, String> {
-            let secret = key.decrypt_string(ct).map_err(|e| e.to_string())?;
+            let secret = keys.open_string(id, ct).map_err(|e| e.to_string())?;
             Signer::from_secret(&secret).map_err(|e| e.to_string())
         };
         let secret = decrypt(&row.secret_ciphertext);

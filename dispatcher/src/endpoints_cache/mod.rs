@@ -20,7 +20,7 @@ use crate::store::endpoints::Subscribed;
 use crate::store::{self, StoreError};
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Pool;
-use herald_common::crypto::EncryptionKey;
+use herald_common::crypto::Keyring;
 use herald_common::domain::Ordering;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -55,18 +55,18 @@ impl Inner {
 pub struct EndpointsCache {
     inner: RwLock<Inner>,
     pool: Pool,
-    key: EncryptionKey,
+    keys: Keyring,
     /// Bumped by every change, for those who follow the endpoints (the FIFO
     /// lines).
     changes: watch::Sender<u64>,
 }
 
 impl EndpointsCache {
-    pub fn new(pool: Pool, key: EncryptionKey) -> Self {
+    pub fn new(pool: Pool, keys: Keyring) -> Self {
         Self {
             inner: RwLock::new(Inner::default()),
             pool,
-            key,
+            keys,
             changes: watch::Sender::new(0),
         }
     }
@@ -124,7 +124,7 @@ impl EndpointsCache {
         let rows = store::endpoints::all(&self.pool).await?;
         let mut fresh = Inner::default();
         for row in rows {
-            fresh.insert(Arc::new(Endpoint::parse(row, &self.key)));
+            fresh.insert(Arc::new(Endpoint::parse(row, &self.keys)));
         }
         let n = fresh.by_id.len();
         *self.write() = fresh;
@@ -140,7 +140,7 @@ impl EndpointsCache {
             let mut inner = self.write();
             match row {
                 Some(row) => {
-                    let e = Arc::new(Endpoint::parse(row, &self.key));
+                    let e = Arc::new(Endpoint::parse(row, &self.keys));
                     inner.insert(e.clone());
                     Some(e)
                 }

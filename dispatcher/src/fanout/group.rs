@@ -3,15 +3,26 @@
 
 use super::plan::{self, Candidate, Pair};
 use super::{Fanout, MAX_PENDING_ACKS, RETRY_LATER};
+use crate::fifo::consumer::LineSpec;
 use crate::store::deliveries::{self, DeliveryKey, DeliveryRow};
-use crate::store::{endpoints, StoreError};
+use crate::store::endpoints;
+use crate::store::StoreError;
 use async_nats::jetstream::{AckKind, Message};
 use herald_common::domain::Ordering;
-use herald_common::jetstream::{ack, Acked, Outgoing, PubAcks};
+use herald_common::jetstream::{ack, in_progress, Acked, Outgoing, PubAcks};
 use herald_common::messages::{DeliveryJob, EventMessage};
 use herald_common::metrics::FANOUT_EVENTS_TOTAL;
 use herald_common::subjects::{delivery_msg_id, delivery_subject};
 use std::collections::HashMap;
+
+/// Why a group could not be planned (its events come back later).
+#[derive(Debug, thiserror::Error)]
+enum PlanError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("could not make sure of a FIFO line's consumer: {0}")]
+    Line(String),
+}
 
 /// The pairs of a group and their delivery rows.
 struct Plan {
@@ -24,17 +35,8 @@ impl Fanout {
     #[tracing::instrument(level = "debug", skip_all, fields(events = messages.len()))]
     pub(super) async fn process(&self, messages: Vec<Message>) {
         let Decoded { messages, events } = decode(messages).await;
-        let plan = match self.plan(&events).await {
-            Ok(plan) => plan,
-            Err(error) => {
-                tracing::warn!(%error, events = events.len(), "Could not create deliveries; events will be redelivered.");
-                for msg in &messages {
-                    ack(msg, AckKind::Nak(Some(RETRY_LATER))).await;
-                }
-                return;
-            }
-        };
-        let stored = self.publish(&events, &plan).await;
+        // A big group (a slow insert, many PubAcks) stays ours meanwhile.
+        let stored = in_progress(&messages, self.ack_wait, self.fan_out(&events)).await;
         for ((msg, event), ok) in messages.iter().zip(&events).zip(stored) {
             if ok {
                 ack(msg, AckKind::Ack).await;
@@ -46,19 +48,30 @@ impl Fanout {
         }
     }
 
+    /// Plan and publish; per event, whether every job of it is stored.
+    async fn fan_out(&self, events: &[EventMessage]) -> Vec<bool> {
+        match self.plan(events).await {
+            Ok(plan) => self.publish(events, &plan).await,
+            Err(error) => {
+                tracing::warn!(%error, events = events.len(), "Could not create deliveries; events will be redelivered.");
+                vec![false; events.len()]
+            }
+        }
+    }
+
     /// Resolve the active endpoints of a group's tenants from Postgres (one
     /// query for the group, so an endpoint committed before an event was
     /// accepted is always seen, whatever this dispatcher's cache has heard
     /// yet), take their compiled routing from the cache at those versions
     /// or later, match, and create the delivery rows.
-    async fn plan(&self, events: &[EventMessage]) -> Result<Plan, StoreError> {
+    async fn plan(&self, events: &[EventMessage]) -> Result<Plan, PlanError> {
         if events.is_empty() {
             return Ok(Plan {
                 pairs: Vec::new(),
                 rows: HashMap::new(),
             });
         }
-        let client = self.pool.get().await?;
+        let client = self.pool.get().await.map_err(StoreError::from)?;
         let subscribed = endpoints::subscribed(&client, &plan::tenants(events)).await?;
         let current = self.cache.current(&subscribed).await?;
         let candidates: Vec<Candidate<'_>> = current
@@ -71,6 +84,7 @@ impl Fanout {
                 fifo: e.ordering == Ordering::Fifo,
             })
             .collect();
+        self.ensure_lines(events, &candidates).await?;
         let pairs = plan::pairs(events, &candidates);
         let rows = if pairs.is_empty() {
             HashMap::new()
@@ -79,6 +93,26 @@ impl Fanout {
             deliveries::create_or_find(&client, &new).await?
         };
         Ok(Plan { pairs, rows })
+    }
+
+    /// Make sure the consumer of every FIFO line the group's events belong
+    /// to exists before they are acknowledged (see `crate::fifo::registry`).
+    async fn ensure_lines(
+        &self,
+        events: &[EventMessage],
+        candidates: &[Candidate<'_>],
+    ) -> Result<(), PlanError> {
+        for line in plan::fifo_lines(events, candidates) {
+            let Some(e) = self.cache.get(line.id) else {
+                continue; // deleted meanwhile: no line
+            };
+            let spec = LineSpec::new(e.id, &e.tenant_id, &e.event_types, e.created_at);
+            self.lines
+                .ensure_known(&spec)
+                .await
+                .map_err(|e| PlanError::Line(e.to_string()))?;
+        }
+        Ok(())
     }
 
     /// Publish the planned jobs, awaiting their PubAcks as they come (at

@@ -14,11 +14,13 @@ mod group;
 pub mod plan;
 
 use crate::endpoints_cache::EndpointsCache;
+use crate::fifo::registry::LineConsumers;
 use async_nats::jetstream::consumer::pull::Batch;
 use async_nats::jetstream::consumer::PullConsumer;
 use async_nats::jetstream::Message;
 use deadpool_postgres::Pool;
 use futures::StreamExt;
+use herald_common::jetstream::{in_progress, progress};
 use herald_common::shutdown::{self, CancellationToken};
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,6 +45,10 @@ pub struct Fanout {
     pub pool: Pool,
     pub cache: Arc<EndpointsCache>,
     pub batch: usize,
+    /// The consumer's ack wait: events held longer are kept in progress.
+    pub ack_wait: Duration,
+    /// FIFO lines' consumers, made sure of before their events are acked.
+    pub lines: Arc<LineConsumers>,
 }
 
 /// The groups being fanned out: at most [`GROUPS_IN_FLIGHT`] at once.
@@ -121,9 +127,13 @@ impl Fanout {
         pause
     }
 
-    /// Process `group` in the background once a slot is free.
+    /// Process `group` in the background once a slot is free. Its first
+    /// events may have waited up to a pull's length already: their ack wait
+    /// restarts now, and they are kept in progress while every slot is busy.
     async fn start(self: &Arc<Self>, groups: &Groups, group: Vec<Message>) {
-        let Ok(slot) = groups.slots.clone().acquire_owned().await else {
+        progress(&group).await;
+        let free = groups.slots.clone().acquire_owned();
+        let Ok(slot) = in_progress(&group, self.ack_wait, free).await else {
             return; // never closed
         };
         self.spawn(groups, group, slot);

@@ -81,6 +81,24 @@ pub fn pairs(events: &[EventMessage], endpoints: &[Candidate<'_>]) -> Vec<Pair> 
     pairs
 }
 
+/// The FIFO endpoints among `endpoints` subscribed to at least one of
+/// `events`: their lines take these events from `HERALD_EVENTS`, so their
+/// consumers must exist before fan-out acknowledges the events.
+pub fn fifo_lines<'a, 'b>(
+    events: &[EventMessage],
+    endpoints: &'a [Candidate<'b>],
+) -> Vec<&'a Candidate<'b>> {
+    endpoints
+        .iter()
+        .filter(|e| e.fifo)
+        .filter(|e| {
+            events
+                .iter()
+                .any(|ev| ev.tenant_id == e.tenant_id && e.routing.wants_type(&ev.event_type))
+        })
+        .collect()
+}
+
 /// An event's payload, parsed the first time a filter asks for it.
 struct Payload<'a> {
     raw: &'a RawValue,

@@ -23,7 +23,7 @@ use chrono::Utc;
 use deadpool_postgres::Pool;
 use futures::StreamExt;
 use herald_common::domain::DeliveryStatus;
-use herald_common::jetstream::ack;
+use herald_common::jetstream::{ack, in_progress};
 use herald_common::messages::{DeliveryJob, EventMessage, JobTarget};
 use herald_common::shutdown::CancellationToken;
 use std::sync::Arc;
@@ -96,7 +96,8 @@ impl Line {
             }
         };
         let span = tracing::info_span!("fifo", webhook_id = %self.webhook_id, event_id = %event.id);
-        let then = with_progress(&msg, self.ctx.ack_wait, self.deliver(&msg, event))
+        let work = self.deliver(event);
+        let then = in_progress(std::slice::from_ref(&msg), self.ctx.ack_wait, work)
             .instrument(span)
             .await;
         match then {
@@ -106,7 +107,7 @@ impl Line {
     }
 
     /// Deliver the line's current event (or find it already done).
-    async fn deliver(&self, msg: &Message, event: EventMessage) -> Then {
+    async fn deliver(&self, event: EventMessage) -> Then {
         let endpoint = match self.cache.get_at_least(self.webhook_id, None).await {
             Ok(Some(e)) => e,
             Ok(None) => return Then::Ack, // deleted: its line is being removed
@@ -132,7 +133,7 @@ impl Line {
                 delivery_id: row.id,
                 reason: "endpoint is disabled".to_string(),
             };
-            return recorded(self.ctx.record(msg, fail).await);
+            return recorded(self.ctx.record(fail).await);
         }
         if let Some(wait) = row
             .next_retry_at
@@ -151,7 +152,7 @@ impl Line {
         let Some(sent) = self.ctx.attempt(&endpoint, &job).await else {
             return Then::Nak(None);
         };
-        let Some(decided) = self.ctx.conclude(msg, &job, &endpoint, sent).await else {
+        let Some(decided) = self.ctx.conclude(&job, &endpoint, sent).await else {
             return Then::Nak(None);
         };
         decided.count(created_at);
@@ -202,23 +203,5 @@ async fn pause(stop: &CancellationToken) {
     tokio::select! {
         _ = stop.cancelled() => {}
         _ = tokio::time::sleep(RETRY_LATER) => {}
-    }
-}
-
-/// Run `work`, telling JetStream every half ack wait that the message is in
-/// progress, so a slow delivery never lets the line's event go to another
-/// dispatcher while this one still holds it.
-async fn with_progress<T>(
-    msg: &Message,
-    ack_wait: Duration,
-    work: impl std::future::Future<Output = T>,
-) -> T {
-    tokio::pin!(work);
-    let every = (ack_wait / 2).max(Duration::from_millis(500));
-    loop {
-        tokio::select! {
-            out = &mut work => return out,
-            _ = tokio::time::sleep(every) => ack(msg, AckKind::Progress).await,
-        }
     }
 }

@@ -10,10 +10,12 @@
 //! for a retry, or left by a crashed dispatcher, to whichever pulls next.
 //! [`Lines`] keeps the consumers and line tasks in step with the endpoint
 //! cache: created when an endpoint appears, updated when its types change,
-//! deleted with it.
+//! deleted with it. Fan-out makes sure of a line's consumer too before it
+//! lets an event of the line go ([`registry`]).
 
 pub mod consumer;
 pub mod line;
+pub mod registry;
 
 use crate::deliver::job::JobContext;
 use crate::endpoints_cache::EndpointsCache;
@@ -24,8 +26,9 @@ use deadpool_postgres::Pool;
 use futures::TryStreamExt;
 use herald_common::domain::Ordering;
 use herald_common::shutdown::CancellationToken;
-use herald_common::subjects::{fifo_consumer, EVENTS_STREAM, FIFO_CONSUMER_PREFIX};
+use herald_common::subjects::{EVENTS_STREAM, FIFO_CONSUMER_PREFIX};
 use line::Line;
+use registry::LineConsumers;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,6 +44,7 @@ const SWEEP_EVERY: Duration = Duration::from_secs(60);
 const RECHECK_EVERY: Duration = Duration::from_secs(5);
 
 pub struct Lines {
+    pub consumers: Arc<LineConsumers>,
     pub js: jetstream::Context,
     pub ctx: Arc<JobContext>,
     pub cache: Arc<EndpointsCache>,
@@ -66,6 +70,7 @@ impl Lines {
             if sweep {
                 next_sweep = Instant::now() + SWEEP_EVERY;
                 running.values_mut().for_each(|r| r.spec.filters.clear());
+                self.consumers.forget_all();
             }
             self.reconcile(&mut running, &shutdown).await;
             if sweep {
@@ -102,13 +107,13 @@ impl Lines {
             if let Some(r) = running.remove(&id) {
                 r.stop.cancel();
             }
-            self.delete(id).await;
+            self.consumers.delete(id).await;
         }
         for (id, spec) in want {
             if running.get(&id).is_some_and(|r| r.spec == spec) {
                 continue;
             }
-            let consumer = match self.ensure(&spec).await {
+            let consumer = match self.consumers.ensure(&spec).await {
                 Ok(c) => c,
                 Err(error) => {
                     tracing::warn!(%error, webhook_id = %id, "Could not create a FIFO line's consumer; retrying.");
@@ -143,30 +148,6 @@ impl Lines {
         tracing::debug!(%webhook_id, "FIFO line started.");
     }
 
-    /// Create the line's consumer, or update its filters.
-    async fn ensure(
-        &self,
-        spec: &LineSpec,
-    ) -> Result<jetstream::consumer::PullConsumer, async_nats::Error> {
-        let stream = self.js.get_stream(EVENTS_STREAM).await?;
-        let config = spec.config(self.ctx.ack_wait);
-        Ok(stream.create_consumer(config).await?)
-    }
-
-    async fn delete(&self, webhook_id: Uuid) {
-        let deleted = async {
-            let stream = self.js.get_stream(EVENTS_STREAM).await?;
-            stream.delete_consumer(&fifo_consumer(webhook_id)).await?;
-            Ok::<_, async_nats::Error>(())
-        };
-        match deleted.await {
-            Ok(()) => tracing::info!(%webhook_id, "FIFO line removed."),
-            Err(error) => {
-                tracing::debug!(%error, %webhook_id, "FIFO consumer not deleted (gone already?).")
-            }
-        }
-    }
-
     /// Delete the consumers of FIFO endpoints that no longer exist (deleted
     /// while no dispatcher ran). Postgres decides, not this cache, so a
     /// dispatcher that has not heard of a new endpoint yet deletes nothing.
@@ -191,7 +172,7 @@ impl Lines {
             }
             match endpoints::one(&self.pool, id).await {
                 Ok(Some(row)) if Ordering::parse(&row.ordering) == Ok(Ordering::Fifo) => {}
-                Ok(_) => self.delete(id).await,
+                Ok(_) => self.consumers.delete(id).await,
                 Err(error) => {
                     tracing::debug!(%error, "Could not check a FIFO consumer's endpoint.")
                 }

@@ -80,7 +80,7 @@ pub(super) async fn build(
 ) -> Result<Option<Node>, DispatcherError> {
     let cache = Arc::new(EndpointsCache::new(
         links.pool.clone(),
-        config.security.encryption_key.clone(),
+        config.security.keys.keyring()?,
     ));
     let _ = health.cache.set(cache.clone());
     let notices = control::subscribe(&links.nats)

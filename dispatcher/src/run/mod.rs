@@ -6,7 +6,9 @@ mod build;
 use crate::deliver::job::JobContext;
 use crate::deliver::Puller;
 use crate::fanout::Fanout;
+use crate::fifo::registry::LineConsumers;
 use crate::fifo::Lines;
+use crate::integrity::IntegrityCheck;
 use crate::retry::Scheduler;
 use crate::server::{self, Health};
 use crate::{control, gauges, housekeeping, DispatcherError};
@@ -60,11 +62,20 @@ async fn run_nodes(
         return Ok(());
     };
     let endpoints = node.cache.len();
+    let nats = node.links.nats.clone();
     let running = spawn(config, node, shutdown);
     health.ready.store(true, Ordering::SeqCst);
     tracing::info!(dispatcher_id = %config.dispatcher.id, endpoints, "Dispatcher running.");
     shutdown.cancelled().await;
     drain(config.dispatcher.shutdown_grace, running).await;
+    // The last acks are still in the client's buffer: send them, or their
+    // jobs come back to another dispatcher after the ack wait (duplicates).
+    if tokio::time::timeout(FLUSH_DEADLINE, nats.flush())
+        .await
+        .is_err()
+    {
+        tracing::warn!("Could not flush the last acknowledgements to NATS.");
+    }
     Ok(())
 }
 
@@ -104,6 +115,11 @@ fn spawn(config: &Config, node: Node, shutdown: &CancellationToken) -> Running {
         failing_after: config.dispatcher.endpoint_failing_after,
     };
     background.spawn(chores.run(shutdown.clone()));
+    let integrity = IntegrityCheck {
+        pool: links.pool.clone(),
+        interval: config.dispatcher.integrity_check_interval,
+    };
+    background.spawn(integrity.run(shutdown.clone()));
     background.spawn(gauges::run(
         links.pool.clone(),
         links.nats.clone(),
@@ -118,11 +134,17 @@ fn spawn(config: &Config, node: Node, shutdown: &CancellationToken) -> Running {
         batch: config.dispatcher.fetch_batch,
     };
     background.spawn(scheduler.run(shutdown.clone()));
+    let line_consumers = Arc::new(LineConsumers::new(
+        links.js.clone(),
+        config.streams.ack_wait,
+    ));
     let fanout = Fanout {
         js: links.js.clone(),
         pool: links.pool.clone(),
         cache: node.cache.clone(),
         batch: config.dispatcher.fetch_batch,
+        ack_wait: config.streams.ack_wait,
+        lines: line_consumers.clone(),
     };
     background.spawn(fanout.run(node.fanout, shutdown.clone()));
     let jobs = TaskTracker::new();
@@ -133,6 +155,7 @@ fn spawn(config: &Config, node: Node, shutdown: &CancellationToken) -> Running {
     };
     background.spawn(puller.run(node.deliver, shutdown.clone(), jobs.clone()));
     let lines = Lines {
+        consumers: line_consumers,
         js: links.js.clone(),
         ctx: node.ctx.clone(),
         cache: node.cache.clone(),

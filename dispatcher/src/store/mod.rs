@@ -1,7 +1,7 @@
 //! Every SQL statement of the dispatcher, one module per table it writes:
 //! [`deliveries`], [`attempts`] (`delivery_attempts`), [`endpoints`]
-//! (`webhooks`), [`events`] (operational events) and [`rate_slots`]
-//! (`webhook_rate_slots`). Each module owns
+//! (`webhooks`), [`events`] (operational events), [`rate_slots`]
+//! (`webhook_rate_slots`) and [`integrity`] (orphaned rows). Each module owns
 //! its statements as constants, maps rows by column name, and returns a
 //! [`StoreError`], never a decision: what to do with a row is the caller's.
 //!
@@ -17,6 +17,7 @@ pub mod attempts;
 pub mod deliveries;
 pub mod endpoints;
 pub mod events;
+pub mod integrity;
 pub mod rate_slots;
 
 use deadpool_postgres::Transaction;
@@ -42,6 +43,7 @@ pub fn statements() -> Vec<&'static str> {
         deliveries::STATEMENTS,
         endpoints::STATEMENTS,
         events::STATEMENTS,
+        integrity::STATEMENTS,
         rate_slots::STATEMENTS,
     ]
     .concat()

@@ -1,4 +1,6 @@
-//! Who is calling: the admin (`HERALD_ADMIN_TOKEN`) or a tenant API key.
+//! Who is calling: the admin (any of `HERALD_ADMIN_TOKEN(S)`) or a tenant
+//! API key, and whether it may call this route ([`super::access`]: a key
+//! needs the route's scope and must not be expired).
 //!
 //! Convention for the admin: reads see every tenant unless a `Herald-Tenant`
 //! header narrows them; writes that create tenant-owned things (endpoints,
@@ -6,16 +8,19 @@
 //! key always acts as its own tenant; a `Herald-Tenant` header naming another
 //! tenant is refused with 403.
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, MatchedPath};
 use axum::http::request::Parts;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
+use herald_common::config::Secret;
 use herald_common::crypto::hash_api_key;
 use herald_common::domain::TenantId;
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
+use super::access::{self, Needs};
 use super::error::ApiError;
 use super::state::AppState;
+use crate::store::api_keys::KeyOwner;
 
 /// The header an admin uses to act on one tenant.
 pub const TENANT_HEADER: &str = "herald-tenant";
@@ -103,13 +108,49 @@ fn same_secret(a: &str, b: &str) -> bool {
     a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
+/// Whether `token` is one of the admin tokens (each compared, every time).
+fn is_admin(token: &str, admin_tokens: &[Secret]) -> bool {
+    admin_tokens
+        .iter()
+        .fold(false, |hit, t| hit | same_secret(token, t.expose()))
+}
+
+/// A tenant key may call the route: not expired, and holding its scope.
+fn check_key(owner: &KeyOwner, parts: &Parts) -> Result<(), ApiError> {
+    if owner.expires_at.is_some_and(|at| at <= chrono::Utc::now()) {
+        return Err(ApiError::unauthorized(
+            "token_expired",
+            "this API key has expired; ask the admin for a new one",
+        ));
+    }
+    let route = parts
+        .extensions
+        .get::<MatchedPath>()
+        .map_or("", MatchedPath::as_str);
+    match access::needs(&parts.method, route) {
+        Needs::Nothing => Ok(()),
+        Needs::Admin => Err(ApiError::forbidden(
+            "this route needs the admin token; tenant API keys cannot use it",
+        )),
+        Needs::Scope(scope) if owner.scopes.iter().any(|s| s == scope.as_str()) => Ok(()),
+        Needs::Scope(scope) => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "insufficient_scope",
+            format!(
+                "this API key lacks the `{}` scope this route needs",
+                scope.as_str()
+            ),
+        )),
+    }
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer(&parts.headers)?;
         let header_tenant = tenant_header(&parts.headers)?;
-        if same_secret(token, state.config.security.admin_token.expose()) {
+        if is_admin(token, &state.config.security.admin_tokens) {
             if let Some(t) = &header_tenant {
                 if !state.tenants.exists(&state.db, t).await? {
                     return Err(ApiError::unprocessable(
@@ -131,11 +172,13 @@ impl FromRequestParts<AppState> for Caller {
             .lookup(&state.db, &hash_api_key(token))
             .await?
             .ok_or_else(invalid)?;
+        check_key(&owner, parts)?;
         if header_tenant.as_ref().is_some_and(|t| *t != owner.tenant) {
             return Err(ApiError::forbidden(
                 "a tenant API key can only act on its own tenant",
             ));
         }
+        state.keys.touch(&state.db, owner.key_id);
         Ok(Caller::Tenant {
             tenant: owner.tenant,
             key_id: owner.key_id,
@@ -180,5 +223,8 @@ mod tests {
         assert_eq!(key.scope(), Some(&t));
         assert_eq!(key.require_admin().expect_err("tenant").code, "forbidden");
         assert!(same_secret("abc", "abc") && !same_secret("abc", "abd") && !same_secret("a", "ab"));
+        let tokens = [Secret::new("first-token"), Secret::new("second-token")];
+        assert!(is_admin("first-token", &tokens) && is_admin("second-token", &tokens));
+        assert!(!is_admin("third-token", &tokens) && !is_admin("", &tokens));
     }
 }

@@ -14,6 +14,7 @@ use std::fmt;
 use std::sync::Arc;
 use utoipa::ToSchema;
 
+use super::rate_limit::{retry_after_secs, Limited};
 use crate::pipeline::resend::ResendError;
 use crate::pipeline::writer::WriteError;
 use crate::store::StoreError;
@@ -29,6 +30,8 @@ pub struct ApiError {
     /// helps: a payload that breaks its event type's schema.
     pub pointer: Option<String>,
     cause: Option<Cause>,
+    /// Seconds for a `Retry-After` header (429).
+    retry_after: Option<u64>,
 }
 
 /// The JSON body of every error response.
@@ -58,6 +61,26 @@ impl ApiError {
             message: message.into(),
             pointer: None,
             cause: None,
+            retry_after: None,
+        }
+    }
+    /// The tenant's event rate limit: `429 rate_limited`, with `Retry-After`
+    /// when waiting helps.
+    pub fn rate_limited(limited: Limited) -> Self {
+        match limited {
+            Limited::RetryAfter(wait) => Self {
+                retry_after: Some(retry_after_secs(wait)),
+                ..Self::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limited",
+                    "too many events for this tenant; retry after the Retry-After delay",
+                )
+            },
+            Limited::OverBurst { burst } => Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!("more events in one request than this tenant's burst of {burst}; send smaller batches"),
+            ),
         }
     }
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
@@ -162,7 +185,13 @@ impl IntoResponse for ApiError {
                 pointer: self.pointer,
             },
         };
-        (self.status, axum::Json(body)).into_response()
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        response
     }
 }
 

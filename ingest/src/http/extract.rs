@@ -1,18 +1,44 @@
 //! Extractors whose rejections speak the API's error shape: axum's own
-//! `Json`, `Query` and `Path` rejections become [`ApiError`]s, and ids in
-//! paths are parsed as UUIDs with a clear `invalid_id` code.
+//! `Json`, `Query` and `Path` rejections become [`ApiError`]s, JSON bodies
+//! meet [`super::json_limits`] first, and ids in paths are parsed as UUIDs
+//! with a clear `invalid_id` code.
 
+use axum::body::Bytes;
+use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use super::error::ApiError;
+use super::json_limits;
 
-/// A JSON body; malformed JSON, unknown fields, a wrong content type or an
-/// oversize body become 400/415/413 errors in the API's shape.
+/// A JSON body; malformed JSON, unknown fields, a body past
+/// [`json_limits`], a wrong content type or an oversize body become
+/// 400/415/413 errors in the API's shape.
 pub struct ApiJson<T>(pub T);
+
+/// `application/json` or `application/<anything>+json`, as axum's `Json` wants.
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || essence
+            .strip_prefix("application/")
+            .is_some_and(|s| s.ends_with("+json"))
+}
 
 impl<S, T> FromRequest<S> for ApiJson<T>
 where
@@ -22,7 +48,19 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let Json(value) = Json::<T>::from_request(req, state).await?;
+        if !is_json(req.headers()) {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "the request body must be JSON with `Content-Type: application/json`",
+            ));
+        }
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(JsonRejection::from)?;
+        json_limits::check(&bytes)
+            .map_err(|problem| ApiError::bad_request(problem.code(), problem.to_string()))?;
+        let Json(value) = Json::<T>::from_bytes(&bytes)?;
         Ok(Self(value))
     }
 }

@@ -22,8 +22,15 @@ use super::{console, openapi};
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Every route of the API. Tests drive it with `tower::ServiceExt::oneshot`.
+/// `/metrics` is here unless `HERALD_INGEST_METRICS_LISTEN` moves it to
+/// [`metrics_router`] (then it answers 404 here).
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let routes: Router<AppState> = if state.config.ingest.metrics_listen.is_some() {
+        Router::new()
+    } else {
+        Router::new().route("/metrics", get(ops::metrics))
+    };
+    routes
         .route("/webhooks", post(webhooks::create).get(webhooks::list))
         .route(
             "/webhooks/{id}",
@@ -58,7 +65,6 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(openapi::document))
         .route("/", get(console::index))
         .route("/console/{*path}", get(console::asset))
@@ -82,6 +88,14 @@ pub fn router(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .with_state(state)
+}
+
+/// The separate metrics listener: `/metrics` and `/healthz`, nothing else.
+pub fn metrics_router() -> Router {
+    Router::new()
+        .route("/metrics", get(ops::metrics))
+        .route("/healthz", get(ops::healthz))
+        .fallback(no_route)
 }
 
 /// No route has this path: `404` with code `route_not_found` (a missing

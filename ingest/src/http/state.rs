@@ -8,11 +8,13 @@ use std::time::Duration;
 use async_nats::jetstream;
 use deadpool_postgres::Pool;
 use herald_common::config::Config;
+use herald_common::crypto::Keyring;
 use herald_common::messages::{ChangeOp, WebhookChange};
 use herald_common::subjects::WEBHOOK_CHANGES;
 use herald_common::url_guard::UrlGuard;
 use uuid::Uuid;
 
+use crate::http::rate_limit::TenantLimiter;
 use crate::pipeline::publisher::Publisher;
 use crate::pipeline::resend::Resend;
 use crate::pipeline::writer::EventWriter;
@@ -27,6 +29,8 @@ pub struct Inner {
     pub nats: async_nats::Client,
     pub js: jetstream::Context,
     pub guard: UrlGuard,
+    /// Encrypts endpoint secrets (`config.security.keys`, read once at start).
+    pub keyring: Keyring,
     pub writer: EventWriter,
     /// Publishes events committed outside the writer (operational events
     /// of endpoint changes); the outbox relay covers what it cannot.
@@ -34,6 +38,8 @@ pub struct Inner {
     pub event_types: EventTypes,
     pub tenants: Tenants,
     pub keys: ApiKeys,
+    /// Per-tenant event rate limits.
+    pub rate_limits: TenantLimiter,
     /// Set once the streams and consumers are known to exist.
     pub provisioned: AtomicBool,
 }

@@ -1,8 +1,9 @@
 //! The retention task: every `HERALD_RETENTION_INTERVAL`, delete the events
 //! older than `HERALD_RETENTION` with their deliveries and attempts, in
 //! batches of `HERALD_RETENTION_BATCH` events ([`crate::store::retention`]),
-//! pausing between batches so that the hot path keeps the database. Every
-//! ingest node runs it; an advisory lock lets one node at a time delete.
+//! pausing between batches so that the hot path keeps the database, then
+//! the idempotency keys past `HERALD_IDEMPOTENCY_WINDOW`. Every ingest node
+//! runs it; an advisory lock lets one node at a time delete events.
 
 use std::time::Duration;
 
@@ -27,6 +28,8 @@ pub struct Retention {
     pub interval: Duration,
     /// Events per batch.
     pub batch: i64,
+    /// Idempotency keys older than this go.
+    pub idempotency_window: Duration,
 }
 
 impl Retention {
@@ -34,10 +37,11 @@ impl Retention {
     pub async fn run(self, shutdown: CancellationToken) {
         loop {
             match self.round(&shutdown).await {
-                Ok(total) if total.events > 0 => tracing::info!(
+                Ok(total) if total != Deleted::default() => tracing::info!(
                     events = total.events,
                     deliveries = total.deliveries,
                     attempts = total.attempts,
+                    idempotency_keys = total.idempotency_keys,
                     "Retention deleted old events."
                 ),
                 Ok(_) => {}
@@ -67,6 +71,10 @@ impl Retention {
                 break;
             }
             tokio::time::sleep(PAUSE).await;
+        }
+        if !shutdown.is_cancelled() {
+            total.idempotency_keys =
+                retention::delete_expired_keys(&self.db, self.idempotency_window).await?;
         }
         Ok(total)
     }

@@ -23,6 +23,13 @@ pub struct ApiKey {
     pub key_prefix: String,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// What the key may do: `read`, `write`, `events:publish`.
+    #[schema(example = json!(["read", "events:publish"]))]
+    pub scopes: Vec<String>,
+    /// After this the key answers `401 token_expired`; `null`: never.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When the key was last used (kept to the minute).
+    pub last_used_at: Option<DateTime<Utc>>,
 }
 
 /// A key to store.
@@ -32,25 +39,33 @@ pub struct NewApiKey<'a> {
     pub name: &'a str,
     pub key_hash: &'a [u8],
     pub key_prefix: &'a str,
+    pub scopes: &'a [String],
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
-/// Who a valid (unrevoked) key belongs to.
+/// Who a valid (unrevoked) key belongs to, what it may do and until when.
 #[derive(Debug, Clone)]
 pub struct KeyOwner {
     pub tenant: TenantId,
     pub key_id: Uuid,
+    pub scopes: Vec<String>,
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
-const INSERT: &str = "INSERT INTO api_keys (id, tenant_id, name, key_hash, key_prefix) \
-     VALUES ($1, $2, $3, $4, $5) \
-     RETURNING id, tenant_id, name, key_prefix, created_at, revoked_at";
-const LIST: &str = "SELECT id, tenant_id, name, key_prefix, created_at, revoked_at FROM api_keys \
+const INSERT: &str = "INSERT INTO api_keys \
+     (id, tenant_id, name, key_hash, key_prefix, scopes, expires_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7) \
+     RETURNING id, tenant_id, name, key_prefix, created_at, revoked_at, scopes, expires_at, last_used_at";
+const LIST: &str = "SELECT id, tenant_id, name, key_prefix, created_at, revoked_at, scopes, \
+     expires_at, last_used_at FROM api_keys \
      WHERE tenant_id = $1 ORDER BY created_at LIMIT 10000";
 const REVOKE: &str = "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) \
      WHERE id = $1 AND tenant_id = $2";
-const OWNER: &str = "SELECT id, tenant_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL";
+const OWNER: &str = "SELECT id, tenant_id, scopes, expires_at FROM api_keys \
+     WHERE key_hash = $1 AND revoked_at IS NULL";
+const TOUCH: &str = "UPDATE api_keys SET last_used_at = now() WHERE id = $1";
 
-pub(crate) const STATEMENTS: &[&str] = &[INSERT, LIST, REVOKE, OWNER];
+pub(crate) const STATEMENTS: &[&str] = &[INSERT, LIST, REVOKE, OWNER, TOUCH];
 
 fn api_key(r: &Row) -> Result<ApiKey, StoreError> {
     Ok(ApiKey {
@@ -60,6 +75,9 @@ fn api_key(r: &Row) -> Result<ApiKey, StoreError> {
         key_prefix: r.col("key_prefix")?,
         created_at: r.col("created_at")?,
         revoked_at: r.col("revoked_at")?,
+        scopes: r.col("scopes")?,
+        expires_at: r.col("expires_at")?,
+        last_used_at: r.col("last_used_at")?,
     })
 }
 
@@ -74,6 +92,8 @@ pub async fn insert(db: &Pool, key: NewApiKey<'_>) -> Result<ApiKey, StoreError>
                 &key.name,
                 &key.key_hash,
                 &key.key_prefix,
+                &key.scopes,
+                &key.expires_at,
             ],
         )
         .await?;
@@ -108,5 +128,13 @@ pub async fn owner(db: &Pool, digest: &[u8]) -> Result<Option<KeyOwner>, StoreEr
     Ok(Some(KeyOwner {
         tenant,
         key_id: row.col("id")?,
+        scopes: row.col("scopes")?,
+        expires_at: row.col("expires_at")?,
     }))
+}
+
+/// Record that the key was used now.
+pub async fn touch(db: &Pool, key_id: Uuid) -> Result<(), StoreError> {
+    client(db).await?.execute(TOUCH, &[&key_id]).await?;
+    Ok(())
 }

@@ -73,6 +73,7 @@ mod tests {
                 &[
                     include_str!("webhooks/read.rs"),
                     include_str!("webhooks/change.rs"),
+                    include_str!("webhooks/secrets.rs"),
                 ],
                 webhooks::STATEMENTS,
             ),

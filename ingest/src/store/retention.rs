@@ -9,6 +9,11 @@
 //! retention to one ingest node at a time: a node that does not get the
 //! lock skips the batch. An event still waiting in the outbox is kept until
 //! it is published. Why batches and not partitions: docs/console.md.
+//!
+//! Idempotency keys older than `HERALD_IDEMPOTENCY_WINDOW` no longer do
+//! anything (a repeat makes a new event), so each round deletes them too.
+
+use std::time::Duration;
 
 use deadpool_postgres::Pool;
 use uuid::Uuid;
@@ -34,7 +39,12 @@ pub const DELETE_BATCH: &str = "WITH old AS ( \
          (SELECT count(*) FROM gone_deliveries) AS deliveries, \
          (SELECT count(*) FROM gone_attempts) AS attempts";
 
-pub(crate) const STATEMENTS: &[&str] = &[LOCK, DELETE_BATCH];
+/// Keys past the window, with any event id: retention of the events and of
+/// the keys are independent (the window is usually far shorter).
+pub const DELETE_KEYS: &str = "DELETE FROM idempotency_keys \
+     WHERE created_at < now() - make_interval(secs => $1)";
+
+pub(crate) const STATEMENTS: &[&str] = &[LOCK, DELETE_BATCH, DELETE_KEYS];
 
 /// What one batch deleted; `None` when another node holds the lock.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -42,6 +52,7 @@ pub struct Deleted {
     pub events: i64,
     pub deliveries: i64,
     pub attempts: i64,
+    pub idempotency_keys: i64,
 }
 
 /// Delete the oldest `limit` events with an id below `cutoff`, their
@@ -65,7 +76,17 @@ pub async fn delete_batch(
         events: row.col("events")?,
         deliveries: row.col("deliveries")?,
         attempts: row.col("attempts")?,
+        idempotency_keys: 0,
     };
     tx.commit().await?;
     Ok(Some(deleted))
+}
+
+/// Delete the idempotency keys older than `window`; how many.
+pub async fn delete_expired_keys(db: &Pool, window: Duration) -> Result<i64, StoreError> {
+    let client = client(db).await?;
+    let n = client
+        .execute(DELETE_KEYS, &[&window.as_secs_f64()])
+        .await?;
+    Ok(i64::try_from(n).unwrap_or(i64::MAX))
 }

@@ -6,6 +6,7 @@
 //! within clock skew of the row's `created_at`.
 
 use chrono::{DateTime, Utc};
+pub use herald_common::time_ids::id_floor;
 use uuid::Uuid;
 
 /// Now, at the microsecond precision Postgres stores (a new row's time
@@ -13,14 +14,6 @@ use uuid::Uuid;
 pub fn now_micros() -> DateTime<Utc> {
     let now = Utc::now();
     DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
-}
-
-/// The smallest id of `t`'s millisecond (times before 1970 give the nil id).
-pub fn id_floor(t: DateTime<Utc>) -> Uuid {
-    let ms = u64::try_from(t.timestamp_millis()).unwrap_or(0);
-    let mut bytes = [0u8; 16];
-    bytes[..6].copy_from_slice(&ms.to_be_bytes()[2..]);
-    Uuid::from_bytes(bytes)
 }
 
 /// A time window as ids: rows with `from <= id < to`.

@@ -14,4 +14,5 @@ mod outage;
 mod resilience;
 mod retries;
 mod retry_policy;
+mod ssrf;
 pub(crate) mod support;

@@ -21,7 +21,12 @@ fn classify_follows_the_status_table() {
         (Some(201), Delivered, Delivered),
         (Some(204), Delivered, Delivered),
         (Some(299), Delivered, Delivered),
+        // Redirects are never followed: a failed attempt, like any non-2xx.
         (Some(301), Retry, Retry),
+        (Some(302), Retry, Retry),
+        (Some(303), Retry, Retry),
+        (Some(307), Retry, Retry),
+        (Some(308), Retry, Retry),
         (Some(400), Retry, GiveUp),
         (Some(401), Retry, GiveUp),
         (Some(404), Retry, GiveUp),

@@ -280,6 +280,34 @@ fn fifo_endpoints_are_left_to_their_lines() {
 }
 
 #[test]
+fn a_group_names_the_fifo_lines_its_events_belong_to() {
+    let fifo = |n, tenant, types| Endpoint {
+        fifo: true,
+        ..endpoint(n, tenant, types)
+    };
+    let endpoints = [
+        fifo(20, "a", &["order.created"]),
+        fifo(21, "a", &["order.paid"]),
+        fifo(22, "b", &["order.created"]),
+        endpoint(23, "a", &["order.created"]),
+    ];
+    let events = [
+        event(1, "a", "order.created"),
+        event(2, "a", "order.created"),
+    ];
+    let got: Vec<u128> = fifo_lines(&events, &candidates(&endpoints))
+        .iter()
+        .map(|e| e.id.as_u128())
+        .collect();
+    assert_eq!(
+        got,
+        [20],
+        "one line, named once; unordered endpoints are not lines"
+    );
+    assert!(fifo_lines(&[], &candidates(&endpoints)).is_empty());
+}
+
+#[test]
 fn a_fifo_line_wants_what_fan_out_would_pair() {
     let e = filtered(8, "a", &["order.*"], json!({"amount": {"$gte": 100}}));
     let cases = [

@@ -3,12 +3,14 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
+use chrono::{DateTime, Utc};
 use herald_common::crypto::{generate_api_key, hash_api_key};
 use herald_common::domain::TenantId;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::http::access::Scope;
 use crate::http::auth::Caller;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::{parse_id, ApiJson, OptionalJson, RawPath};
@@ -33,6 +35,14 @@ pub struct CreateTenant {
 pub struct CreateApiKey {
     /// A label to recognise the key by.
     pub name: Option<String>,
+    /// What the key may do: `read`, `write`, `events:publish` (default: all
+    /// three). A route needing a scope the key lacks answers
+    /// `403 insufficient_scope`.
+    #[schema(example = json!(["events:publish"]))]
+    pub scopes: Option<Vec<String>>,
+    /// RFC 3339 time after which the key answers `401 token_expired`
+    /// (default: never).
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -48,7 +58,7 @@ fn tenant_id(raw: &str) -> Result<TenantId, ApiError> {
 }
 
 /// A label of at most 200 characters.
-fn name(raw: String) -> Result<String, ApiError> {
+pub fn name(raw: String) -> Result<String, ApiError> {
     if raw.chars().count() > 200 {
         return Err(ApiError::bad_request(
             "invalid_name",
@@ -108,11 +118,49 @@ async fn ensure_tenant(state: &AppState, id: &TenantId) -> Result<(), ApiError> 
     }
 }
 
+/// Known scopes, each once; all three when absent.
+pub fn scopes(raw: Option<Vec<String>>) -> Result<Vec<String>, ApiError> {
+    let Some(raw) = raw else {
+        return Ok(Scope::ALL.iter().map(|s| s.as_str().to_string()).collect());
+    };
+    if raw.is_empty() || raw.len() > Scope::ALL.len() {
+        return Err(ApiError::bad_request(
+            "invalid_scope",
+            "scopes lists 1 to 3 of read, write, events:publish",
+        ));
+    }
+    let mut out: Vec<String> = Vec::new();
+    for name in &raw {
+        let scope = Scope::parse(name).ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_scope",
+                format!("{name:?} is not a scope (read, write, events:publish)"),
+            )
+        })?;
+        if !out.iter().any(|s| s == scope.as_str()) {
+            out.push(scope.as_str().to_string());
+        }
+    }
+    Ok(out)
+}
+
+/// An expiry in the future, if any.
+pub fn expiry(raw: Option<DateTime<Utc>>) -> Result<Option<DateTime<Utc>>, ApiError> {
+    match raw {
+        Some(at) if at <= Utc::now() => Err(ApiError::bad_request(
+            "invalid_expiry",
+            "expires_at must be in the future",
+        )),
+        other => Ok(other),
+    }
+}
+
 /// Create an API key for a tenant; the key is shown only in this response.
 #[utoipa::path(post, path = "/tenants/{id}/api-keys", tag = "tenants",
     request_body(content = Option<CreateApiKey>, description = "optional"),
     security(("bearer" = [])), params(("id" = String, Path, description = "tenant id")),
-    responses((status = 201, body = ApiKeyCreated), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 201, body = ApiKeyCreated), (status = 400, description = "unknown scope or an expiry in the past", body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn create_key(
     State(state): State<AppState>,
     caller: Caller,
@@ -122,7 +170,10 @@ pub async fn create_key(
     caller.require_admin()?;
     let tenant = tenant_id(&raw)?;
     ensure_tenant(&state, &tenant).await?;
-    let name = name(body.and_then(|b| b.name).unwrap_or_default())?;
+    let body = body.unwrap_or_default();
+    let name = name(body.name.unwrap_or_default())?;
+    let scopes = scopes(body.scopes)?;
+    let expires_at = expiry(body.expires_at)?;
     let key = generate_api_key();
     let prefix: String = key.chars().take(10).collect();
     let new = NewApiKey {
@@ -131,6 +182,8 @@ pub async fn create_key(
         name: &name,
         key_hash: &hash_api_key(&key),
         key_prefix: &prefix,
+        scopes: &scopes,
+        expires_at,
     };
     let api_key = api_keys::insert(&state.db, new).await?;
     Ok((StatusCode::CREATED, Json(ApiKeyCreated { api_key, key })))

@@ -2,7 +2,7 @@
 //! secrets, which ingest writes encrypted and never reads back); reads and
 //! lists are in `read.rs`; inserting under the tenant's endpoint limit,
 //! changing, rotating the secret and deleting with the delivery log in
-//! `change.rs`.
+//! `change.rs`; re-encrypting every secret under a new key in [`secrets`].
 
 /// Every column but the secrets.
 macro_rules! columns {
@@ -29,6 +29,7 @@ macro_rules! select_one {
 mod change;
 mod read;
 mod record;
+pub mod secrets;
 
 pub use change::{
     delete, insert, rotate_secret, update, Change, Inserted, NewWebhook, Rotated, Updated,
@@ -46,4 +47,6 @@ pub(crate) const STATEMENTS: &[&str] = &[
     change::UPDATE,
     change::ROTATE_SECRET,
     change::DELETE,
+    secrets::PAGE,
+    secrets::RESEAL,
 ];

@@ -106,6 +106,7 @@ async fn retention_deletes_old_rows_in_batches_under_load_and_keeps_the_window()
         keep: app.config().ingest.retention,
         interval: Duration::from_secs(3600),
         batch: 200,
+        idempotency_window: app.config().ingest.idempotency_window,
     };
     let stop = CancellationToken::new();
     let never = CancellationToken::new();
@@ -172,4 +173,29 @@ async fn the_ingest_node_deletes_what_is_past_retention_by_itself() {
     })
     .await;
     assert_eq!(counts_between(&app, 7, 5).await, (100, 100, 100));
+}
+
+#[tokio::test]
+async fn idempotency_keys_past_their_window_are_deleted_and_the_others_kept() {
+    let options = TestAppOptions::new()
+        .dispatchers(0)
+        .env("HERALD_IDEMPOTENCY_WINDOW", "1h")
+        .env("HERALD_RETENTION_INTERVAL", "200ms");
+    let app = app(options).await;
+    for (key, age) in [
+        ("old-1", "2 hours"),
+        ("old-2", "61 minutes"),
+        ("new", "59 minutes"),
+    ] {
+        let sql = format!(
+            "INSERT INTO idempotency_keys (tenant_id, key, event_id, created_at) \
+             VALUES ('default', '{key}', gen_random_uuid(), now() - interval '{age}')"
+        );
+        app.db().batch_execute(&sql).await.expect("insert a key");
+    }
+    herald_tests::eventually("the expired keys are gone", WAIT, || async {
+        app.count("idempotency_keys WHERE key LIKE 'old-%'").await == 0
+    })
+    .await;
+    assert_eq!(app.count("idempotency_keys WHERE key = 'new'").await, 1);
 }

@@ -118,7 +118,7 @@ async fn what_the_nats_cli_shows_on_a_cluster_before_during_and_after_a_load() {
     )
     .await;
 
-    assert_stream(&client, "HERALD_EVENTS", "herald.events.>", "limits").await;
+    assert_stream(&client, "HERALD_EVENTS", "herald.events.>", "interest").await;
     assert_stream(
         &client,
         "HERALD_DELIVERIES",
@@ -152,6 +152,7 @@ async fn what_the_nats_cli_shows_on_a_cluster_before_during_and_after_a_load() {
         backlog(&client, "HERALD_EVENTS", "fanout").await == EVENTS as i64
     })
     .await;
+    assert_eq!(view_events(&client).await, posted);
 
     app.start_dispatcher().await.expect("dispatcher");
     app.start_dispatcher().await.expect("dispatcher");
@@ -175,5 +176,9 @@ async fn what_the_nats_cli_shows_on_a_cluster_before_during_and_after_a_load() {
         jobs["state"]["messages"], 0,
         "a work queue keeps no acked job: {jobs}"
     );
-    assert_eq!(view_events(&client).await, posted);
+    let events = js_api(&client, "$JS.API.STREAM.INFO.HERALD_EVENTS", "").await;
+    assert_eq!(
+        events["state"]["messages"], 0,
+        "interest retention keeps no event every consumer acked: {events}"
+    );
 }

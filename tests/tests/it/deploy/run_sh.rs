@@ -9,14 +9,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use herald_tests::{skip_or_fail, ApiClient, Binary, TestReceiver, WAIT};
+use herald_tests::{skip_or_fail, ApiClient, Binary, Producer, TestReceiver, WAIT};
 use rustix::process::{kill_process, kill_process_group, Pid, Signal};
 
 use serde_json::Value;
 
-use super::support::{heavy, js_api};
-use crate::reliability::producer::Producer;
-use crate::reliability::support::{create_endpoints, finish, RATE, TYPES};
+use super::support::js_api;
+use crate::reliability::support::{create_endpoints, finish, TYPES};
 
 const TEST: &str = "deploy::run_sh::run_sh_cluster";
 /// Every port `run.sh --cluster` takes: NATS clients, monitoring and
@@ -27,6 +26,8 @@ const PORTS: [u16; 16] = [
 const START_TIMEOUT: Duration = Duration::from_secs(240);
 const STOP_TIMEOUT: Duration = Duration::from_secs(120);
 const LOAD: Duration = Duration::from_secs(12);
+/// Events per second over both ingest nodes.
+const RATE: u32 = 30;
 
 /// `run.sh --cluster` running in a process group of its own, like a
 /// terminal's foreground job; stopped (and anything left killed) on drop.
@@ -228,7 +229,7 @@ async fn run_sh_cluster() {
     if !taken.is_empty() {
         return skip_or_fail(TEST, &format!("run.sh's fixed ports {taken:?} are taken"));
     }
-    let _alone = heavy().await;
+    let _alone = herald_tests::machine_alone().await;
     let started = Instant::now();
     let bin = Binary::Ingest.path().await.expect("binaries built");
     let mut run = RunSh::start(bin.parent().expect("bin dir"));
@@ -245,7 +246,9 @@ async fn run_sh_cluster() {
         .map(|u| ApiClient::new(u).with_token("herald-local-admin-token"));
     herald_tests::register_event_types(&apis[0], &TYPES).await;
     let endpoints = create_endpoints(&apis[0], &receiver).await;
-    let producers = apis.clone().map(|api| Producer::start(api, RATE / 2, LOAD));
+    let producers = apis
+        .clone()
+        .map(|api| Producer::start(vec![api], &TYPES, RATE / 2, LOAD));
     tokio::time::sleep(LOAD / 3).await;
     let victim = run.pid_of("nats-n1");
     signal(victim, Signal::KILL);

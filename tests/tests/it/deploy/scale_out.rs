@@ -6,10 +6,8 @@
 
 use std::time::{Duration, Instant};
 
-use herald_tests::{Behavior, ReceivedRequest};
+use herald_tests::{Behavior, Producer, ReceivedRequest};
 
-use super::support::heavy;
-use crate::reliability::producer::Producer;
 use crate::reliability::support::{options, Scenario, TYPES};
 
 /// Events per second; each goes to two of the three endpoints.
@@ -30,13 +28,12 @@ fn rate(requests: &[ReceivedRequest], from: Instant) -> f64 {
 
 #[tokio::test]
 async fn adding_dispatchers_under_load_raises_deliveries_per_second_and_loses_nothing() {
-    let _alone = heavy().await;
-    let options = options().event_types(&TYPES);
-    let s = Scenario::start(options.env("HERALD_DISPATCHER_CONCURRENCY", "2")).await;
+    let _alone = herald_tests::machine_alone().await;
+    let s = Scenario::start_alone(options().env("HERALD_DISPATCHER_CONCURRENCY", "2")).await;
     s.receiver
         .set_behavior(Behavior::delay(Duration::from_millis(100)));
     let _d1 = s.dispatcher("d1").await;
-    let producer = Producer::start(s.app.api().clone(), RATE, LOAD);
+    let producer = Producer::start(vec![s.app.api().clone()], &TYPES, RATE, LOAD);
     let started = Instant::now();
 
     // One dispatcher: the backlog grows (about 60 wanted, 20 delivered per second).

@@ -1,14 +1,6 @@
 //! What the deployment tests share: a lock for the heaviest tests, and
 //! JetStream API requests as the `nats` CLI sends them.
 
-/// Held by the tests that load the machine most (`run.sh --cluster`, the
-/// scale-out measure), so that they never run at the same time: the
-/// scale-out figures would then measure the CPU, not the dispatchers.
-pub async fn heavy() -> tokio::sync::MutexGuard<'static, ()> {
-    static HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-    HEAVY.lock().await
-}
-
 /// One JetStream API request, as the `nats` CLI sends it (e.g. subject
 /// `$JS.API.STREAM.INFO.HERALD_EVENTS`, empty body); the JSON answer, which
 /// must not be an API error.

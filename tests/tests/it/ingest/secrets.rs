@@ -92,16 +92,16 @@ async fn the_secret_never_appears_in_responses_logs_or_the_table() {
     assert!(!seen.contains(chosen) && !seen.contains(&rotated));
 
     // The table holds ciphertexts only, which decrypt to the secrets.
-    let key = &app.config().security.encryption_key;
+    let keys = app.config().security.keys.keyring().expect("keys");
     let row = app.db().query_one("SELECT secret_ciphertext, previous_secret_ciphertext, webhooks::text AS as_text FROM webhooks WHERE id = $1", &[&id]).await.expect("row");
     let (current, previous, as_text): (Vec<u8>, Option<Vec<u8>>, String) = (
         row.try_get("secret_ciphertext").expect("secret"),
         row.try_get("previous_secret_ciphertext").expect("previous"),
         row.try_get("as_text").expect("as text"),
     );
-    assert_eq!(key.decrypt_string(&current).expect("decrypt"), rotated);
+    assert_eq!(keys.open_string(id, &current).expect("decrypt"), rotated);
     assert_eq!(
-        key.decrypt_string(&previous.expect("previous"))
+        keys.open_string(id, &previous.expect("previous"))
             .expect("decrypt"),
         chosen
     );

@@ -29,14 +29,14 @@ struct Case {
     content_type: Option<&'static str>,
     tenant: Option<&'static str>,
     token: Token,
-    body: String,
+    body: Vec<u8>,
     status: u16,
     code: &'static str,
     what: &'static str,
 }
 
 /// A request with a JSON body (or none), the admin token, no tenant header.
-fn req(method: Method, path: impl Into<String>, body: impl Into<String>) -> Case {
+fn req(method: Method, path: impl Into<String>, body: impl Into<Vec<u8>>) -> Case {
     Case {
         method,
         path: path.into(),
@@ -54,7 +54,7 @@ fn get(path: impl Into<String>) -> Case {
     req(Method::GET, path, "")
 }
 
-fn post(path: impl Into<String>, body: impl Into<String>) -> Case {
+fn post(path: impl Into<String>, body: impl Into<Vec<u8>>) -> Case {
     req(Method::POST, path, body)
 }
 
@@ -100,6 +100,58 @@ fn order() -> Value {
     event("order.created")
 }
 
+/// An `order.created` event whose payload is `{"p": <payload>}`, as raw text.
+fn event_with(payload: &str) -> String {
+    format!(r#"{{"type":"order.created","payload":{{"p":{payload}}}}}"#)
+}
+
+/// The same event as the only one of a batch.
+fn batch_with(payload: &str) -> String {
+    format!(r#"{{"events":[{}]}}"#, event_with(payload))
+}
+
+/// Hostile bodies: nesting, numbers, bytes and escapes past the JSON limits,
+/// header injection, oversized headers, thousands of event types; API keys.
+#[rustfmt::skip]
+fn hostile(webhook: Uuid) -> Vec<Case> {
+    let deep = format!("{}{}", "[".repeat(5_000), "]".repeat(5_000));
+    let deep_objects = format!("{}1{}", r#"{"a":"#.repeat(65), "}".repeat(65));
+    let deep_types = format!(r#"{{"url":"{UNREACHABLE_URL}","event_types":{}"x"{}}}"#, "[".repeat(100), "]".repeat(100));
+    let digits = "9".repeat(10_000);
+    let mut not_utf8 = event_with(r#""caf""#).into_bytes();
+    not_utf8.splice(not_utf8.len() - 3..not_utf8.len() - 3, [0xff, 0xfe]);
+    let many: serde_json::Map<String, Value> = (0..33).map(|i| (format!("X-H{i}"), json!("v"))).collect();
+    let big: serde_json::Map<String, Value> = (0..3).map(|i| (format!("X-H{i}"), json!("v".repeat(4_000)))).collect();
+    let types: Vec<String> = (0..5_000).map(|i| format!("order.t{i}")).collect();
+    let keys = "/tenants/default/api-keys";
+    vec![
+        post("/events", event_with(&deep)).is(400, "too_deep", "arrays nested 5,000 deep"),
+        post("/events", event_with(&deep_objects)).is(400, "too_deep", "objects nested 67 deep"),
+        post("/events/batch", batch_with(&deep)).is(400, "too_deep", "deep nesting in a batch"),
+        post("/webhooks", deep_types).is(400, "too_deep", "deep nesting in an endpoint"),
+        post("/events", event_with("1e99999")).is(400, "invalid_number", "a number past f64"),
+        post("/events", event_with(&digits)).is(400, "invalid_number", "a 10,000-digit number"),
+        post("/events/batch", batch_with("-1e400")).is(400, "invalid_number", "a huge number in a batch"),
+        post("/events", not_utf8).is(400, "invalid_utf8", "invalid UTF-8"),
+        post("/events", event_with(r#""a\u0000b""#)).is(400, "invalid_unicode", "a NUL escape"),
+        post("/events", event_with(r#""\ud800""#)).is(400, "invalid_unicode", "a lone surrogate"),
+        post("/webhooks", endpoint_with("headers", json!({"X-Ok": "a\r\nX-Injected: 1"}))).is(400, "invalid_header", "CRLF in a header value"),
+        post("/webhooks", endpoint_with("custom_headers", json!({"X-Ok": "a\nb"}))).is(400, "invalid_header", "LF in a custom_headers value"),
+        post("/webhooks", endpoint_with("headers", json!({"X-Ok\r\nX-Injected": "1"}))).is(400, "invalid_header", "CRLF in a header name"),
+        post("/webhooks", endpoint_with("headers", json!({"X-Ok": "a\u{7}b"}))).is(400, "invalid_header", "a control character"),
+        post("/webhooks", endpoint_with("headers", json!({"X-Big": "v".repeat(5_000)}))).is(400, "invalid_header", "a 5,000-byte header value"),
+        post("/webhooks", endpoint_with("headers", json!({"x".repeat(300): "v"}))).is(400, "invalid_header", "a 300-byte header name"),
+        post("/webhooks", endpoint_with("headers", json!(many))).is(400, "invalid_header", "33 headers"),
+        post("/webhooks", endpoint_with("headers", json!(big))).is(400, "invalid_header", "12 KB of headers"),
+        req(Method::PATCH, format!("/webhooks/{webhook}"), r#"{"headers":{"X-Ok":"a\r\nb"}}"#).is(400, "invalid_header", "CRLF through PATCH"),
+        post("/webhooks", endpoint_with("event_types", json!(types))).is(400, "invalid_event_types", "5,000 event types"),
+        post(keys, r#"{"scopes":["admin"]}"#).is(400, "invalid_scope", "an unknown scope"),
+        post(keys, r#"{"scopes":[]}"#).is(400, "invalid_scope", "no scope"),
+        post(keys, r#"{"expires_at":"2001-01-01T00:00:00Z"}"#).is(400, "invalid_expiry", "an expiry in the past"),
+        post(keys, r#"{"expires_at":"tomorrow"}"#).is(400, "invalid_body", "an expiry that is no time"),
+    ]
+}
+
 /// Every bad request; `webhook` is an existing endpoint.
 #[rustfmt::skip]
 fn cases(webhook: Uuid) -> Vec<Case> {
@@ -115,6 +167,7 @@ fn cases(webhook: Uuid) -> Vec<Case> {
         post("/events", r#"{"type":"order.deleted","payload":{}}"#).is(422, "unknown_event_type", "unregistered type"),
         post("/events", r#"{"type":"order.>","payload":{}}"#).is(400, "invalid_event_type", "malformed type"),
         post("/events", r#"{"type":"herald.endpoint.disabled","payload":{}}"#).is(400, "reserved_event_type", "Herald's own type"),
+        post("/events", r#"{"type":"webhook.test","payload":{}}"#).is(400, "reserved_event_type", "the test event's type"),
         post("/events", r#"{"type":"order.created","payload":[1,2]}"#).is(400, "invalid_payload", "array payload"),
         post("/events", r#"{"type":"order.created","payload":null}"#).is(400, "invalid_payload", "null payload"),
         post("/events", r#"{"type":"order.created","payload":42}"#).is(400, "invalid_payload", "number payload"),
@@ -227,8 +280,12 @@ async fn every_bad_request_gets_its_status_and_error_code_and_nothing_is_stored(
     let app = app().await;
     let webhook = create_endpoint(app.api(), UNREACHABLE_URL, &["order.created"], json!({})).await;
     let before = stored(&app).await;
-    check_all(&app, cases(webhook.id)).await;
+    let mut all = cases(webhook.id);
+    all.extend(hostile(webhook.id));
+    check_all(&app, all).await;
     assert_eq!(stored(&app).await, before, "a refused request stored rows");
+    let headers = app.endpoint_row(webhook.id).await.headers;
+    assert_eq!(headers, json!({}), "headers unchanged by a refused PATCH");
     app.assert_outbox_empty().await;
     assert_eq!(stream_messages(&app).await, 0, "events published");
 }

@@ -18,6 +18,7 @@ use crate::http::auth::Caller;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::ApiJson;
 use crate::http::state::AppState;
+use crate::pipeline::send::TEST_EVENT_TYPE;
 use crate::pipeline::writer::{repeats, Written};
 use crate::store::events::{self, Event};
 use crate::store::time_ids::now_micros;
@@ -115,6 +116,14 @@ pub fn validate(
             format!("{event_type} is an operational event type: only Herald sends herald.* events"),
         ));
     }
+    if event_type.as_str() == TEST_EVENT_TYPE {
+        return Err(ApiError::bad_request(
+            "reserved_event_type",
+            format!(
+                "{TEST_EVENT_TYPE} is sent only by POST /webhooks/{{id}}/test, to one endpoint"
+            ),
+        ));
+    }
     if !e.payload.get().starts_with('{') {
         return Err(ApiError::bad_request(
             "invalid_payload",
@@ -174,6 +183,10 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<EventOut>), ApiError> {
     let tenant = caller.write_tenant();
     let event = validate(tenant.as_str(), body, header_key(&headers)?)?;
+    state
+        .rate_limits
+        .check(tenant.as_str(), 1)
+        .map_err(ApiError::rate_limited)?;
     super::catalogue::check_events(&state, std::slice::from_ref(&event), false).await?;
     let written = state.writer.write(vec![event]).await?;
     let first = written
@@ -217,6 +230,10 @@ pub async fn create_batch(
             validate(tenant.as_str(), e, None).map_err(|err| err.prefixed(&format!("events[{i}]")))
         })
         .collect::<Result<Vec<_>, _>>()?;
+    state
+        .rate_limits
+        .check(tenant.as_str(), events.len())
+        .map_err(ApiError::rate_limited)?;
     super::catalogue::check_events(&state, &events, true).await?;
     check_keys(&state, &events).await?;
     let written = state.writer.write(events).await?;

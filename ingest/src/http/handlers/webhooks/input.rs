@@ -16,7 +16,10 @@ use crate::http::error::ApiError;
 pub const MAX_HEADERS: usize = 32;
 pub const MAX_DESCRIPTION: usize = 1_024;
 pub const MAX_SECRET: usize = 256;
+pub const MAX_HEADER_NAME: usize = 256;
 pub const MAX_HEADER_VALUE: usize = 4_096;
+/// All custom headers together, names and values.
+pub const MAX_HEADERS_BYTES: usize = 8_192;
 pub const MAX_RATE_LIMIT: i32 = 100_000;
 pub const MAX_RETRY_DELAYS: usize = 50;
 /// The longest delay of an endpoint's retry schedule.
@@ -39,7 +42,9 @@ pub struct CreateWebhook {
     /// for `hmac`, an ed25519 key `whsk_` + base64 of 32 bytes for `ed25519`.
     pub secret: Option<String>,
     pub description: Option<String>,
-    /// Extra request headers (cannot replace the signing headers).
+    /// Extra request headers (cannot replace the signing headers): at most
+    /// 32, names of at most 256 characters, values of at most 4,096 visible
+    /// ASCII characters and spaces, 8 KiB in all.
     pub headers: Option<BTreeMap<String, String>>,
     /// Another name of `headers` (give one or the other).
     pub custom_headers: Option<BTreeMap<String, String>>,
@@ -194,16 +199,29 @@ pub fn description(raw: &str) -> Result<String, ApiError> {
     Ok(raw.to_string())
 }
 
+/// Visible ASCII and inner spaces only: no CR, LF, tab or other control
+/// character (header injection), no bytes outside ASCII.
+fn visible_value(value: &str) -> bool {
+    value.bytes().all(|b| (0x20..0x7f).contains(&b)) && value.trim() == value
+}
+
 /// Valid HTTP header names and values, not one of the signing or transport
-/// headers; names are kept as given.
+/// headers, within the limits above; names are kept as given.
 pub fn headers(raw: &BTreeMap<String, String>) -> Result<BTreeMap<String, String>, ApiError> {
-    if raw.len() > MAX_HEADERS {
+    let total: usize = raw.iter().map(|(n, v)| n.len() + v.len()).sum();
+    if raw.len() > MAX_HEADERS || total > MAX_HEADERS_BYTES {
         return Err(invalid(
             "invalid_header",
-            format!("at most {MAX_HEADERS} custom headers"),
+            format!("at most {MAX_HEADERS} custom headers, {MAX_HEADERS_BYTES} bytes in all"),
         ));
     }
     for (name, value) in raw {
+        if name.len() > MAX_HEADER_NAME {
+            return Err(invalid(
+                "invalid_header",
+                format!("header names are at most {MAX_HEADER_NAME} characters"),
+            ));
+        }
         HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
             invalid(
                 "invalid_header",
@@ -219,10 +237,16 @@ pub fn headers(raw: &BTreeMap<String, String>) -> Result<BTreeMap<String, String
                 format!("the header {name:?} is set by Herald and cannot be overridden"),
             ));
         }
-        if value.len() > MAX_HEADER_VALUE || HeaderValue::from_str(value).is_err() {
+        if value.len() > MAX_HEADER_VALUE
+            || !visible_value(value)
+            || HeaderValue::from_str(value).is_err()
+        {
             return Err(invalid(
                 "invalid_header",
-                format!("the value of header {name:?} is not a valid header value"),
+                format!(
+                    "the value of header {name:?} must be at most {MAX_HEADER_VALUE} visible \
+                     ASCII characters (no CR, LF or other control characters)"
+                ),
             ));
         }
     }

@@ -104,8 +104,9 @@ pub async fn create(
     let event_types = routing::event_types(&body.event_types)?;
     let scheme = input::signature_scheme(body.signature_scheme.as_deref().unwrap_or("hmac"))?;
     let secret = input::secret_for(scheme, body.secret.as_deref())?;
+    let id = Uuid::now_v7();
     let new = NewWebhook {
-        id: Uuid::now_v7(),
+        id,
         tenant_id: caller.write_tenant(),
         url: url.as_str().to_string(),
         description: input::description(body.description.as_deref().unwrap_or(""))?,
@@ -123,11 +124,7 @@ pub async fn create(
         )?,
         max_in_flight: input::positive("max_in_flight", body.max_in_flight)?,
         active: body.active.unwrap_or(true),
-        secret_ciphertext: state
-            .config
-            .security
-            .encryption_key
-            .encrypt(secret.as_bytes()),
+        secret_ciphertext: state.keyring.seal(id, secret.as_bytes()),
         ordering: input::ordering(body.ordering.as_deref().unwrap_or("unordered"))?,
         signature_scheme: scheme,
         public_key: input::public_key(&secret),

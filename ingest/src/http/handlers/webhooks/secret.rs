@@ -54,11 +54,7 @@ pub async fn rotate_secret(
     let given = body.and_then(|b| b.secret);
     let secret = input::secret_for(scheme, given.as_deref())?;
     let public_key = input::public_key(&secret);
-    let ct = state
-        .config
-        .security
-        .encryption_key
-        .encrypt(secret.as_bytes());
+    let ct = state.keyring.seal(id, secret.as_bytes());
     let grace = state.config.ingest.secret_rotation_grace.as_secs_f64();
     let rotated = webhooks::rotate_secret(
         &state.db,

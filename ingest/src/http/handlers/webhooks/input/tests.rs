@@ -23,10 +23,35 @@ fn reserved_and_malformed_headers_are_refused() {
         ("X-Webhook-Signature", "x", "reserved_header"),
         ("bad name", "x", "invalid_header"),
         ("X-Ok", "line\nbreak", "invalid_header"),
+        ("X-Ok", "a\r\nX-Injected: 1", "invalid_header"),
+        ("X-Ok", "tab\there", "invalid_header"),
+        ("X-Ok", "nul\0", "invalid_header"),
+        ("X-Ok", "caf\u{e9}", "invalid_header"),
+        ("X-Ok", " padded", "invalid_header"),
+        ("X-Ok\r\nX-Injected", "1", "invalid_header"),
+        ("X-Colon:", "1", "invalid_header"),
     ] {
         let h: BTreeMap<String, String> = [(name.to_string(), value.to_string())].into();
-        assert_eq!(headers(&h).expect_err(name).code, code, "{name}");
+        assert_eq!(
+            headers(&h).expect_err(name).code,
+            code,
+            "{name:?}: {value:?}"
+        );
     }
+    let long_name: BTreeMap<String, String> = [("x".repeat(257), "v".to_string())].into();
+    assert!(headers(&long_name).is_err());
+    let long_value: BTreeMap<String, String> = [("x".to_string(), "v".repeat(4097))].into();
+    assert!(headers(&long_value).is_err());
+    let too_many: BTreeMap<String, String> = (0..33)
+        .map(|i| (format!("x-{i}"), "v".to_string()))
+        .collect();
+    assert!(headers(&too_many).is_err());
+    let too_big: BTreeMap<String, String> = (0..3)
+        .map(|i| (format!("x-{i}"), "v".repeat(4000)))
+        .collect();
+    assert!(headers(&too_big).is_err(), "over 8 KiB in all");
+    let inner_space: BTreeMap<String, String> = [("X-Ok".to_string(), "a b".to_string())].into();
+    assert!(headers(&inner_space).is_ok());
 }
 
 #[test]

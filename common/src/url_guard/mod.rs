@@ -3,10 +3,19 @@
 //! unless the operator allows them (`HERALD_ALLOW_PRIVATE_URLS`, or
 //! `HERALD_URL_ALLOWLIST` of CIDRs and host names). Ingest checks at create
 //! time; the dispatcher checks again at send time and connects only to the
-//! addresses it checked (no DNS rebinding window).
+//! addresses it checked (no DNS rebinding window). [`ranges`] says which
+//! addresses are not public; [`resolver`] looks names up.
+
+mod ranges;
+mod resolver;
 
 use ipnet::IpNet;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
+
+pub use ranges::{blocked_class, embedded_v4};
+pub use resolver::Resolver;
+#[cfg(any(test, feature = "test-util"))]
+pub use resolver::ScriptedDns;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum GuardError {
@@ -48,72 +57,7 @@ impl AllowEntry {
 pub struct UrlGuard {
     allow_private: bool,
     allowlist: Vec<AllowEntry>,
-}
-
-/// The class of a non-public address, or `None` if it is public.
-pub fn blocked_class(ip: IpAddr) -> Option<&'static str> {
-    match ip {
-        IpAddr::V4(v4) => v4_class(v4),
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return v4_class(v4);
-            }
-            v6_class(v6)
-        }
-    }
-}
-
-fn v4_class(ip: Ipv4Addr) -> Option<&'static str> {
-    let o = ip.octets();
-    if ip.is_loopback() {
-        Some("loopback")
-    } else if ip.is_private() {
-        Some("private")
-    } else if ip.is_link_local() {
-        // 169.254.0.0/16 holds the cloud metadata service (169.254.169.254).
-        Some("link-local")
-    } else if ip.is_multicast() {
-        Some("multicast")
-    } else if ip.is_unspecified() || o[0] == 0 {
-        Some("unspecified")
-    } else if ip.is_broadcast() || o[0] >= 240 {
-        Some("reserved")
-    } else if o[0] == 100 && (o[1] & 0xc0) == 64 {
-        Some("shared (CGNAT)")
-    } else if o[0] == 192 && o[1] == 0 && o[2] == 0 {
-        Some("IETF protocol")
-    } else if o[0] == 198 && (o[1] == 18 || o[1] == 19) {
-        Some("benchmarking")
-    } else if ip.is_documentation() {
-        Some("documentation")
-    } else {
-        None
-    }
-}
-
-fn v6_class(ip: Ipv6Addr) -> Option<&'static str> {
-    let s = ip.segments();
-    if ip.is_loopback() {
-        Some("loopback")
-    } else if ip.is_unspecified() {
-        Some("unspecified")
-    } else if ip.is_multicast() {
-        Some("multicast")
-    } else if (s[0] & 0xfe00) == 0xfc00 {
-        // fc00::/7 unique local, includes AWS's fd00:ec2::254 metadata.
-        Some("private")
-    } else if (s[0] & 0xffc0) == 0xfe80 {
-        Some("link-local")
-    } else if s[0] == 0x2001 && s[1] == 0x0db8 {
-        Some("documentation")
-    } else if s[0] == 0x0064 && s[1] == 0xff9b {
-        // NAT64 well-known prefix: may wrap an internal IPv4 address.
-        Some("NAT64")
-    } else if s[0] == 0 && s[1] == 0 && s[2] == 0 && s[3] == 0 && s[4] == 0 && s[5] == 0 {
-        Some("IPv4-compatible")
-    } else {
-        None
-    }
+    resolver: Resolver,
 }
 
 impl UrlGuard {
@@ -122,7 +66,14 @@ impl UrlGuard {
         Self {
             allow_private,
             allowlist,
+            resolver: Resolver::System,
         }
+    }
+
+    /// The same guard, looking names up with `resolver`.
+    pub fn with_resolver(mut self, resolver: Resolver) -> Self {
+        self.resolver = resolver;
+        self
     }
 
     /// Parse `allowlist` entries first; the first bad one is the error.
@@ -185,10 +136,10 @@ impl UrlGuard {
         let addrs: Vec<SocketAddr> = if let Ok(ip) = bare.parse::<IpAddr>() {
             vec![SocketAddr::new(ip, port)]
         } else {
-            tokio::net::lookup_host((bare, port))
+            self.resolver
+                .lookup(bare, port)
                 .await
                 .map_err(|_| GuardError::Unresolvable(host.to_string()))?
-                .collect()
         };
         if addrs.is_empty() {
             return Err(GuardError::Unresolvable(host.to_string()));
@@ -204,31 +155,6 @@ mod tests {
 
     fn sa(s: &str) -> SocketAddr {
         SocketAddr::new(s.parse().expect("ip"), 80)
-    }
-
-    #[test]
-    fn non_public_ranges_are_blocked() {
-        for (ip, class) in [
-            ("127.0.0.1", "loopback"),
-            ("10.1.2.3", "private"),
-            ("172.16.0.1", "private"),
-            ("192.168.1.1", "private"),
-            ("169.254.169.254", "link-local"),
-            ("224.0.0.1", "multicast"),
-            ("0.0.0.0", "unspecified"),
-            ("100.64.0.1", "shared (CGNAT)"),
-            ("::1", "loopback"),
-            ("fd00:ec2::254", "private"),
-            ("fe80::1", "link-local"),
-            ("::ffff:127.0.0.1", "loopback"),
-            ("::ffff:169.254.169.254", "link-local"),
-            ("64:ff9b::a00:1", "NAT64"),
-        ] {
-            assert_eq!(blocked_class(ip.parse().expect("ip")), Some(class), "{ip}");
-        }
-        for ip in ["93.184.216.34", "8.8.8.8", "2606:4700::1111"] {
-            assert_eq!(blocked_class(ip.parse().expect("ip")), None, "{ip}");
-        }
     }
 
     #[test]
@@ -268,5 +194,60 @@ mod tests {
             UrlGuard::permissive().resolve(&url).await,
             Ok(vec!["[::1]:9".parse().expect("addr")])
         );
+    }
+
+    #[tokio::test]
+    async fn every_spelling_of_an_internal_address_is_blocked() {
+        let strict = UrlGuard::strict();
+        for url in [
+            "http://2130706433/",
+            "http://0x7f000001/",
+            "http://0177.0.0.1/",
+            "http://127.1/",
+            "http://[::ffff:7f00:1]/",
+            "http://[::ffff:0:a00:1]/",
+            "http://[64:ff9b::a9fe:a9fe]/",
+            "http://[2002:a9fe:a9fe::1]/",
+            "http://[2001:0:53aa:64c:0:5efe:a00:1]/",
+            "http://[fec0::1]/",
+            "http://[::127.0.0.1]/",
+        ] {
+            let parsed = url::Url::parse(url).expect("url");
+            assert!(
+                matches!(
+                    strict.resolve(&parsed).await,
+                    Err(GuardError::Blocked { .. })
+                ),
+                "{url} ({:?})",
+                parsed.host_str()
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_scripted_name_is_checked_on_every_lookup() {
+        let dns = ScriptedDns::default();
+        let guard = UrlGuard::parse(false, &["127.0.0.1/32"])
+            .expect("guard")
+            .with_resolver(Resolver::Scripted(dns.clone()));
+        let url = url::Url::parse("http://hooks.rebind.test:8000/x").expect("url");
+        dns.set("hooks.rebind.test", &["127.0.0.1".parse().expect("ip")]);
+        assert_eq!(
+            guard.resolve(&url).await,
+            Ok(vec!["127.0.0.1:8000".parse().expect("addr")])
+        );
+        dns.set("hooks.rebind.test", &["127.0.0.2".parse().expect("ip")]);
+        assert!(matches!(
+            guard.resolve(&url).await,
+            Err(GuardError::Blocked {
+                class: "loopback",
+                ..
+            })
+        ));
+        dns.set("hooks.rebind.test", &[]);
+        assert!(matches!(
+            guard.resolve(&url).await,
+            Err(GuardError::Unresolvable(_))
+        ));
     }
 }

@@ -1,16 +1,19 @@
-//! Secret handling: AES-256-GCM encryption of endpoint secrets at rest,
-//! generation of `whsec_` signing secrets and tenant API keys, and API-key
-//! hashing (only SHA-256 digests are stored).
+//! Secret handling: encryption of endpoint secrets at rest ([`keyring`]:
+//! AES-256-GCM under a set of named keys, bound to the endpoint's id), the
+//! local install's generated key ([`key_file`]), generation of `whsec_`
+//! signing secrets and tenant API keys, and API-key hashing (only SHA-256
+//! digests are stored).
 
-use aes_gcm::aead::{Aead, KeyInit};
-use aes_gcm::{Aes256Gcm, Nonce};
+pub mod key_file;
+pub mod keyring;
+
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use std::fmt;
 
-const NONCE_LEN: usize = 12;
+pub use keyring::{KeyId, Keyring, Sealed};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CryptoError {
@@ -18,13 +21,23 @@ pub enum CryptoError {
     KeyLength(usize),
     #[error("the key is not valid base64")]
     KeyEncoding,
-    #[error("ciphertext is malformed or was encrypted under another key")]
+    #[error("a key id is 1 to 32 of A-Z, a-z, 0-9, `_`, `-` (got {0:?})")]
+    KeyId(String),
+    #[error("the key id {0:?} is listed twice")]
+    DuplicateKeyId(String),
+    #[error("no encryption key is configured")]
+    NoKeys,
+    #[error("the secret was encrypted under key {0:?}, which is not configured (HERALD_ENCRYPTION_KEYS)")]
+    UnknownKey(String),
+    #[error(
+        "ciphertext is malformed, belongs to another endpoint, or was encrypted under another key"
+    )]
     Decrypt,
 }
 
-/// The 256-bit key that encrypts endpoint secrets (`HERALD_ENCRYPTION_KEY`).
+/// A 256-bit AES key.
 #[derive(Clone)]
-pub struct EncryptionKey([u8; 32]);
+pub struct EncryptionKey(pub(crate) [u8; 32]);
 
 impl fmt::Debug for EncryptionKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -45,46 +58,27 @@ impl EncryptionKey {
         Ok(Self(key))
     }
 
-    /// A deterministic key from a seed. Only for local development.
+    /// A deterministic key from a seed: the well-known key that local
+    /// installs used before they generated their own (still read, never
+    /// written), and fixed keys in tests.
     pub fn derive_insecure(seed: &[u8]) -> Self {
         Self(Sha256::digest(seed).into())
     }
 
-    /// A fresh random key, base64-encoded (what `openssl rand -base64 32` gives).
-    pub fn generate_base64() -> String {
+    /// A fresh random key.
+    pub fn generate() -> Self {
         let mut key = [0u8; 32];
         rand::thread_rng().fill_bytes(&mut key);
-        STANDARD.encode(key)
+        Self(key)
     }
 
-    /// Encrypt: returns `nonce || ciphertext+tag`.
-    pub fn encrypt(&self, plaintext: &[u8]) -> Vec<u8> {
-        let cipher = Aes256Gcm::new((&self.0).into());
-        let mut nonce = [0u8; NONCE_LEN];
-        rand::thread_rng().fill_bytes(&mut nonce);
-        // Encryption with a valid key and a 12-byte nonce cannot fail for
-        // inputs under 64 GiB; an empty result would fail to decrypt loudly.
-        let ct = cipher
-            .encrypt(Nonce::from_slice(&nonce), plaintext)
-            .unwrap_or_default();
-        let mut out = Vec::with_capacity(NONCE_LEN + ct.len());
-        out.extend_from_slice(&nonce);
-        out.extend_from_slice(&ct);
-        out
+    /// A fresh random key, base64-encoded (what `openssl rand -base64 32` gives).
+    pub fn generate_base64() -> String {
+        Self::generate().to_base64()
     }
 
-    pub fn decrypt(&self, data: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        if data.len() < NONCE_LEN + 16 {
-            return Err(CryptoError::Decrypt);
-        }
-        let (nonce, ct) = data.split_at(NONCE_LEN);
-        Aes256Gcm::new((&self.0).into())
-            .decrypt(Nonce::from_slice(nonce), ct)
-            .map_err(|_| CryptoError::Decrypt)
-    }
-
-    pub fn decrypt_string(&self, data: &[u8]) -> Result<String, CryptoError> {
-        String::from_utf8(self.decrypt(data)?).map_err(|_| CryptoError::Decrypt)
+    pub fn to_base64(&self) -> String {
+        STANDARD.encode(self.0)
     }
 }
 
@@ -112,17 +106,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn encrypt_then_decrypt_round_trips_and_other_keys_fail() {
-        let key = EncryptionKey::from_base64(&EncryptionKey::generate_base64()).expect("key");
-        let ct = key.encrypt(b"whsec_abc");
-        assert_ne!(&ct[NONCE_LEN..], b"whsec_abc");
-        assert_eq!(key.decrypt(&ct).expect("decrypt"), b"whsec_abc");
-        let other = EncryptionKey::derive_insecure(b"other");
-        assert_eq!(other.decrypt(&ct), Err(CryptoError::Decrypt));
-        assert_eq!(key.decrypt(b"short"), Err(CryptoError::Decrypt));
-    }
-
-    #[test]
     fn keys_of_the_wrong_size_are_refused() {
         assert_eq!(
             EncryptionKey::from_base64("AAAA").map(|_| ()),
@@ -132,6 +115,10 @@ mod tests {
             EncryptionKey::from_base64("!!!").map(|_| ()),
             Err(CryptoError::KeyEncoding)
         );
+        let key = EncryptionKey::generate();
+        let again = EncryptionKey::from_base64(&key.to_base64()).expect("round trip");
+        assert_eq!(again.0, key.0);
+        assert!(format!("{key:?}").contains("***"));
     }
 
     #[test]
