@@ -12,9 +12,13 @@ CREATE TABLE api_keys (
     key_prefix text NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     revoked_at timestamp with time zone,
+    scopes text[] DEFAULT ARRAY['read'::text, 'write'::text, 'events:publish'::text] NOT NULL,
+    expires_at timestamp with time zone,
+    last_used_at timestamp with time zone,
     CONSTRAINT api_keys_pkey PRIMARY KEY (id),
     CONSTRAINT api_keys_key_hash_key UNIQUE (key_hash),
-    CONSTRAINT api_keys_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES tenants(id) ON DELETE CASCADE
+    CONSTRAINT api_keys_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES tenants(id) ON DELETE CASCADE,
+    CONSTRAINT api_keys_scopes_check CHECK (((cardinality(scopes) > 0) AND (scopes <@ ARRAY['read'::text, 'write'::text, 'events:publish'::text])))
 );
 
 CREATE TABLE deliveries (

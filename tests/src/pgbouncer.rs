@@ -159,6 +159,9 @@ fn configure(template: &str, overrides: &[(&str, String)]) -> anyhow::Result<Str
 
 impl Drop for PgBouncer {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("pgbouncer's log:\n{}", self.log());
+        }
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();

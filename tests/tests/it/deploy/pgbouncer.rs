@@ -14,7 +14,7 @@ use serde_json::json;
 use super::tools::tool;
 
 /// Server connections per database: far fewer than Herald's clients.
-const POOL: u32 = 3;
+const POOL: u32 = 5;
 const EVENTS: usize = 100;
 const TYPE: &str = "order.created";
 
@@ -37,8 +37,8 @@ async fn rows_of(bouncer: &PgBouncer, what: &str, database: &str) -> usize {
 /// `POOL` server connections, each preparing (cached, named) and running
 /// the same few statements over and over. Without PgBouncer's
 /// `max_prepared_statements` this fails within a few rounds ("prepared
-/// statement s3 does not exist" / "already exists").
-async fn prepared_statements_survive_pooling(url: &str) {
+/// statement s3 does not exist" / "already exists"). The pool, still open.
+async fn prepared_statements_survive_pooling(url: &str) -> deadpool_postgres::Pool {
     let pool = herald_common::db::pool(url, 8).expect("a pool like Herald's");
     let tasks: Vec<_> = (0..8)
         .map(|task| {
@@ -64,6 +64,7 @@ async fn prepared_statements_survive_pooling(url: &str) {
             panic!("a prepared statement did not survive transaction pooling: {e:?}");
         }
     }
+    pool
 }
 
 #[tokio::test]
@@ -122,6 +123,8 @@ async fn herald_migrates_and_delivers_through_pgbouncer_in_transaction_pooling()
         "each delivery sent once"
     );
 
+    let url = app.config().database.url.expose().to_string();
+    let _probe = prepared_statements_survive_pooling(&url).await;
     let (clients, servers) = (
         rows_of(&bouncer, "CLIENTS", &db).await,
         rows_of(&bouncer, "SERVERS", &db).await,
@@ -136,8 +139,6 @@ async fn herald_migrates_and_delivers_through_pgbouncer_in_transaction_pooling()
         "{clients} clients did not share {servers} servers"
     );
 
-    let url = app.config().database.url.expose().to_string();
-    prepared_statements_survive_pooling(&url).await;
     let pool = herald_common::db::pool(&url, 1).expect("a pool like Herald's");
     let conn = pool.get().await.expect("a connection through pgbouncer");
     let row = conn

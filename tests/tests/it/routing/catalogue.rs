@@ -280,7 +280,7 @@ async fn the_catalogue_is_listed_by_page_and_changed_only_by_the_admin() {
     .await;
     assert_eq!(
         (r.status.as_u16(), r.error_code()),
-        (400, "invalid_text".into()),
+        (400, "invalid_unicode".into()),
         "never a 500"
     );
     let r = api

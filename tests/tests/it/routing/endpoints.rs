@@ -64,8 +64,8 @@ async fn endpoints_take_patterns_and_filters_and_refuse_bad_ones_clearly() {
         (
             json!({"filter": {"a": "nul\u{0}"}}),
             400,
-            "invalid_text",
-            "NUL",
+            "invalid_unicode",
+            "\\u0000",
         ),
         (
             json!({"event_types": ["order.shipped"]}),
