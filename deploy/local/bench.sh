@@ -3,33 +3,69 @@
 #
 # Each scenario gets a fresh local cluster: a new NATS store, a new database
 # on one private Postgres, one herald-ingest and N herald-dispatchers (release
-# builds), then herald-loadgen drives it through the REST API and checks every
-# delivery. Everything stays on 127.0.0.1 and stops by itself.
+# builds), then herald-loadgen drives it through the REST API, checks every
+# delivery and prints its figures: events/s, deliveries/s, latency, and the
+# CPU of every process (ingest, each dispatcher, nats-server, Postgres with
+# all its backends, the load generator with its receivers) in µs per
+# delivered event. Everything stays on 127.0.0.1 and stops by itself.
 #
-#   deploy/local/bench.sh              # all six scenarios
+#   deploy/local/bench.sh              # every scenario of the table below
 #   deploy/local/bench.sh 1 4          # only scenarios 1 and 4
+#   deploy/local/bench.sh 1 1t         # scenario 1 on stock and on tuned Postgres
 #
-# Settings: BENCH_DISPATCHERS (dispatchers for scenarios 1-4 and 6, default 1),
-# BENCH_OUT (default docs/benchmarks.md), BENCH_SCALE (multiplies event
-# counts, default 1; e.g. 0.1 for a quick smoke run), BENCH_KEEP=1 (keep the
-# work directory with every node's log, printed at the end), BENCH_PG_STATS=1
+# Postgres runs with its stock settings (fsync and synchronous_commit on,
+# default shared_buffers), as a new user's would; scenario 1t (in the default
+# list) runs scenario 1 again on tuned settings (BENCH_PG_TUNED below), still
+# durable. BENCH_PG=tuned runs every scenario on the tuned settings.
+#
+# Settings: BENCH_DISPATCHERS (dispatchers where the table says D, default 1),
+# BENCH_OUT (default docs/benchmarks.md; each run's chart goes to
+# docs/benchmarks/<run>.svg beside it), BENCH_SCALE (multiplies event counts,
+# default 1; e.g. 0.1 for a quick smoke run), BENCH_KEEP=1 (keep the work
+# directory with every node's log and each run's per-second CSV), BENCH_PG_STATS=1
 # (load pg_stat_statements and print each scenario's costliest statements),
 # BENCH_ENV (extra VAR=value settings for every Herald node, space-separated),
 # BENCH_SCHEMA=1 (the run's event type gets a JSON Schema that ingest checks
 # every event against), BENCH_FILTER=1 (every endpoint gets a payload filter
 # that fan-out evaluates for every event; all events pass it, so the delivery
-# counts do not change), BENCH_PROFILE=dev (debug builds: only to check that
-# the scripts work, e.g. with BENCH_SCALE=0.01; never for figures).
+# counts do not change), BENCH_FLAME=1 (a CPU profile of scenario 1 with
+# perf, drawn as docs/benchmarks/s1-flame.svg with inferno), BENCH_PROFILE=dev
+# (debug builds: only to check that the scripts work, e.g. with
+# BENCH_SCALE=0.01; never for figures), BENCH_BIN=DIR (run the herald-ingest,
+# herald-dispatcher and herald-loadgen in DIR and build nothing: a copy of an
+# earlier build, to measure before and after a change).
 #
-#   deploy/local/bench.sh 1 3                                  # without routing
 #   BENCH_SCHEMA=1 BENCH_FILTER=1 BENCH_OUT=/tmp/routing.md deploy/local/bench.sh 1 3
 set -euo pipefail
 # shellcheck source=deploy/local/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$HERALD_ROOT"
 
+# The scenarios, one per line: ID RUN DISPATCHERS EVENTS PG SETTINGS FLAGS.
+# DISPATCHERS "D" means BENCH_DISPATCHERS; EVENTS is multiplied by
+# BENCH_SCALE; PG is stock or tuned; SETTINGS are HERALD_* values for every
+# node, separated by ';' ("-" for none); FLAGS go to herald-loadgen. An ID
+# may name several runs (scenario 5: 1, 2 and 4 dispatchers).
+SCENARIO_TABLE='
+1  s1       D 50000 stock -                                                                   --endpoints 1 --concurrency 64
+2  s2       D 50000 stock -                                                                   --endpoints 1 --concurrency 64 --batch 100
+3  s3       D 5000  stock -                                                                   --endpoints 10 --concurrency 64
+4  s4       D 30000 stock -                                                                   --endpoints 1 --concurrency 64 --rate 1000
+5  s5_d1    1 400   stock HERALD_DISPATCHER_CONCURRENCY=64;HERALD_ENDPOINT_MAX_IN_FLIGHT=64   --endpoints 50 --concurrency 16 --receiver-latency-ms 100
+5  s5_d2    2 400   stock HERALD_DISPATCHER_CONCURRENCY=64;HERALD_ENDPOINT_MAX_IN_FLIGHT=64   --endpoints 50 --concurrency 16 --receiver-latency-ms 100
+5  s5_d4    4 400   stock HERALD_DISPATCHER_CONCURRENCY=64;HERALD_ENDPOINT_MAX_IN_FLIGHT=64   --endpoints 50 --concurrency 16 --receiver-latency-ms 100
+6  s6       D 10000 stock HERALD_RETRY_SCHEDULE=1m,1m,1m                                      --endpoints 1 --dead-endpoints 1 --concurrency 64 --rate 500
+1t s1_tuned D 50000 tuned -                                                                   --endpoints 1 --concurrency 64
+'
+# Tuned (still durable: fsync and synchronous_commit stay on): a bigger
+# buffer cache and WAL buffer, and fewer checkpoints.
+BENCH_PG_TUNED="-c shared_buffers=512MB -c wal_buffers=16MB -c max_wal_size=4GB"
+# inferno (perf output to a flame graph), installed with cargo when BENCH_FLAME=1.
+INFERNO_VERSION="0.12.8"
+
 DISPATCHERS="${BENCH_DISPATCHERS:-1}"
 OUT="${BENCH_OUT:-docs/benchmarks.md}"
+CHARTS="${OUT%.md}"
 SCALE="${BENCH_SCALE:-1}"
 SCENARIOS=("$@")
 ROUTING=()
@@ -40,24 +76,39 @@ case "${BENCH_PROFILE:-release}" in
   dev) BUILD=(); BIN=target/debug ;;
   *) die "BENCH_PROFILE must be release or dev" ;;
 esac
-[ ${#SCENARIOS[@]} -gt 0 ] || SCENARIOS=(1 2 3 4 5 6)
+case "${BENCH_PG:-}" in
+  "" | stock | tuned) ;;
+  *) die "BENCH_PG must be stock or tuned" ;;
+esac
+[ ${#SCENARIOS[@]} -gt 0 ] || SCENARIOS=(1 2 3 4 5 6 1t)
 
 ensure_nats_server
 ensure_postgres
 ensure_pg_user
 command -v curl >/dev/null 2>&1 || apt_install curl ca-certificates
+if [ "${BENCH_FLAME:-0}" = 1 ]; then
+  command -v perf >/dev/null 2>&1 || apt_install linux-perf
+  command -v inferno-flamegraph >/dev/null 2>&1 \
+    || cargo install --locked inferno --version "$INFERNO_VERSION" --no-default-features --features cli
+fi
 
-log "building ${BENCH_PROFILE:-release} binaries"
-cargo build ${BUILD[@]+"${BUILD[@]}"} -p herald-ingest -p herald-dispatcher
-cargo build ${BUILD[@]+"${BUILD[@]}"} -p herald-tests --bin herald-loadgen
+if [ -n "${BENCH_BIN:-}" ]; then
+  BIN="$BENCH_BIN"
+  log "using the binaries in $BIN (nothing built)"
+else
+  log "building ${BENCH_PROFILE:-release} binaries"
+  cargo build ${BUILD[@]+"${BUILD[@]}"} -p herald-ingest -p herald-dispatcher -p herald-loadgen
+fi
 
 WORK="$(mktemp -d /tmp/herald-bench.XXXXXX)"
 chmod 755 "$WORK"  # the postgres user must reach its data directory
 RESULTS="$WORK/results"
-mkdir -p "$RESULTS"
+mkdir -p "$RESULTS" "$CHARTS"
 PG_DATA="$WORK/pg"
 PG_PORT="$(free_port)"
+PG_MODE=""
 PIDS=()
+PROCS=()
 
 stop_nodes() {
   local pid
@@ -68,6 +119,7 @@ stop_nodes() {
     wait "$pid" 2>/dev/null || true
   done
   PIDS=()
+  PROCS=()
 }
 cleanup() {
   stop_nodes
@@ -78,15 +130,20 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-log "starting Postgres on 127.0.0.1:$PG_PORT"
-pg_make_dir "$PG_DATA"
-# Durable settings (fsync on); a bigger WAL buffer and fewer checkpoints.
-PG_OPTS="-c max_connections=300 -c shared_buffers=512MB -c wal_buffers=16MB -c max_wal_size=4GB"
-[ "${BENCH_PG_STATS:-0}" = 1 ] && PG_OPTS="$PG_OPTS -c shared_preload_libraries=pg_stat_statements"
-pg_start "$PG_DATA" "$PG_PORT" "$WORK/postgres.log" "$PG_OPTS"
+# use_postgres stock|tuned: (re)start the private Postgres with those settings.
+use_postgres() {
+  local mode="${BENCH_PG:-$1}" opts=""
+  [ "$mode" = "$PG_MODE" ] && return 0
+  [ -n "$PG_MODE" ] && pg_stop "$PG_DATA"
+  [ "$mode" = tuned ] && opts="$opts $BENCH_PG_TUNED"
+  [ "${BENCH_PG_STATS:-0}" = 1 ] && opts="$opts -c shared_preload_libraries=pg_stat_statements"
+  log "starting Postgres ($mode settings) on 127.0.0.1:$PG_PORT"
+  pg_start "$PG_DATA" "$PG_PORT" "$WORK/postgres.log" "$opts"
+  PG_MODE="$mode"
+}
 
 # start_cluster NAME DISPATCHERS [HERALD_*=... ...]: fresh NATS + database,
-# one ingest, N dispatchers. Sets INGEST_URL.
+# one ingest, N dispatchers. Sets INGEST_URL and PROCS (loadgen --process flags).
 start_cluster() {
   local name="$1" n="$2"; shift 2
   local nats_port ingest_port db
@@ -106,6 +163,7 @@ start_cluster() {
   "$NATS_SERVER" -c "$WORK/$name/nats.conf" -a 127.0.0.1 -p "$nats_port" -m 0 \
     -sd "$WORK/$name/nats" >"$WORK/$name/nats.log" 2>&1 &
   PIDS+=("$!")
+  PROCS=(--process "nats=$!" --process-tree "postgres=$(head -n 1 "$PG_DATA/postmaster.pid")")
   local common=(
     HERALD_DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/$db"
     HERALD_NATS_URL="nats://127.0.0.1:$nats_port"
@@ -118,6 +176,7 @@ start_cluster() {
   env "${common[@]}" HERALD_LISTEN="127.0.0.1:$ingest_port" \
     "$BIN/herald-ingest" >"$WORK/$name/ingest.log" 2>&1 &
   PIDS+=("$!")
+  PROCS+=(--process "ingest=$!")
   INGEST_URL="http://127.0.0.1:$ingest_port"
   for _ in $(seq 1 300); do
     curl -fsS -o /dev/null "$INGEST_URL/readyz" 2>/dev/null && break
@@ -131,6 +190,7 @@ start_cluster() {
     env "${common[@]}" HERALD_METRICS_LISTEN="127.0.0.1:$port" HERALD_DISPATCHER_ID="bench-$i" \
       "$BIN/herald-dispatcher" >"$WORK/$name/dispatcher-$i.log" 2>&1 &
     PIDS+=("$!")
+    PROCS+=(--process "dispatcher-$i=$!")
     for _ in $(seq 1 300); do
       curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null && break
       sleep 0.1
@@ -138,12 +198,17 @@ start_cluster() {
   done
 }
 
-# loadgen NAME ARGS...: run herald-loadgen against the current cluster.
+# loadgen NAME ARGS...: run herald-loadgen against the current cluster; its
+# figures go to the terminal and $RESULTS, its chart to $CHARTS/NAME.svg.
 loadgen() {
   local name="$1"; shift
   log "scenario $name: herald-loadgen $*"
-  "$BIN/herald-loadgen" --ingest "$INGEST_URL" --label "$name" --keep-endpoints \
-    --json "$RESULTS/$name.json" ${ROUTING[@]+"${ROUTING[@]}"} "$@" | tee "$RESULTS/$name.txt" || true
+  cut -d' ' -f1-3 /proc/loadavg >"$RESULTS/$name.load"
+  [ "$name" = s1 ] && [ "${BENCH_FLAME:-0}" = 1 ] && flame_start
+  "$BIN/herald-loadgen" --ingest "$INGEST_URL" --label "$name" --keep-endpoints "${PROCS[@]}" \
+    --json "$RESULTS/$name.json" --series "$RESULTS/$name.csv" --chart "$CHARTS/$name.svg" \
+    ${ROUTING[@]+"${ROUTING[@]}"} "$@" | tee "$RESULTS/$name.txt" || true
+  [ "$name" = s1 ] && [ "${BENCH_FLAME:-0}" = 1 ] && flame_finish "$CHARTS/s1-flame.svg"
   if [ "${BENCH_PG_STATS:-0}" = 1 ]; then
     "$PSQL" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d "$CURRENT_DB" -P pager=off -c "
       SELECT round(total_exec_time)::int AS ms, calls, rows,
@@ -154,33 +219,64 @@ loadgen() {
   fi
 }
 
+# flame_start: sample every process of the cluster (Postgres backends
+# included, found once the run is under way) for 10 s, in the background.
+# $WORK/flame.sed renames each process's stacks after its label.
+flame_start() {
+  (
+    sleep 3
+    local spec pids=() postmaster
+    postmaster="$(head -n 1 "$PG_DATA/postmaster.pid")"
+    for spec in "${PROCS[@]}"; do
+      case "$spec" in *=*) pids+=("${spec#*=}"); echo "s/^[^;]*-${spec#*=};/${spec%%=*};/" ;; esac
+    done >"$WORK/flame.sed"
+    for spec in $(pgrep -P "$postmaster"); do
+      pids+=("$spec"); echo "s/^[^;]*-$spec;/postgres;/"
+    done >>"$WORK/flame.sed"
+    echo 's/^postgres-[0-9]*;/postgres;/' >>"$WORK/flame.sed"
+    perf record -q -F 199 --call-graph dwarf,16384 -p "$(IFS=,; echo "${pids[*]}")" \
+      -o "$WORK/perf.data" -- sleep 10 >"$WORK/perf.log" 2>&1
+  ) &
+  FLAME_PID=$!
+}
+# flame_finish SVG: wait for the profile and draw it (one tower per process).
+flame_finish() {
+  wait "$FLAME_PID" || { tail -n 5 "$WORK/perf.log" >&2; log "no profile (perf failed)"; return 0; }
+  perf script -F comm,pid,tid,time,event,ip,sym,dso -i "$WORK/perf.data" 2>/dev/null \
+    | inferno-collapse-perf --pid \
+    | sed -f "$WORK/flame.sed" >"$RESULTS/s1.folded"
+  inferno-flamegraph --minwidth 1 --title "scenario 1: CPU of every Herald process, NATS and Postgres, 10 s" \
+    <"$RESULTS/s1.folded" >"$1"
+  rm -f "$WORK/perf.data"
+  log "flame graph: $1"
+}
+
 n() { python3 -c "import sys; print(max(1, int(float(sys.argv[1]) * float(sys.argv[2]))))" "$1" "$SCALE"; }
 
+# run_row RUN DISPATCHERS EVENTS PG SETTINGS FLAGS...: one line of the table.
+run_row() {
+  local run="$1" d="$2" events="$3" pg="$4" settings="$5" env=()
+  shift 5
+  [ "$d" = D ] && d="$DISPATCHERS"
+  [ "$settings" = - ] || IFS=';' read -r -a env <<<"$settings"
+  use_postgres "$pg"
+  start_cluster "$run" "$d" ${env[@]+"${env[@]}"}
+  loadgen "$run" --events "$(n "$events")" "$@"
+  stop_nodes
+}
+
+mapfile -t ROWS <<<"$SCENARIO_TABLE"
 for s in "${SCENARIOS[@]}"; do
-  case "$s" in
-    1) start_cluster s1 "$DISPATCHERS"
-       loadgen s1 --endpoints 1 --events "$(n 50000)" --concurrency 64
-       stop_nodes ;;
-    2) start_cluster s2 "$DISPATCHERS"
-       loadgen s2 --endpoints 1 --events "$(n 50000)" --concurrency 64 --batch 100
-       stop_nodes ;;
-    3) start_cluster s3 "$DISPATCHERS"
-       loadgen s3 --endpoints 10 --events "$(n 5000)" --concurrency 64
-       stop_nodes ;;
-    4) start_cluster s4 "$DISPATCHERS"
-       loadgen s4 --endpoints 1 --events "$(n 30000)" --concurrency 64 --rate 1000
-       stop_nodes ;;
-    5) for d in 1 2 4; do
-         start_cluster "s5_d$d" "$d" HERALD_DISPATCHER_CONCURRENCY=64 HERALD_ENDPOINT_MAX_IN_FLIGHT=64
-         loadgen "s5_d$d" --endpoints 50 --events "$(n 400)" --concurrency 16 --receiver-latency-ms 100
-         stop_nodes
-       done ;;
-    6) start_cluster s6 "$DISPATCHERS" HERALD_RETRY_SCHEDULE=1m,1m,1m
-       loadgen s6 --endpoints 1 --dead-endpoints 1 --events "$(n 10000)" --concurrency 64 --rate 500
-       stop_nodes ;;
-    *) die "unknown scenario $s (1-6)" ;;
-  esac
+  found=""
+  for row in "${ROWS[@]}"; do
+    read -r id run d events pg settings flags <<<"$row"
+    [ "${id:-}" = "$s" ] || continue
+    found=1
+    # shellcheck disable=SC2086 # FLAGS are words
+    run_row "$run" "$d" "$events" "$pg" "$settings" $flags
+  done
+  [ -n "$found" ] || die "unknown scenario $s (see SCENARIO_TABLE)"
 done
 
-python3 "$HERALD_ROOT/deploy/local/bench_report.py" "$RESULTS" "$OUT" "$DISPATCHERS" "$SCALE"
+python3 "$HERALD_ROOT/deploy/local/bench_report.py" "$RESULTS" "$OUT" "$DISPATCHERS" "$SCALE" "${BENCH_PG:-stock}"
 log "wrote $OUT"

@@ -8,6 +8,7 @@ use crate::args::Args;
 use crate::procstat::ProcUsage;
 use crate::producer::Produced;
 use crate::receiver::State;
+use crate::series::percentile_ms as percentile;
 
 #[derive(Debug, serde::Serialize)]
 pub struct Summary {
@@ -35,14 +36,6 @@ pub struct Summary {
     pub processes: Vec<ProcUsage>,
 }
 
-fn percentile(sorted: &[u64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)] as f64 / 1000.0
-}
-
 pub fn progress_line(started: Instant, accepted: usize, got: u64, expected: u64) {
     eprint!(
         "\r  {:>6.1}s accepted {accepted:>8}  delivered {got:>8}/{expected:<8}",
@@ -60,10 +53,10 @@ impl Summary {
         expected: u64,
         processes: Vec<ProcUsage>,
     ) -> Self {
-        let mut lat = state
+        let mut lat: Vec<u64> = state
             .latencies_us
             .lock()
-            .map(|l| l.clone())
+            .map(|l| l.iter().map(|(_, us)| *us).collect())
             .unwrap_or_default();
         lat.sort_unstable();
         let (lost, duplicates) = state.tally();
@@ -137,11 +130,26 @@ impl Summary {
             "checker: lost {}  duplicates {}  misrouted {}  (receiver connections {})",
             self.lost, self.duplicates, self.misrouted, self.receiver_connections
         );
+        self.print_processes();
+    }
+
+    /// CPU and peak RSS per process, and CPU per delivered event.
+    fn print_processes(&self) {
+        let per = |secs: f64| secs * 1e6 / (self.deliveries_received.max(1) as f64);
         for p in &self.processes {
             println!(
-                "process {:<16} pid {:>7}  cpu {:>7.2}s  peak rss {:>7.1} MiB",
-                p.name, p.pid, p.cpu_seconds, p.peak_rss_mib
+                "process {:<14} pid {:>7}  cpu {:>7.2}s  {:>6.0} µs/delivery  peak rss {:>7.1} MiB",
+                p.name,
+                p.pid,
+                p.cpu_seconds,
+                per(p.cpu_seconds),
+                p.peak_rss_mib
             );
         }
+        let total: f64 = self.processes.iter().map(|p| p.cpu_seconds).sum();
+        println!(
+            "cpu total {total:.2}s, {:.0} µs per delivered event",
+            per(total)
+        );
     }
 }

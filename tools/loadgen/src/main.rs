@@ -9,10 +9,12 @@
 
 mod api;
 mod args;
+mod chart;
 mod procstat;
 mod producer;
 mod receiver;
 mod report;
+mod series;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -63,7 +65,16 @@ async fn run(args: args::Args) -> anyhow::Result<bool> {
         healthy, args.dead_endpoints
     );
 
-    let procs_before = procstat::snapshot(&args.process_names);
+    let targets =
+        procstat::targets(&args.processes, &args.process_trees).map_err(|e| anyhow::anyhow!(e))?;
+    let snapshot = || {
+        if targets.is_empty() {
+            procstat::snapshot_names(&args.process_names)
+        } else {
+            procstat::snapshot_targets(&targets)
+        }
+    };
+    let procs_before = snapshot();
     procstat::reset_peaks(&procs_before);
     let started = Instant::now();
     let produced = producer::run(&args, &api, &event_type, state.clone()).await;
@@ -90,7 +101,7 @@ async fn run(args: args::Args) -> anyhow::Result<bool> {
         report::progress_line(started, produced.accepted, got, expected);
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let procs_after = procstat::snapshot(&args.process_names);
+    let procs_after = snapshot();
 
     let summary = report::Summary::build(
         &args,
@@ -104,10 +115,26 @@ async fn run(args: args::Args) -> anyhow::Result<bool> {
     if let Some(path) = &args.json {
         std::fs::write(path, serde_json::to_string_pretty(&summary)?)?;
     }
+    write_series(&args, &state)?;
     if !args.keep_endpoints {
         for id in webhook_ids {
             let _ = api.delete_webhook(&id).await;
         }
     }
     Ok(summary.lost == 0 && summary.duplicates == 0 && summary.misrouted == 0)
+}
+
+/// The per-second CSV and the SVG chart, when asked for.
+fn write_series(args: &args::Args, state: &receiver::State) -> anyhow::Result<()> {
+    if args.series.is_none() && args.chart.is_none() {
+        return Ok(());
+    }
+    let seconds = series::of(state);
+    if let Some(path) = &args.series {
+        series::write_csv(path, &seconds)?;
+    }
+    if let Some(path) = &args.chart {
+        chart::draw(path, &args.label, &seconds)?;
+    }
+    Ok(())
 }

@@ -58,6 +58,7 @@ pub async fn run(args: &Args, api: &Api, event_type: &str, state: Arc<State>) ->
     let requests = args.events.div_ceil(batch);
     let next = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
+    state.start_clock();
     let mut tasks = Vec::new();
     for _ in 0..args.concurrency.max(1) {
         let (api, next, pad, state) = (api.clone(), next.clone(), pad.clone(), state.clone());
@@ -92,9 +93,7 @@ pub async fn run(args: &Args, api: &Api, event_type: &str, state: Arc<State>) ->
                 {
                     Ok((201, _)) | Ok((200, _)) => {
                         out.accepted += last - first;
-                        for s in first..last {
-                            state.mark_accepted(s);
-                        }
+                        state.mark_accepted(first..last);
                     }
                     Ok((status, body)) => {
                         out.errors += 1;

@@ -28,8 +28,13 @@ pub struct State {
     pub arrivals: AtomicU64,
     pub misrouted: AtomicU64,
     pub connections: AtomicU64,
-    /// Microseconds from send to arrival, first arrival per healthy delivery.
-    pub latencies_us: Mutex<Vec<u64>>,
+    /// (arrival unix ns, microseconds from send to arrival) of the first
+    /// arrival of each healthy delivery.
+    pub latencies_us: Mutex<Vec<(u64, u64)>>,
+    /// Accepted events per second since [`State::start_clock`].
+    accepted_per_second: Mutex<Vec<u64>>,
+    /// Unix ns when the producer started; 0 before.
+    pub started_ns: AtomicU64,
     /// Unix ns of the first and last healthy first-arrival.
     pub first_arrival_ns: AtomicU64,
     pub last_arrival_ns: AtomicU64,
@@ -74,15 +79,42 @@ impl State {
             misrouted: AtomicU64::new(0),
             connections: AtomicU64::new(0),
             latencies_us: Mutex::new(Vec::with_capacity(events * healthy)),
+            accepted_per_second: Mutex::new(Vec::new()),
+            started_ns: AtomicU64::new(0),
             first_arrival_ns: AtomicU64::new(u64::MAX),
             last_arrival_ns: AtomicU64::new(0),
         }
     }
 
-    pub fn mark_accepted(&self, seq: usize) {
-        if let Some(a) = self.accepted.get(seq) {
-            a.store(true, Ordering::Relaxed);
+    /// Start the clock of the per-second series.
+    pub fn start_clock(&self) {
+        self.started_ns.store(now_ns(), Ordering::Relaxed);
+    }
+
+    /// The events `seqs` were accepted now.
+    pub fn mark_accepted(&self, seqs: std::ops::Range<usize>) {
+        let second =
+            now_ns().saturating_sub(self.started_ns.load(Ordering::Relaxed)) / 1_000_000_000;
+        if let Ok(mut per) = self.accepted_per_second.lock() {
+            let i = second as usize;
+            if per.len() <= i {
+                per.resize(i + 1, 0);
+            }
+            per[i] += seqs.len() as u64;
         }
+        for seq in seqs {
+            if let Some(a) = self.accepted.get(seq) {
+                a.store(true, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Accepted events per second since the clock started.
+    pub fn accepted_per_second(&self) -> Vec<u64> {
+        self.accepted_per_second
+            .lock()
+            .map(|p| p.clone())
+            .unwrap_or_default()
     }
 
     pub fn unique_healthy(&self) -> u64 {
@@ -122,7 +154,7 @@ impl State {
             self.unique_healthy.fetch_add(1, Ordering::Relaxed);
             let us = arrived.saturating_sub(env.data.sent_ns) / 1000;
             if let Ok(mut l) = self.latencies_us.lock() {
-                l.push(us);
+                l.push((arrived, us));
             }
             self.first_arrival_ns.fetch_min(arrived, Ordering::Relaxed);
             self.last_arrival_ns.fetch_max(arrived, Ordering::Relaxed);

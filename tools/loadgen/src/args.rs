@@ -59,13 +59,28 @@ pub struct Args {
     /// Give up waiting for deliveries after this many seconds without progress.
     #[arg(long, default_value_t = 30)]
     pub idle_timeout_secs: u64,
-    /// Process names whose CPU and peak RSS are reported (from /proc).
+    /// Process names whose CPU and peak RSS are reported (from /proc);
+    /// used when no `--process` or `--process-tree` is given.
     #[arg(
         long,
         value_delimiter = ',',
         default_value = "herald-ingest,herald-dispatch,nats-server,postgres,herald-loadgen"
     )]
     pub process_names: Vec<String>,
+    /// A process to report as LABEL=PID (repeatable), e.g. `ingest=1234`.
+    #[arg(long = "process", value_name = "LABEL=PID")]
+    pub processes: Vec<String>,
+    /// A process reported with all its children as LABEL=PID (repeatable),
+    /// e.g. `postgres=<postmaster pid>` for every backend.
+    #[arg(long = "process-tree", value_name = "LABEL=PID")]
+    pub process_trees: Vec<String>,
+    /// Write the run second by second (accepted, delivered, latency
+    /// p50/p99/max) as CSV to this file.
+    #[arg(long)]
+    pub series: Option<std::path::PathBuf>,
+    /// Draw the run (throughput and latency over time) as SVG to this file.
+    #[arg(long)]
+    pub chart: Option<std::path::PathBuf>,
     /// Write the summary as JSON to this file.
     #[arg(long)]
     pub json: Option<std::path::PathBuf>,
