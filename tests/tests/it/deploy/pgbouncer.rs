@@ -75,8 +75,21 @@ async fn herald_migrates_and_delivers_through_pgbouncer_in_transaction_pooling()
     let bouncer = PgBouncer::start(&binary, POOL).await.expect("pgbouncer");
 
     // Migrations: each in one transaction under a transaction-scoped lock.
+    // The database first gets the recipe of docs/operations.md: the startup
+    // option PgBouncer drops, set on the database instead (before PgBouncer
+    // opens a server connection to it: a RECONNECT in the middle of logins
+    // makes PgBouncer refuse clients for `server_login_retry`).
     let fresh = TestDb::create().await;
-    let mut client = herald_common::db::connect(&bouncer.url(fresh.name()))
+    let direct = fresh.connect().await;
+    direct
+        .batch_execute(&format!(
+            "ALTER DATABASE \"{}\" SET plan_cache_mode = force_custom_plan",
+            fresh.name()
+        ))
+        .await
+        .expect("ALTER DATABASE");
+    let fresh_url = bouncer.url(fresh.name());
+    let mut client = herald_common::db::connect(&fresh_url)
         .await
         .expect("connect through pgbouncer");
     let first = migrate::run(&mut client)
@@ -87,6 +100,18 @@ async fn herald_migrates_and_delivers_through_pgbouncer_in_transaction_pooling()
         !first.applied.is_empty() && again.applied.is_empty(),
         "{first:?} then {again:?}"
     );
+    let pool = herald_common::db::pool(&fresh_url, 1).expect("a pool like Herald's");
+    let conn = pool.get().await.expect("a connection through pgbouncer");
+    let row = conn
+        .query_one("SHOW plan_cache_mode", &[])
+        .await
+        .expect("SHOW");
+    let mode: String = row.try_get("plan_cache_mode").expect("plan_cache_mode");
+    assert_eq!(
+        mode, "force_custom_plan",
+        "the documented recipe did not take effect"
+    );
+    drop(conn);
 
     let port = bouncer.port();
     let options = TestAppOptions::new()
@@ -95,18 +120,6 @@ async fn herald_migrates_and_delivers_through_pgbouncer_in_transaction_pooling()
         .configure(move |c| c.database.url = Secret::new(through(c.database.url.expose(), port)));
     let app = TestApp::spawn(options).await;
     let db = app.test_db().name().to_string();
-    // The recipe of docs/operations.md: the startup option PgBouncer drops,
-    // set on the database instead; RECONNECT makes the pool pick it up.
-    app.db()
-        .batch_execute(&format!(
-            "ALTER DATABASE \"{db}\" SET plan_cache_mode = force_custom_plan"
-        ))
-        .await
-        .expect("ALTER DATABASE");
-    bouncer
-        .admin(&format!("RECONNECT {db}"))
-        .await
-        .expect("RECONNECT");
 
     let receiver = TestReceiver::start().await;
     let a = create_endpoint(app.api(), &receiver.url("/a"), &[TYPE], json!({})).await;
@@ -139,18 +152,6 @@ async fn herald_migrates_and_delivers_through_pgbouncer_in_transaction_pooling()
         "{clients} clients did not share {servers} servers"
     );
 
-    let pool = herald_common::db::pool(&url, 1).expect("a pool like Herald's");
-    let conn = pool.get().await.expect("a connection through pgbouncer");
-    let row = conn
-        .query_one("SHOW plan_cache_mode", &[])
-        .await
-        .expect("SHOW");
-    let mode: String = row.try_get("plan_cache_mode").expect("plan_cache_mode");
-    assert_eq!(
-        mode, "force_custom_plan",
-        "the documented recipe did not take effect"
-    );
-    drop(conn);
     app.shutdown().await.expect("clean shutdown");
     drop(bouncer);
 }
