@@ -11,7 +11,7 @@
 //! events emit no delivery events, so an operational endpoint that fails
 //! does not feed itself.
 
-use crate::attempt_log::Record;
+use crate::attempt_log::record::Record;
 use crate::store::deliveries::Transition;
 use crate::store::endpoints::{Disabled, FailurePeriod};
 use crate::store::events::{self as stored, NewEvent};

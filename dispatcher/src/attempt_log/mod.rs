@@ -13,71 +13,32 @@
 //! and delivery tasks wait, so nothing unrecorded is acked.
 
 pub mod batch;
+pub mod record;
+
+pub use record::{AttemptRecord, Record};
 
 use crate::control::{self, DisableReason};
 use crate::endpoints_cache::EndpointsCache;
 use crate::operational::{self, Emitter};
-use crate::store::deliveries::Park;
 use crate::store::endpoints::Disabled;
 use crate::store::events::{self as stored_events, NewEvent};
 use crate::store::{attempts, deliveries, endpoints, StoreError};
 use batch::Batch;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use deadpool_postgres::Pool;
 use herald_common::backoff::Backoff;
-use herald_common::domain::DeliveryStatus;
 use herald_common::metrics::ATTEMPT_LOG_FLUSH_SECONDS;
 use herald_common::operational::DisabledBy;
 use herald_common::shutdown::CancellationToken;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
-use uuid::Uuid;
 
 /// Flushing again while Postgres is down.
 const FLUSH_RETRY: Backoff = Backoff::new(Duration::from_millis(50), Duration::from_secs(2));
 /// The most records written in one transaction.
 pub const MAX_BATCH: usize = 512;
 const CHANNEL: usize = 4096;
-
-/// One HTTP attempt and what it did to the delivery.
-#[derive(Debug, Clone)]
-pub struct AttemptRecord {
-    pub delivery_id: Uuid,
-    pub webhook_id: Uuid,
-    pub tenant_id: String,
-    pub event_id: Uuid,
-    pub event_type: String,
-    /// 1 for the first attempt.
-    pub attempt: i32,
-    pub started_at: DateTime<Utc>,
-    pub duration: Duration,
-    pub status_code: Option<u16>,
-    pub error: Option<String>,
-    pub response_body: Option<String>,
-    /// `{"request": {..}, "response": {..}}` as JSON text: the headers sent
-    /// and an excerpt of those received, secrets redacted
-    /// (`deliver::header_log`).
-    pub headers: Option<String>,
-    /// The delivery's status after this attempt.
-    pub status: DeliveryStatus,
-    pub next_retry_at: Option<DateTime<Utc>>,
-    /// Disable the endpoint with this reason (a `410 Gone`).
-    pub disable_reason: Option<String>,
-}
-
-/// What a delivery task hands to the log.
-#[derive(Debug, Clone)]
-pub enum Record {
-    Attempt(Box<AttemptRecord>),
-    /// Defer a delivery without an attempt (see `deliver::admission`).
-    Park(Park),
-    /// End a delivery without an attempt (its endpoint is disabled).
-    Fail {
-        delivery_id: Uuid,
-        reason: String,
-    },
-}
 
 /// A record and the delivery task waiting for its commit.
 struct Pending {

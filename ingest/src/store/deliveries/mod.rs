@@ -25,8 +25,8 @@ macro_rules! select_for_resend {
 
 // After the macros, which they use.
 pub mod create;
-mod log;
-mod record;
+pub mod log;
+pub mod record;
 pub mod requeue;
 pub mod stats;
 

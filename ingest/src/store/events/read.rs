@@ -12,7 +12,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{event, Event};
-use crate::store::deliveries::{self, Delivery};
+use crate::store::deliveries::log::for_event;
+use crate::store::deliveries::record::Delivery;
 use crate::store::error::StoreError;
 use crate::store::pg::{client, map_rows, Columns};
 use crate::store::time_ids::IdRange;
@@ -90,7 +91,7 @@ pub async fn get(db: &Pool, id: Uuid, scope: Option<&str>) -> Result<Option<Foun
         event: event(&row)?,
         published_at: row.col("published_at")?,
         target_webhook_id: row.col("target_webhook_id")?,
-        deliveries: deliveries::for_event(&client, id).await?,
+        deliveries: for_event(&client, id).await?,
     }))
 }
 
