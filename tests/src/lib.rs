@@ -58,6 +58,7 @@ mod nats_cluster;
 mod pg_server;
 mod reaper;
 mod receiver_behavior;
+mod server_child;
 mod support;
 
 pub use app::{TestApp, TestAppOptions};

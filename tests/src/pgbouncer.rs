@@ -4,7 +4,7 @@
 //! to the same unprivileged user the test Postgres runs as (`-u`).
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context};
@@ -12,15 +12,17 @@ use tokio_postgres::SimpleQueryMessage;
 
 use crate::pg_server::{admin_url, os_user};
 use crate::reaper;
-use crate::support::{free_port, init_test_log, is_root, tail, workspace_root};
+use crate::server_child::ServerChild;
+use crate::support::{free_port, init_test_log, is_root, workspace_root};
 
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// One `pgbouncer` process.
 pub struct PgBouncer {
-    dir: tempfile::TempDir,
+    // Before the dir: the process goes before its files.
+    child: ServerChild,
+    _dir: tempfile::TempDir,
     port: u16,
-    child: Option<Child>,
 }
 
 impl PgBouncer {
@@ -52,43 +54,26 @@ impl PgBouncer {
             &ini,
             configure(&template, &overrides)? + "admin_users = postgres\n",
         )?;
-        let log = std::fs::File::create(dir.path().join("pgbouncer.log"))?;
         let mut cmd = Command::new(binary);
         if is_root() {
             cmd.args(["-u", &os_user()?]);
         }
-        let child = cmd
-            .arg(&ini)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .spawn()
-            .with_context(|| format!("spawning {}", binary.display()))?;
-        reaper::register(child.id());
+        cmd.arg(&ini);
+        let log = dir.path().join("pgbouncer.log");
+        let child = ServerChild::spawn("pgbouncer", &mut cmd, &log)?;
         let mut bouncer = Self {
-            dir,
+            child,
+            _dir: dir,
             port,
-            child: Some(child),
         };
-        bouncer.wait_ready().await?;
+        let admin = bouncer.url("pgbouncer");
+        bouncer
+            .child
+            .wait_ready(START_TIMEOUT, || async {
+                herald_common::db::connect(&admin).await.is_ok()
+            })
+            .await?;
         Ok(bouncer)
-    }
-
-    async fn wait_ready(&mut self) -> anyhow::Result<()> {
-        let deadline = tokio::time::Instant::now() + START_TIMEOUT;
-        loop {
-            if herald_common::db::connect(&self.url("pgbouncer"))
-                .await
-                .is_ok()
-            {
-                return Ok(());
-            }
-            let exited = matches!(self.child.as_mut().map(Child::try_wait), Some(Ok(Some(_))));
-            if exited || tokio::time::Instant::now() > deadline {
-                bail!("pgbouncer did not start:\n{}", self.log());
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
     }
 
     pub fn port(&self) -> u16 {
@@ -129,7 +114,7 @@ impl PgBouncer {
 
     /// The last lines PgBouncer logged.
     pub fn log(&self) -> String {
-        tail(&self.dir.path().join("pgbouncer.log"), 40)
+        self.child.log()
     }
 }
 
@@ -155,17 +140,4 @@ fn configure(template: &str, overrides: &[(&str, String)]) -> anyhow::Result<Str
         );
     }
     Ok(out)
-}
-
-impl Drop for PgBouncer {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            eprintln!("pgbouncer's log:\n{}", self.log());
-        }
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-            reaper::unregister(child.id());
-        }
-    }
 }

@@ -4,17 +4,16 @@
 //! on `Drop`. Queried through its HTTP API.
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-use anyhow::{anyhow, bail, Context};
+use anyhow::{anyhow, bail};
 use serde_json::{json, Value};
 
 use crate::http::ApiClient;
 use crate::reaper;
-use crate::support::{
-    binary_from_env, find_in_path, free_port, init_test_log, tail, workspace_root,
-};
+use crate::server_child::ServerChild;
+use crate::support::{binary_from_env, find_in_path, free_port, init_test_log, workspace_root};
 
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -38,9 +37,10 @@ pub struct ScrapeTargets {
 
 /// One `prometheus` process.
 pub struct PrometheusServer {
-    dir: tempfile::TempDir,
+    // Before the dir: the process goes before its files.
+    child: ServerChild,
+    _dir: tempfile::TempDir,
     api: ApiClient,
-    child: Option<Child>,
 }
 
 impl PrometheusServer {
@@ -53,46 +53,31 @@ impl PrometheusServer {
         reaper::at_exit(&format!("rm -rf '{}'", dir.path().display()));
         write_config(dir.path(), targets, interval)?;
         let port = free_port()?;
-        let log = std::fs::File::create(dir.path().join("prometheus.log"))?;
-        let child = Command::new(&binary)
-            .arg(format!(
-                "--config.file={}",
-                dir.path().join("prometheus.yml").display()
-            ))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.path().join("data").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .spawn()
-            .with_context(|| format!("spawning {}", binary.display()))?;
-        reaper::register(child.id());
+        let mut cmd = Command::new(&binary);
+        cmd.arg(format!(
+            "--config.file={}",
+            dir.path().join("prometheus.yml").display()
+        ))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.path().join("data").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"));
+        let log = dir.path().join("prometheus.log");
+        let child = ServerChild::spawn("prometheus", &mut cmd, &log)?;
         let mut server = Self {
-            dir,
+            child,
+            _dir: dir,
             api: ApiClient::new(format!("http://127.0.0.1:{port}")),
-            child: Some(child),
         };
-        server.wait_ready().await?;
+        let api = &server.api;
+        server
+            .child
+            .wait_ready(START_TIMEOUT, || async {
+                matches!(api.get("/-/ready").await, Ok(r) if r.status.is_success())
+            })
+            .await?;
         Ok(server)
-    }
-
-    async fn wait_ready(&mut self) -> anyhow::Result<()> {
-        let deadline = tokio::time::Instant::now() + START_TIMEOUT;
-        loop {
-            if let Ok(r) = self.api.get("/-/ready").await {
-                if r.status.is_success() {
-                    return Ok(());
-                }
-            }
-            let exited = matches!(self.child.as_mut().map(Child::try_wait), Some(Ok(Some(_))));
-            if exited || tokio::time::Instant::now() > deadline {
-                bail!("prometheus did not become ready:\n{}", self.log());
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
     }
 
     /// `http://127.0.0.1:<port>`
@@ -102,7 +87,7 @@ impl PrometheusServer {
 
     /// The last lines Prometheus logged.
     pub fn log(&self) -> String {
-        tail(&self.dir.path().join("prometheus.log"), 40)
+        self.child.log()
     }
 
     /// `GET /api/v1/<path>`: its `data`, or the error Prometheus gave.
@@ -202,17 +187,4 @@ fn write_config(
         std::fs::write(dir.join("targets").join(file), body.to_string())?;
     }
     Ok(())
-}
-
-impl Drop for PrometheusServer {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-            reaper::unregister(child.id());
-        }
-        if std::thread::panicking() {
-            eprintln!("----- prometheus log -----\n{}\n-----", self.log());
-        }
-    }
 }
