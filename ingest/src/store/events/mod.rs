@@ -27,7 +27,7 @@ use super::error::StoreError;
 use super::pg::{client, map_rows, Columns};
 
 mod read;
-pub use read::{get, list, list_query, Found, ListFilter, Summary};
+pub use read::{get, list, list_query, EventHead, Found, ListFilter, Summary};
 
 /// An event: validated and about to be inserted, or as stored.
 #[derive(Debug, Clone)]

@@ -29,16 +29,35 @@ pub struct Found {
     pub deliveries: Vec<Delivery>,
 }
 
-/// An event in the list (without its payload).
+/// What every answer about an event names it by (no payload).
 #[derive(Debug, Clone, Serialize, ToSchema)]
-#[schema(as = EventSummaryOut)]
-pub struct Summary {
+pub struct EventHead {
     pub id: Uuid,
     pub tenant_id: String,
     #[serde(rename = "type")]
     pub event_type: String,
     pub idempotency_key: Option<String>,
     pub created_at: DateTime<Utc>,
+}
+
+impl From<&Event> for EventHead {
+    fn from(e: &Event) -> Self {
+        Self {
+            id: e.id,
+            tenant_id: e.tenant_id.clone(),
+            event_type: e.event_type.clone(),
+            idempotency_key: e.idempotency_key.clone(),
+            created_at: e.created_at,
+        }
+    }
+}
+
+/// An event in the list (without its payload).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = EventSummaryOut)]
+pub struct Summary {
+    #[serde(flatten)]
+    pub head: EventHead,
     /// When JetStream acknowledged it; `null` while it waits in the outbox.
     pub published_at: Option<DateTime<Utc>>,
     /// Set for a test event: the one endpoint it was sent to.
@@ -71,11 +90,13 @@ pub(super) const LIST: &str = "SELECT id, tenant_id, event_type, idempotency_key
 
 fn summary(r: &Row) -> Result<Summary, StoreError> {
     Ok(Summary {
-        id: r.col("id")?,
-        tenant_id: r.col("tenant_id")?,
-        event_type: r.col("event_type")?,
-        idempotency_key: r.col("idempotency_key")?,
-        created_at: r.col("created_at")?,
+        head: EventHead {
+            id: r.col("id")?,
+            tenant_id: r.col("tenant_id")?,
+            event_type: r.col("event_type")?,
+            idempotency_key: r.col("idempotency_key")?,
+            created_at: r.col("created_at")?,
+        },
         published_at: r.col("published_at")?,
         target_webhook_id: r.col("target_webhook_id")?,
     })

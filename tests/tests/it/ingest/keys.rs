@@ -9,7 +9,7 @@ use std::process::Command;
 use herald_common::config::settings::{ENCRYPTION_KEY, ENCRYPTION_KEYS};
 use herald_common::crypto::keyring::{insecure_ring as ring, seal_legacy};
 use herald_common::crypto::{EncryptionKey, Keyring, Sealed};
-use herald_tests::{create_endpoint, Binary, TestApp, TestAppOptions, TestReceiver};
+use herald_tests::{create_endpoint, post_event, Binary, TestApp, TestAppOptions, TestReceiver};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -162,12 +162,7 @@ async fn rotate_keys_reseals_every_secret_under_the_new_key_and_delivery_still_s
         .wait_healthy(herald_tests::WAIT)
         .await
         .expect("healthy");
-    let r = app
-        .api()
-        .post_json("/events", &event("order.created"))
-        .await
-        .expect("event");
-    assert_eq!(r.status, 201, "{}", r.text());
+    post_event(app.api(), "order.created", json!({"order_id": 123})).await;
     let got = receiver
         .wait_for_requests(None, ENDPOINTS, herald_tests::WAIT)
         .await;
@@ -216,12 +211,7 @@ async fn a_secret_copied_into_another_row_does_not_decrypt() {
         .await
         .expect("copy");
     app.start_dispatcher().await.expect("dispatcher");
-    let r = app
-        .api()
-        .post_json("/events", &event("order.created"))
-        .await
-        .expect("event");
-    assert_eq!(r.status, 201, "{}", r.text());
+    post_event(app.api(), "order.created", json!({"order_id": 123})).await;
     receiver
         .wait_for_requests(Some("/a"), 1, herald_tests::WAIT)
         .await;

@@ -6,7 +6,6 @@ pub mod read;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
-use chrono::{DateTime, Utc};
 use herald_common::domain::EventType;
 use herald_common::operational;
 use serde::{Deserialize, Serialize};
@@ -20,7 +19,7 @@ use crate::http::extract::ApiJson;
 use crate::http::state::AppState;
 use crate::pipeline::send::TEST_EVENT_TYPE;
 use crate::pipeline::writer::{repeats, Written};
-use crate::store::events::{self, Event};
+use crate::store::events::{self, Event, EventHead};
 use crate::store::time_ids::now_micros;
 
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
@@ -58,12 +57,8 @@ pub struct CreateEventBatch {
 /// An accepted event.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EventOut {
-    pub id: Uuid,
-    pub tenant_id: String,
-    #[serde(rename = "type")]
-    pub event_type: String,
-    pub idempotency_key: Option<String>,
-    pub created_at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub event: EventHead,
     /// `created`, or `duplicate` when the idempotency key was used before.
     pub status: String,
 }
@@ -80,11 +75,7 @@ fn out(w: &Written) -> EventOut {
         Written::Conflict(e) => (e, "conflict"),
     };
     EventOut {
-        id: e.id,
-        tenant_id: e.tenant_id.clone(),
-        event_type: e.event_type.clone(),
-        idempotency_key: e.idempotency_key.clone(),
-        created_at: e.created_at,
+        event: EventHead::from(e),
         status: status.to_string(),
     }
 }

@@ -7,7 +7,6 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
 
 use crate::http::auth::Caller;
 use crate::http::error::{ApiError, ErrorBody};
@@ -16,23 +15,15 @@ use crate::http::handlers::deliveries::{event_type, window};
 use crate::http::pagination::{decode_cursor, limit, page, Page};
 use crate::http::state::AppState;
 use crate::store::deliveries::Delivery;
-use crate::store::events::{self, ListFilter, Summary};
+use crate::store::events::{self, EventHead, ListFilter, Summary};
 
 /// An event with its payload and the status of each delivery.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EventDetail {
-    pub id: Uuid,
-    pub tenant_id: String,
-    #[serde(rename = "type")]
-    pub event_type: String,
+    #[serde(flatten)]
+    pub event: Summary,
     #[schema(value_type = Object)]
     pub payload: Box<RawValue>,
-    pub idempotency_key: Option<String>,
-    pub created_at: DateTime<Utc>,
-    /// When JetStream acknowledged it; `null` while it waits in the outbox.
-    pub published_at: Option<DateTime<Utc>>,
-    /// Set for a test event: the one endpoint it was sent to.
-    pub target_webhook_id: Option<Uuid>,
     pub deliveries: Vec<Delivery>,
 }
 
@@ -72,7 +63,7 @@ pub async fn list(
         limit: limit + 1,
     };
     let rows = events::list(&state.db, &filter).await?;
-    Ok(Json(page(rows, limit, |e| e.id)))
+    Ok(Json(page(rows, limit, |e| e.head.id)))
 }
 
 /// One event, its payload and the status of each of its deliveries.
@@ -88,16 +79,13 @@ pub async fn get(
         .await?
         .ok_or_else(|| ApiError::not_found("event"))?;
     let e = found.event;
-    let payload = RawValue::from_string(e.payload).map_err(ApiError::internal)?;
     Ok(Json(EventDetail {
-        id: e.id,
-        tenant_id: e.tenant_id,
-        event_type: e.event_type,
-        payload,
-        idempotency_key: e.idempotency_key,
-        created_at: e.created_at,
-        published_at: found.published_at,
-        target_webhook_id: found.target_webhook_id,
+        event: Summary {
+            head: EventHead::from(&e),
+            published_at: found.published_at,
+            target_webhook_id: found.target_webhook_id,
+        },
+        payload: RawValue::from_string(e.payload).map_err(ApiError::internal)?,
         deliveries: found.deliveries,
     }))
 }
