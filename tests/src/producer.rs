@@ -5,6 +5,7 @@
 //! nodes it spreads events over them and retries on the next one.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -29,8 +30,12 @@ pub struct Produced {
     pub answers: BTreeMap<String, usize>,
     /// Events ingest refused with a 4xx: a bug in the test or in ingest.
     pub rejected: Vec<String>,
-    /// Events never accepted within the give-up time.
+    /// Events never accepted within the give-up time, even by the last
+    /// round after the load (see [`Producer::finish`]).
     pub abandoned: usize,
+    /// Events given up on during the load, tried once more after it:
+    /// `(type, n, idempotency key)`.
+    given_up: Vec<(&'static str, usize, Uuid)>,
     /// Events sent (each once, however often it was retried).
     pub sent: usize,
     /// How long the load ran.
@@ -94,6 +99,43 @@ impl Producer {
                 p.elapsed = started.elapsed();
             });
             while tasks.join_next().await.is_some() {}
+            try_given_up_again(apis, s).await;
+        });
+        Self { task, shared }
+    }
+
+    /// As fast as ingest answers for `duration`: `clients` producers, each
+    /// sending its next event when its last one is accepted (a closed loop,
+    /// so the rate is the highest the machine sustains, not one asked for).
+    pub fn flat_out(
+        apis: Vec<ApiClient>,
+        types: &'static [&'static str],
+        clients: usize,
+        duration: Duration,
+    ) -> Self {
+        assert!(!apis.is_empty() && !types.is_empty() && clients > 0);
+        let shared = Arc::new(Shared::default());
+        let s = shared.clone();
+        let task = tokio::spawn(async move {
+            let apis = Arc::new(apis);
+            let next = Arc::new(AtomicUsize::new(0));
+            let started = Instant::now();
+            let mut tasks = JoinSet::new();
+            for _ in 0..clients {
+                let (apis, s, next) = (apis.clone(), s.clone(), next.clone());
+                tasks.spawn(async move {
+                    while started.elapsed() < duration {
+                        let n = next.fetch_add(1, Ordering::Relaxed);
+                        send_one(apis.clone(), s.clone(), types[n % types.len()], n).await;
+                    }
+                });
+            }
+            while tasks.join_next().await.is_some() {}
+            s.with(|p| {
+                p.sent = next.load(Ordering::Relaxed);
+                p.elapsed = started.elapsed();
+            });
+            try_given_up_again(apis, s).await;
         });
         Self { task, shared }
     }
@@ -139,7 +181,20 @@ async fn send_one(
     event_type: &'static str,
     n: usize,
 ) {
-    let key = Uuid::new_v4().to_string();
+    if let Some(key) = send_keyed(apis, shared.clone(), event_type, n, Uuid::new_v4()).await {
+        shared.with(|p| p.given_up.push((event_type, n, key)));
+    }
+}
+
+/// Send event `n` with idempotency key `key` until ingest accepts it or
+/// [`GIVE_UP`] passes; the key of an event given up on.
+async fn send_keyed(
+    apis: Arc<Vec<ApiClient>>,
+    shared: Arc<Shared>,
+    event_type: &'static str,
+    n: usize,
+    key: Uuid,
+) -> Option<Uuid> {
     let body = json!({"type": event_type, "payload": {"n": n}, "idempotency_key": key});
     let give_up = Instant::now() + GIVE_UP;
     let mut delays = RETRY.delays();
@@ -157,7 +212,7 @@ async fn send_one(
                 let id = v["id"].as_str().and_then(|s| s.parse().ok());
                 let Some(id) = id else {
                     shared.with(|p| p.rejected.push(format!("no id in {}", r.text())));
-                    return;
+                    return None;
                 };
                 shared.with(|p| {
                     p.accepted.push(Accepted {
@@ -167,14 +222,42 @@ async fn send_one(
                         accepted_at: Instant::now(),
                     })
                 });
-                return;
+                return None;
             }
             (Some(s), Ok(r)) if (400..500).contains(&s) && s != 429 => {
                 shared.with(|p| p.rejected.push(format!("{s} {}", r.text())));
-                return;
+                return None;
             }
             _ => tokio::time::sleep(delays.next_delay()).await,
         }
     }
-    shared.with(|p| p.abandoned += 1);
+    Some(key)
+}
+
+/// An event given up on may still be stored (a node killed after its
+/// commit, before its answer): ask once more with the same idempotency key,
+/// so the checker knows every stored event.
+async fn try_given_up_again(apis: Arc<Vec<ApiClient>>, s: Arc<Shared>) {
+    let again = s.with(|p| std::mem::take(&mut p.given_up));
+    let mut tasks = JoinSet::new();
+    for (event_type, n, key) in again {
+        tasks.spawn(send_last(apis.clone(), s.clone(), event_type, n, key));
+    }
+    while tasks.join_next().await.is_some() {}
+}
+
+/// The last try of an event given up on during the load.
+async fn send_last(
+    apis: Arc<Vec<ApiClient>>,
+    shared: Arc<Shared>,
+    event_type: &'static str,
+    n: usize,
+    key: Uuid,
+) {
+    if send_keyed(apis, shared.clone(), event_type, n, key)
+        .await
+        .is_some()
+    {
+        shared.with(|p| p.abandoned += 1);
+    }
 }

@@ -11,6 +11,7 @@ mod dispatchers;
 mod ingest_kill;
 mod integrity;
 mod nats;
+mod peak;
 mod postgres;
 mod progress;
 mod receivers;

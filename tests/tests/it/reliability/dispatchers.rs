@@ -26,16 +26,8 @@ async fn kill_9_of_a_dispatcher_while_it_flushes_loses_nothing_and_its_work_is_b
     // Once deliveries flow, at a moment the victim is writing attempts.
     s.delivered(1_000).await;
     let caught = flushing(s.app.db(), "herald-victim", Duration::from_secs(10)).await;
-    victim.kill9();
-    let killed = Instant::now();
+    let (killed, fault_end) = kill9_and_restart(&mut victim, Duration::from_secs(2)).await;
     println!("dispatcher kill -9 during an attempt-log flush: {caught}");
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    victim.start().await.expect("restart the victim");
-    victim
-        .wait_healthy(WAIT)
-        .await
-        .expect("victim healthy again");
-    let fault_end = Instant::now();
 
     let produced = producer.finish().await;
     let report = s

@@ -3,7 +3,7 @@
 //! every event that got an answer with an id (201, or 200 for a repeat) is
 //! delivered, once.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use herald_tests::Producer;
 
@@ -22,14 +22,7 @@ async fn kill_9_of_ingest_under_load_loses_no_accepted_event() {
     })
     .await;
     let before = producer.accepted_count();
-    ingest.kill9();
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    ingest.start().await.expect("start ingest again");
-    ingest
-        .wait_healthy(WAIT)
-        .await
-        .expect("ingest healthy again");
-    let fault_end = Instant::now();
+    let (_, fault_end) = kill9_and_restart(&mut ingest, Duration::from_secs(1)).await;
     println!("ingest kill -9 after {before} accepted events");
 
     let produced = producer.finish().await;

@@ -135,6 +135,20 @@ impl Scenario {
     }
 }
 
+/// `kill -9` of `victim`, started again `pause` later and waited for until
+/// healthy: when it was killed and when it was back.
+pub async fn kill9_and_restart(victim: &mut HeraldProcess, pause: Duration) -> (Instant, Instant) {
+    victim.kill9();
+    let killed = Instant::now();
+    tokio::time::sleep(pause).await;
+    victim.start().await.expect("restart the victim");
+    victim
+        .wait_healthy(WAIT)
+        .await
+        .expect("victim healthy again");
+    (killed, Instant::now())
+}
+
 /// Wait until `receiver` has answered 2xx to `n` requests (bounded).
 pub async fn delivered(receiver: &TestReceiver, n: usize) {
     let ok = || {
