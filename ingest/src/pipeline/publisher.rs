@@ -4,6 +4,8 @@
 //! (NATS down, queue full, process killed) stays in the outbox and the relay
 //! publishes it; `Nats-Msg-Id` makes a second publish harmless.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream;
@@ -19,6 +21,10 @@ use crate::store::events::{self, Event};
 
 /// Events waiting to be published; beyond this they are left to the relay.
 const QUEUE: usize = 50_000;
+/// Bytes of events waiting to be published (payloads and names), so large
+/// payloads cannot grow the queue past what a node should hold in memory;
+/// beyond this they are left to the relay.
+const QUEUE_BYTES: usize = 16 * 1024 * 1024;
 /// PubAcks awaited at once (see `herald_common::jetstream::PubAcks`).
 const MAX_OUTSTANDING: usize = 4_096;
 /// How often acknowledged events are marked published.
@@ -28,6 +34,33 @@ const MARK_BATCH: usize = 2_000;
 #[derive(Clone)]
 pub struct Publisher {
     tx: mpsc::Sender<Event>,
+    queued: Arc<Queued>,
+}
+
+/// Bytes of the events in the queue.
+#[derive(Default)]
+struct Queued(AtomicUsize);
+
+impl Queued {
+    /// Count `e` in if it fits under [`QUEUE_BYTES`].
+    fn admit(&self, e: &Event) -> bool {
+        let n = size(e);
+        let before = self.0.fetch_add(n, Ordering::Relaxed);
+        if before + n > QUEUE_BYTES {
+            self.release(e);
+            return false;
+        }
+        true
+    }
+
+    fn release(&self, e: &Event) {
+        self.0.fetch_sub(size(e), Ordering::Relaxed);
+    }
+}
+
+/// What an event holds in memory, roughly.
+fn size(e: &Event) -> usize {
+    e.payload.len() + e.tenant_id.len() + e.event_type.len() + 128
 }
 
 /// Why an event could not be published.
@@ -64,14 +97,20 @@ impl Publisher {
         db: Pool,
     ) -> (Self, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(QUEUE);
-        (Self { tx }, tokio::spawn(run(js, nats, db, rx)))
+        let queued = Arc::new(Queued::default());
+        let task = tokio::spawn(run(js, nats, db, rx, queued.clone()));
+        (Self { tx, queued }, task)
     }
 
     /// Queue freshly committed events; never waits. Events that do not fit
-    /// are left to the outbox relay.
+    /// (by count or by bytes) are left to the outbox relay.
     pub fn offer(&self, events: Vec<Event>) {
         for e in events {
-            if self.tx.try_send(e).is_err() {
+            if !self.queued.admit(&e) {
+                break;
+            }
+            if let Err(refused) = self.tx.try_send(e) {
+                self.queued.release(&refused.into_inner());
                 break;
             }
         }
@@ -97,6 +136,7 @@ async fn run(
     nats: async_nats::Client,
     db: Pool,
     mut rx: mpsc::Receiver<Event>,
+    queued: Arc<Queued>,
 ) {
     let mut acks = PubAcks::new(js, MAX_OUTSTANDING);
     let mut acked: Vec<Uuid> = Vec::new();
@@ -105,7 +145,7 @@ async fn run(
     let mut open = true;
     while open || !acks.is_empty() {
         tokio::select! {
-            item = rx.recv(), if open && !acks.is_full() => match item {
+            item = rx.recv(), if open && !acks.is_full() => match item.inspect(|e| queued.release(e)) {
                 None => open = false,
                 // While disconnected, leave events to the relay rather
                 // than filling the client's buffer.
@@ -132,5 +172,41 @@ async fn run(
         if let Err(error) = events::mark_published(&db, &acked).await {
             tracing::debug!(?error, "Could not mark events published at shutdown.");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{size, Queued, QUEUE_BYTES};
+    use crate::store::events::Event;
+
+    fn event(payload_bytes: usize) -> Event {
+        Event {
+            id: uuid::Uuid::now_v7(),
+            tenant_id: "t".into(),
+            event_type: "order.created".into(),
+            payload: "x".repeat(payload_bytes),
+            idempotency_key: None,
+            created_at: chrono::Utc::now(),
+        }
+    }
+
+    #[test]
+    fn the_queue_admits_events_up_to_its_bytes_and_room_comes_back_on_release() {
+        let queued = Queued::default();
+        let big = event(QUEUE_BYTES / 4);
+        let admitted = (0..8).take_while(|_| queued.admit(&big)).count();
+        assert_eq!(
+            admitted, 3,
+            "three quarters plus overhead fit, a fourth does not"
+        );
+        assert_eq!(
+            queued.0.load(std::sync::atomic::Ordering::Relaxed),
+            3 * size(&big)
+        );
+        let small = event(100);
+        assert!(queued.admit(&small), "a small event still fits");
+        queued.release(&big);
+        assert!(queued.admit(&big), "room came back");
     }
 }
