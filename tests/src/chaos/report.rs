@@ -11,9 +11,13 @@ use super::schedule::Fault;
 use super::ChaosOptions;
 use crate::checker::Report;
 
-/// A life must be sampled this long (after its warm-up) for its trend to
-/// count: shorter ones are noise.
-const JUDGED_SPAN: Duration = Duration::from_secs(120);
+/// A life must be sampled this long for its trend to count. Under chaos a
+/// process's working set follows the load the others' kills shift onto it:
+/// a 3-minute life of a restarted dispatcher grew 30 -> 36 MiB while it took
+/// over a killed one's share (+2.4 MiB/min), and shrank in the next. Lives of
+/// five minutes or more (always the never-killed ones) average that out;
+/// every shorter life's slope is still printed.
+const JUDGED_SPAN: Duration = Duration::from_secs(300);
 
 #[derive(Debug, Clone)]
 pub struct ChaosReport {
@@ -42,8 +46,8 @@ impl ChaosReport {
             && self.check.total_duplicates() <= self.duplicate_bound
     }
 
-    /// The trends long enough to judge (the processes that lived at least
-    /// two minutes past their warm-up).
+    /// The trends long enough to judge (the lives of at least
+    /// [`JUDGED_SPAN`]).
     pub fn judged(&self) -> impl Iterator<Item = &Trend> {
         self.trends.iter().filter(|t| t.span >= JUDGED_SPAN)
     }
