@@ -1,6 +1,6 @@
 //! Resident memory and open file descriptors of every Herald process,
 //! sampled from `/proc` while the soak runs, and their trend: the
-//! least-squares slope over each process's life (after a warm-up), per
+//! least-squares slope over the second half of each process's life, per
 //! minute.
 
 use std::collections::BTreeMap;
@@ -103,16 +103,21 @@ pub struct Trend {
     pub span: Duration,
     pub rss_first_mib: f64,
     pub rss_last_mib: f64,
-    /// MiB per minute after the warm-up (`None`: too short to tell).
+    /// MiB per minute over the second half of the life (`None`: too short
+    /// to tell).
     pub rss_slope: Option<f64>,
     pub fds_first: u64,
     pub fds_last: u64,
-    /// Descriptors per minute after the warm-up.
+    /// Descriptors per minute over the second half of the life.
     pub fds_slope: Option<f64>,
 }
 
-/// The trend of every process life in `samples`; the first `warm_up` of
-/// each life (start-up, caches filling) is left out of the slopes.
+/// The trend of every process life in `samples`. The first half of each
+/// life (and at least `warm_up`) is left out of the slopes: start-up, and
+/// pools and caches filling to their bounds as the load and the faults reach
+/// them (a dispatcher's HTTP pool grows to one connection per permit, 64,
+/// during the first slow-receiver spell it meets, whenever that comes); a
+/// leak grows through the second half too.
 pub fn trends(samples: &Samples, warm_up: Duration) -> Vec<Trend> {
     let mut out = Vec::new();
     for (slot, all) in samples {
@@ -124,8 +129,8 @@ pub fn trends(samples: &Samples, warm_up: Duration) -> Vec<Trend> {
             let (Some(first), Some(last)) = (life.first(), life.last()) else {
                 continue;
             };
-            let settled: Vec<&Sample> =
-                life.iter().filter(|s| s.at >= first.at + warm_up).collect();
+            let skip = warm_up.max((last.at - first.at) / 2);
+            let settled: Vec<&Sample> = life.iter().filter(|s| s.at >= first.at + skip).collect();
             let minutes = |s: &Sample| s.at.as_secs_f64() / 60.0;
             let rss: Vec<(f64, f64)> = settled
                 .iter()
@@ -173,22 +178,44 @@ mod tests {
             fds: 10,
         };
         let mut samples = Samples::new();
-        samples.insert(
-            "dispatcher-2".into(),
-            vec![
-                s(1, 0, 1024),
-                s(1, 60, 2048),
-                s(1, 120, 3072),
-                s(2, 130, 1024),
-            ],
-        );
+        // Life 1 grows 1 MiB a minute all along (a leak), life 2 is one sample.
+        let mut life: Vec<Sample> = (0..=8).map(|i| s(1, i * 30, 1024 + 512 * i)).collect();
+        life.push(s(2, 250, 1024));
+        samples.insert("dispatcher-2".into(), life);
         let trends = trends(&samples, Duration::ZERO);
         assert_eq!(trends.len(), 2);
         assert!(
             (trends[0].rss_slope.expect("slope") - 1.0).abs() < 1e-9,
             "1 MiB a minute"
         );
-        assert_eq!(trends[0].span, Duration::from_secs(120));
+        assert_eq!(trends[0].span, Duration::from_secs(240));
         assert_eq!(trends[1].rss_slope, None, "one sample tells nothing");
+    }
+
+    #[test]
+    fn a_pool_filling_in_the_first_half_is_flat_and_a_leak_is_not() {
+        let s = |secs: u64, fds| Sample {
+            pid: 7,
+            at: Duration::from_secs(secs),
+            rss_kib: 1024,
+            fds,
+        };
+        // 15 descriptors, the pool fills to 80 by minute 4, then stays.
+        let filling: Vec<Sample> = (0..=20).map(|i| s(i * 30, (15 + 8 * i).min(80))).collect();
+        // One more descriptor every minute from start to end.
+        let leaking: Vec<Sample> = (0..=20).map(|i| s(i * 30, 15 + i / 2)).collect();
+        let mut samples = Samples::new();
+        samples.insert("filling".into(), filling);
+        samples.insert("leaking".into(), leaking);
+        let trends = trends(&samples, Duration::from_secs(60));
+        let slope_of = |slot: &str| {
+            trends
+                .iter()
+                .find(|t| t.slot == slot)
+                .and_then(|t| t.fds_slope)
+                .expect("a slope")
+        };
+        assert!(slope_of("filling").abs() < 1e-9, "flat once filled");
+        assert!((slope_of("leaking") - 1.0).abs() < 0.1, "1 fd a minute");
     }
 }
