@@ -211,7 +211,7 @@ impl From<StoreError> for ApiError {
 impl From<Arc<StoreError>> for ApiError {
     fn from(e: Arc<StoreError>) -> Self {
         match *e {
-            StoreError::Pool(_) | StoreError::Unavailable(_) => {
+            StoreError::Pool(_) | StoreError::Unavailable(_) | StoreError::Contended(_) => {
                 Self::unavailable("the database", e)
             }
             StoreError::Conflict(_) => Self {

@@ -15,6 +15,11 @@ pub enum StoreError {
     /// shutting down, out of resources).
     #[error("the database is unavailable")]
     Unavailable(#[source] tokio_postgres::Error),
+    /// Postgres broke a deadlock by cancelling this transaction, or could
+    /// not serialize it: nothing was written, and the same work may succeed
+    /// when tried again.
+    #[error("the database cancelled the transaction to break a lock conflict")]
+    Contended(#[source] tokio_postgres::Error),
     /// A unique constraint refused the row.
     #[error("a unique constraint refused the row")]
     Conflict(#[source] tokio_postgres::Error),
@@ -42,6 +47,10 @@ impl From<tokio_postgres::Error> for StoreError {
     fn from(e: tokio_postgres::Error) -> Self {
         if is_unavailable(&e) {
             Self::Unavailable(e)
+        } else if e.code() == Some(&SqlState::T_R_DEADLOCK_DETECTED)
+            || e.code() == Some(&SqlState::T_R_SERIALIZATION_FAILURE)
+        {
+            Self::Contended(e)
         } else if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
             Self::Conflict(e)
         } else if e.code() == Some(&SqlState::CHARACTER_NOT_IN_REPERTOIRE)

@@ -2,9 +2,11 @@
 //! secret, delete with the delivery log.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Pool;
+use herald_common::backoff::Backoff;
 use herald_common::domain::{Ordering, PayloadFormat, SignatureScheme, TenantId};
 use herald_common::operational::{About, DisabledBy, Operational};
 use tokio_postgres::types::ToSql;
@@ -258,11 +260,36 @@ pub async fn rotate_secret(
     }))
 }
 
+/// Tries of a delete that Postgres cancelled to break a deadlock (its
+/// delivery rows race with the attempt log's and retention's writes).
+const DELETE_TRIES: usize = 3;
+const DELETE_RETRY: Backoff = Backoff::new(Duration::from_millis(20), Duration::from_millis(200));
+
 /// Delete the endpoint and its delivery log; its tenant, or `None` if it is
-/// not in `scope`. Deleting the row first waits for any fan-out that locked
-/// it; the deliveries are then deleted by a later statement, which sees what
-/// that fan-out wrote (migrations/0003_hot_path.sql).
+/// not in `scope`. A transaction Postgres cancelled to break a deadlock is
+/// tried again (nothing of it was written).
 pub async fn delete(
+    db: &Pool,
+    id: Uuid,
+    scope: Option<&str>,
+) -> Result<Option<String>, StoreError> {
+    let mut delays = DELETE_RETRY.delays();
+    for _ in 1..DELETE_TRIES {
+        match delete_once(db, id, scope).await {
+            Err(StoreError::Contended(error)) => {
+                tracing::debug!(%error, webhook_id = %id, "Endpoint delete met a deadlock; trying again.");
+                tokio::time::sleep(delays.next_delay()).await;
+            }
+            done => return done,
+        }
+    }
+    delete_once(db, id, scope).await
+}
+
+/// One try of [`delete`]. Deleting the row first waits for any fan-out that
+/// locked it; the deliveries are then deleted by a later statement, which
+/// sees what that fan-out wrote (migrations/0003_hot_path.sql).
+async fn delete_once(
     db: &Pool,
     id: Uuid,
     scope: Option<&str>,
