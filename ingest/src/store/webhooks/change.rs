@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Pool;
-use herald_common::backoff::Backoff;
+use herald_common::backoff::{Backoff, GaveUp};
 use herald_common::domain::{Ordering, PayloadFormat, SignatureScheme, TenantId};
 use herald_common::operational::{About, DisabledBy, Operational};
+use herald_common::shutdown::CancellationToken;
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
@@ -260,10 +261,12 @@ pub async fn rotate_secret(
     }))
 }
 
-/// Tries of a delete that Postgres cancelled to break a deadlock (its
-/// delivery rows race with the attempt log's and retention's writes).
-const DELETE_TRIES: usize = 3;
-const DELETE_RETRY: Backoff = Backoff::new(Duration::from_millis(20), Duration::from_millis(200));
+/// Retries of a delete that Postgres cancelled to break a deadlock (its
+/// delivery rows race with the attempt log's and retention's writes). Postgres
+/// finds a deadlock after `deadlock_timeout` (1 s by default), so the
+/// deadline allows about three tries.
+const DELETE_RETRY: Backoff = Backoff::new(Duration::from_millis(20), Duration::from_millis(200))
+    .deadline(Duration::from_secs(3));
 
 /// Delete the endpoint and its delivery log; its tenant, or `None` if it is
 /// not in `scope`. A transaction Postgres cancelled to break a deadlock is
@@ -273,17 +276,21 @@ pub async fn delete(
     id: Uuid,
     scope: Option<&str>,
 ) -> Result<Option<String>, StoreError> {
-    let mut delays = DELETE_RETRY.delays();
-    for _ in 1..DELETE_TRIES {
-        match delete_once(db, id, scope).await {
-            Err(StoreError::Contended(error)) => {
-                tracing::debug!(%error, webhook_id = %id, "Endpoint delete met a deadlock; trying again.");
-                tokio::time::sleep(delays.next_delay()).await;
-            }
-            done => return done,
-        }
+    // A request is not cut short by shutdown: nothing cancels this token.
+    let never = CancellationToken::new();
+    let tried = DELETE_RETRY
+        .retry(
+            "Endpoint delete met a deadlock",
+            &never,
+            |e| !matches!(e, StoreError::Contended(_)),
+            || delete_once(db, id, scope),
+        )
+        .await;
+    match tried {
+        Ok(tenant) => Ok(tenant),
+        Err(GaveUp::Failed(e)) => Err(e),
+        Err(GaveUp::Cancelled) => unreachable!("the delete's token is never cancelled"),
     }
-    delete_once(db, id, scope).await
 }
 
 /// One try of [`delete`]. Deleting the row first waits for any fan-out that
