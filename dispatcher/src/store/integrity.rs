@@ -8,6 +8,7 @@
 //! delete them.
 
 use super::StoreError;
+use chrono::{DateTime, Utc};
 use deadpool_postgres::Pool;
 use uuid::Uuid;
 
@@ -44,7 +45,16 @@ const ORPHAN_DELIVERIES: &str = "
            (SELECT count(*) FROM gone) AS removed,
            (SELECT count(*) FROM gone_attempts) AS removed_attempts";
 
-pub(super) const STATEMENTS: &[&str] = &[ORPHAN_ATTEMPTS, ORPHAN_DELIVERIES];
+// Postgres's clock and the start of the oldest transaction open in this
+// database (a client's; the sweep's own statement aside).
+const HORIZON: &str = "
+    SELECT clock_timestamp() AS at,
+           min(xact_start) FILTER (WHERE pid <> pg_backend_pid()) AS oldest_open
+    FROM pg_stat_activity
+    WHERE datname = current_database() AND backend_type = 'client backend'
+      AND xact_start IS NOT NULL";
+
+pub(super) const STATEMENTS: &[&str] = &[ORPHAN_ATTEMPTS, ORPHAN_DELIVERIES, HORIZON];
 
 /// The table a slice was taken from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,5 +100,27 @@ pub async fn sweep(
             Table::Deliveries => row.try_get("removed_attempts")?,
             Table::Attempts => 0,
         },
+    })
+}
+
+/// What Postgres showed at one round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Observation {
+    /// Postgres's clock.
+    pub at: DateTime<Utc>,
+    /// When the oldest transaction then open started (`at` if none was).
+    pub oldest_open: DateTime<Utc>,
+}
+
+/// Postgres's clock and its oldest open transaction now.
+pub async fn observe(pool: &Pool) -> Result<Observation, StoreError> {
+    let client = pool.get().await?;
+    let stmt = client.prepare_cached(HORIZON).await?;
+    let row = client.query_one(&stmt, &[]).await?;
+    let at: DateTime<Utc> = row.try_get("at")?;
+    let oldest: Option<DateTime<Utc>> = row.try_get("oldest_open")?;
+    Ok(Observation {
+        at,
+        oldest_open: oldest.map_or(at, |o| o.min(at)),
     })
 }

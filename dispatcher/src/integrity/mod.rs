@@ -3,14 +3,17 @@
 //! deletes them (`store::integrity` explains how they arise).
 //!
 //! Each table is swept by id (UUIDv7, time-ordered) from a cursor up to the
-//! rows that are one interval old, so a row is looked at once, after any
-//! delete that raced with its write has committed (a delete running longer
-//! than the interval may leave an orphan this sweep has passed). A round
+//! rows that are settled ([`settle`]: their own transaction and every
+//! delete that could have missed them have ended, less [`CLOCK_MARGIN`]
+//! for the writers' clocks, and at least one interval old), so a row is
+//! looked at once, after any delete that raced with its write. A round
 //! looks at most [`MAX_SLICES`] × [`SLICE`] rows per table; a backlog is
 //! caught up over the following rounds. A dispatcher starts [`LOOKBACK`]
 //! in the past. Every dispatcher sweeps (the statements are idempotent);
 //! what is found is logged and counted in
 //! `herald_integrity_orphans_removed_total{table}`.
+
+pub mod settle;
 
 use crate::store::integrity::{self, Table};
 use crate::store::StoreError;
@@ -19,6 +22,7 @@ use deadpool_postgres::Pool;
 use herald_common::metrics::INTEGRITY_ORPHANS_REMOVED_TOTAL;
 use herald_common::shutdown::{self, CancellationToken};
 use herald_common::time_ids::id_floor;
+use settle::Observation;
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -28,6 +32,9 @@ pub const SLICE: i64 = 5_000;
 pub const MAX_SLICES: usize = 20;
 /// How far back a dispatcher's first round starts.
 pub const LOOKBACK: Duration = Duration::from_secs(3600);
+/// How far a writer's clock (which makes the ids) may run behind
+/// Postgres's, and its id may precede its transaction.
+pub const CLOCK_MARGIN: Duration = Duration::from_secs(5);
 
 pub struct IntegrityCheck {
     pub pool: Pool,
@@ -71,8 +78,9 @@ impl IntegrityCheck {
     pub async fn run(self, shutdown: CancellationToken) {
         let lookback = chrono::Duration::from_std(LOOKBACK).unwrap_or_default();
         let mut cursors = Cursors::since(Utc::now() - lookback);
+        let mut seen = Vec::new();
         while shutdown::sleep(&shutdown, self.interval).await {
-            match self.round(&mut cursors).await {
+            match self.round(&mut cursors, &mut seen).await {
                 Ok(r) if r != Removed::default() => tracing::warn!(
                     deliveries = r.deliveries,
                     attempts = r.attempts,
@@ -84,11 +92,22 @@ impl IntegrityCheck {
         }
     }
 
-    /// One round: deliveries first (their orphans' attempts go with them),
-    /// then attempts, each from its cursor up to rows one interval old.
-    pub async fn round(&self, cursors: &mut Cursors) -> Result<Removed, StoreError> {
-        let settled = chrono::Duration::from_std(self.interval).unwrap_or_default();
-        let upto = id_floor(Utc::now() - settled);
+    /// One round: note Postgres's horizon in `seen`, then sweep deliveries
+    /// (their orphans' attempts go with them) and attempts, each from its
+    /// cursor up to the settled rows.
+    pub async fn round(
+        &self,
+        cursors: &mut Cursors,
+        seen: &mut Vec<Observation>,
+    ) -> Result<Removed, StoreError> {
+        seen.push(integrity::observe(&self.pool).await?);
+        let Some((first_needed, settled)) = settle::settled(seen) else {
+            return Ok(Removed::default());
+        };
+        seen.drain(..first_needed);
+        let margin = chrono::Duration::from_std(CLOCK_MARGIN).unwrap_or_default();
+        let old = chrono::Duration::from_std(self.interval).unwrap_or_default();
+        let upto = id_floor((settled - margin).min(Utc::now() - old));
         let mut removed = Removed::default();
         for table in [Table::Deliveries, Table::Attempts] {
             let cursor = cursors.of(table);
