@@ -136,7 +136,7 @@ use_postgres() {
   [ "$mode" = "$PG_MODE" ] && return 0
   [ -n "$PG_MODE" ] && pg_stop "$PG_DATA"
   [ "$mode" = tuned ] && opts="$opts $BENCH_PG_TUNED"
-  [ "${BENCH_PG_STATS:-0}" = 1 ] && opts="$opts -c shared_preload_libraries=pg_stat_statements"
+  [ "${BENCH_PG_STATS:-0}" = 1 ] && opts="$opts -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track_planning=on"
   log "starting Postgres ($mode settings) on 127.0.0.1:$PG_PORT"
   pg_start "$PG_DATA" "$PG_PORT" "$WORK/postgres.log" "$opts"
   PG_MODE="$mode"
@@ -211,11 +211,12 @@ loadgen() {
   [ "$name" = s1 ] && [ "${BENCH_FLAME:-0}" = 1 ] && flame_finish "$CHARTS/s1-flame.svg"
   if [ "${BENCH_PG_STATS:-0}" = 1 ]; then
     "$PSQL" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d "$CURRENT_DB" -P pager=off -c "
-      SELECT round(total_exec_time)::int AS ms, calls, rows,
+      SELECT round(total_exec_time)::int AS exec_ms, round(total_plan_time)::int AS plan_ms,
+             calls, rows,
              round((total_exec_time / greatest(calls, 1))::numeric, 3) AS ms_per_call,
-             left(regexp_replace(query, '\s+', ' ', 'g'), 110) AS query
+             left(regexp_replace(query, '\s+', ' ', 'g'), 100) AS query
       FROM pg_stat_statements
-      ORDER BY total_exec_time DESC LIMIT 15" | tee -a "$RESULTS/$name.txt"
+      ORDER BY total_exec_time + total_plan_time DESC LIMIT 20" | tee -a "$RESULTS/$name.txt"
   fi
 }
 

@@ -24,10 +24,12 @@ async fn slow_receivers_and_a_stalled_attempt_log_past_the_ack_wait_cause_no_red
     let producer = s.load(LOAD);
 
     // Hold every write of deliveries and attempts for 3 s: fan-out's
-    // inserts and the attempt log's flushes wait past the ack wait.
+    // inserts and the attempt log's flushes wait past the ack wait. The
+    // tables are locked in the order the attempt log writes them (attempts,
+    // then deliveries): the other order deadlocks with a flush under way.
     s.delivered(1_000).await;
     let db = s.app.test_db().connect().await;
-    db.batch_execute("BEGIN; LOCK TABLE deliveries, delivery_attempts IN EXCLUSIVE MODE")
+    db.batch_execute("BEGIN; LOCK TABLE delivery_attempts, deliveries IN EXCLUSIVE MODE")
         .await
         .expect("lock");
     tokio::time::sleep(Duration::from_secs(3)).await;
