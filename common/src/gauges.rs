@@ -21,32 +21,35 @@ pub const SAMPLE_INTERVAL: Duration = Duration::from_secs(5);
 
 /// The gauges of one process.
 pub struct RuntimeGauges {
-    pool: Pool,
+    /// Every pool of the process (`herald_db_pool_*` is their sum).
+    pools: Vec<Pool>,
     nats: async_nats::Client,
     process: metrics_process::Collector,
 }
 
 impl RuntimeGauges {
     /// Describe the process metrics and set `herald_build_info`.
-    pub fn new(pool: Pool, nats: async_nats::Client) -> Self {
+    pub fn new(pools: Vec<Pool>, nats: async_nats::Client) -> Self {
         crate::metrics::prometheus();
         let process = metrics_process::Collector::new(PROCESS_PREFIX);
         process.describe();
         metrics::gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
         Self {
-            pool,
+            pools,
             nats,
             process,
         }
     }
 
-    /// Read the pool, the connection and the process once.
+    /// Read the pools, the connection and the process once.
     pub fn sample(&self) {
-        let pool = self.pool.status();
-        metrics::gauge!(DB_POOL_CONNECTIONS).set(pool.size as f64);
-        metrics::gauge!(DB_POOL_AVAILABLE).set(pool.available as f64);
-        metrics::gauge!(DB_POOL_MAX_CONNECTIONS).set(pool.max_size as f64);
-        metrics::gauge!(DB_POOL_WAITERS).set(pool.waiting as f64);
+        let sum = |f: fn(&deadpool_postgres::Status) -> usize| {
+            self.pools.iter().map(|p| f(&p.status())).sum::<usize>() as f64
+        };
+        metrics::gauge!(DB_POOL_CONNECTIONS).set(sum(|s| s.size));
+        metrics::gauge!(DB_POOL_AVAILABLE).set(sum(|s| s.available));
+        metrics::gauge!(DB_POOL_MAX_CONNECTIONS).set(sum(|s| s.max_size));
+        metrics::gauge!(DB_POOL_WAITERS).set(sum(|s| s.waiting));
         let connected = self.nats.connection_state() == State::Connected;
         metrics::gauge!(NATS_CONNECTED).set(if connected { 1.0 } else { 0.0 });
         self.process.collect();

@@ -126,10 +126,10 @@ pub const METRICS: &[Metric] = &[
     m(INTEGRITY_ORPHANS_REMOVED_TOTAL, Counter, N, "Rows the integrity check removed because what they point at was deleted, by table (deliveries, delivery_attempts)."),
     m(BUILD_INFO, Gauge, None, "Always 1; the version label is the running Herald version."),
     m(NATS_CONNECTED, Gauge, None, "1 while the NATS client is connected, else 0."),
-    m(DB_POOL_CONNECTIONS, Gauge, N, "Postgres connections open in this process's pool."),
-    m(DB_POOL_AVAILABLE, Gauge, N, "Open Postgres connections of the pool that are idle."),
-    m(DB_POOL_MAX_CONNECTIONS, Gauge, N, "Most Postgres connections the pool opens (HERALD_DATABASE_POOL_SIZE)."),
-    m(DB_POOL_WAITERS, Gauge, N, "Tasks waiting for a Postgres connection from the pool."),
+    m(DB_POOL_CONNECTIONS, Gauge, N, "Postgres connections open in this process's pools."),
+    m(DB_POOL_AVAILABLE, Gauge, N, "Open Postgres connections of the pools that are idle."),
+    m(DB_POOL_MAX_CONNECTIONS, Gauge, N, "Most Postgres connections the pools open (HERALD_DATABASE_POOL_SIZE in all; the dispatcher keeps 4 of them for everything but fan-out and the attempt log)."),
+    m(DB_POOL_WAITERS, Gauge, N, "Tasks waiting for a Postgres connection from the pools."),
 ];
 
 fn describe_all() {

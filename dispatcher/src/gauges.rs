@@ -16,14 +16,16 @@ use herald_common::subjects::{
 };
 
 /// Sample every gauge of this dispatcher until `shutdown`.
+/// `pool` answers the gauges' own queries; `pools` are all of the process's.
 pub async fn run(
     pool: Pool,
+    pools: Vec<Pool>,
     nats: async_nats::Client,
     js: async_nats::jetstream::Context,
     shutdown: CancellationToken,
 ) {
     names::zero_dispatcher_counters();
-    let runtime = RuntimeGauges::new(pool.clone(), nats);
+    let runtime = RuntimeGauges::new(pools, nats);
     sample_every(SAMPLE_INTERVAL, shutdown, || async {
         runtime.sample();
         if let Err(error) = sample_postgres(&pool).await {

@@ -12,7 +12,7 @@ use herald_common::shutdown::CancellationToken;
 /// Sample every gauge of this ingest node until `shutdown`.
 pub async fn run(pool: Pool, nats: async_nats::Client, shutdown: CancellationToken) {
     names::zero_ingest_counters();
-    let runtime = RuntimeGauges::new(pool.clone(), nats);
+    let runtime = RuntimeGauges::new(vec![pool.clone()], nats);
     sample_every(SAMPLE_INTERVAL, shutdown, || async {
         runtime.sample();
         match events::oldest_unpublished_age(&pool).await {

@@ -28,11 +28,19 @@ const PROVISION_DEADLINE: Duration = Duration::from_secs(60);
 /// Loading the endpoints while Postgres (or its schema) is not ready yet.
 const LOAD_RETRY: Backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(2));
 
-/// NATS (with the streams provisioned) and the Postgres pool.
+/// Connections kept for everything but fan-out and the attempt log
+/// (endpoint loads, retries, FIFO lines, housekeeping, gauges, the
+/// integrity check).
+const COLD_CONNECTIONS: usize = 4;
+
+/// NATS (with the streams provisioned) and the Postgres pools: `hot`
+/// ([`herald_common::db::Plans::Indexed`]) for fan-out and the attempt log,
+/// `pool` for the rest.
 pub(super) struct Links {
     pub nats: async_nats::Client,
     pub js: async_nats::jetstream::Context,
     pub pool: Pool,
+    pub hot: Pool,
 }
 
 /// Every part built, nothing running yet but the attempt log.
@@ -66,8 +74,18 @@ pub(super) async fn connect(
         Err(ProvisionError::Cancelled) => return Ok(None),
         Err(e) => return Err(e.into()),
     }
-    let pool = herald_common::db::pool(config.database.url.expose(), config.database.pool_size)?;
-    Ok(Some(Links { nats, js, pool }))
+    let size = config.database.pool_size;
+    let pools = herald_common::db::pools(
+        config.database.url.expose(),
+        size,
+        size.saturating_sub(COLD_CONNECTIONS),
+    )?;
+    Ok(Some(Links {
+        nats,
+        js,
+        pool: pools.any,
+        hot: pools.hot,
+    }))
 }
 
 /// Load the endpoints (retrying until shutdown: `None`), find the
@@ -102,7 +120,7 @@ pub(super) async fn build(
         pool: links.pool.clone(),
     };
     let (log, log_task) = attempt_log::spawn(Writer {
-        pool: links.pool.clone(),
+        pool: links.hot.clone(),
         nats: links.nats.clone(),
         dispatcher_id: config.dispatcher.id.clone(),
         cache: cache.clone(),

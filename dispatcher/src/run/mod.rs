@@ -122,6 +122,7 @@ fn spawn(config: &Config, node: Node, shutdown: &CancellationToken) -> Running {
     background.spawn(integrity.run(shutdown.clone()));
     background.spawn(gauges::run(
         links.pool.clone(),
+        vec![links.pool.clone(), links.hot.clone()],
         links.nats.clone(),
         links.js.clone(),
         shutdown.clone(),
@@ -140,7 +141,7 @@ fn spawn(config: &Config, node: Node, shutdown: &CancellationToken) -> Running {
     ));
     let fanout = Fanout {
         js: links.js.clone(),
-        pool: links.pool.clone(),
+        pool: links.hot.clone(),
         cache: node.cache.clone(),
         batch: config.dispatcher.fetch_batch,
         ack_wait: config.streams.ack_wait,

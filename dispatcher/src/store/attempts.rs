@@ -17,6 +17,7 @@ const INSERT: &str = "
     WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.id = a.delivery_id)";
 
 pub(super) const STATEMENTS: &[&str] = &[INSERT];
+pub(super) const HOT: &[&str] = &[INSERT];
 
 /// One attempt to record.
 #[derive(Debug, Clone, PartialEq)]

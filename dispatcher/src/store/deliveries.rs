@@ -11,22 +11,23 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 use uuid::Uuid;
 
+// Each row locks its endpoint (`FOR KEY SHARE`, a no-op after the group's
+// first row for that endpoint, unlike a foreign key's check): deleting the
+// endpoint waits for this transaction, then deletes the rows it wrote, and an
+// endpoint deleted meanwhile yields no row. A lateral probe per row, not a
+// CTE of locked endpoints joined to the input: on the hot pool only nested
+// loops are allowed (`herald_common::db::Plans::Indexed`), and a CTE-to-CTE
+// join would compare every row with every endpoint.
 const CREATE: &str = "
     WITH input AS (
         SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[])
             AS t(id, event_id, webhook_id, tenant_id, event_type)
-    ), hooks AS (
-        -- One lock per endpoint and group (not per row, as a foreign key
-        -- would take): deleting the endpoint waits for this transaction, then
-        -- deletes the rows it wrote.
-        SELECT w.id FROM webhooks w
-        WHERE w.id IN (SELECT DISTINCT webhook_id FROM input)
-        FOR KEY SHARE
     )
     INSERT INTO deliveries (id, event_id, webhook_id, tenant_id, event_type)
-    SELECT i.id, i.event_id, i.webhook_id, i.tenant_id, i.event_type FROM input i
-    WHERE i.webhook_id IN (SELECT id FROM hooks)
-      AND EXISTS (SELECT 1 FROM events e WHERE e.id = i.event_id)
+    SELECT i.id, i.event_id, i.webhook_id, i.tenant_id, i.event_type
+    FROM input i
+    CROSS JOIN LATERAL (SELECT 1 FROM webhooks w WHERE w.id = i.webhook_id FOR KEY SHARE) AS hook
+    WHERE EXISTS (SELECT 1 FROM events e WHERE e.id = i.event_id)
     ON CONFLICT (event_id, webhook_id) DO NOTHING
     RETURNING id, event_id, webhook_id, status, next_retry_at, attempts";
 
@@ -94,6 +95,7 @@ const RETRY_BACKLOG: &str = "
     FROM deliveries WHERE next_retry_at IS NOT NULL";
 
 pub(super) const STATEMENTS: &[&str] = &[CREATE, EXISTING, CLAIM_DUE, UPDATE, PARK, RETRY_BACKLOG];
+pub(super) const HOT: &[&str] = &[CREATE, EXISTING, UPDATE, PARK];
 
 /// What makes a delivery unique: one per event and endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -87,6 +87,7 @@ pub(super) const STATEMENTS: &[&str] = &[
     MARK_RECOVERED,
     BY_STATE,
 ];
+pub(super) const HOT: &[&str] = &[SUBSCRIBED, FAILING_SINCE, DISABLE];
 
 /// An endpoint row as stored (secrets still encrypted).
 #[derive(Debug, Clone)]

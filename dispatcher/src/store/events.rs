@@ -16,6 +16,7 @@ const MARK_PUBLISHED: &str = "
     UPDATE events SET published_at = now() WHERE id = ANY($1) AND published_at IS NULL";
 
 pub(super) const STATEMENTS: &[&str] = &[INSERT, MARK_PUBLISHED];
+pub(super) const HOT: &[&str] = &[INSERT];
 
 /// An event to store, its payload as JSON text.
 #[derive(Debug, Clone, PartialEq)]

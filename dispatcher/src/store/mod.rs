@@ -49,6 +49,13 @@ pub fn statements() -> Vec<&'static str> {
     .concat()
 }
 
+/// The statements fan-out and the attempt log send on the hot pool
+/// (`herald_common::db::Plans::Indexed`: one generic plan each, index probes
+/// and nested loops only), for a test that checks their plans.
+pub fn hot_statements() -> Vec<&'static str> {
+    [attempts::HOT, deliveries::HOT, endpoints::HOT, events::HOT].concat()
+}
+
 /// Run one statement of a batch in `tx`; the caller has checked that the
 /// batch has rows for it.
 async fn execute(
