@@ -158,12 +158,16 @@ async fn write(
 ) -> Result<Written, StoreError> {
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
-    let (_, transitions, _, _, disabled) = futures::try_join!(
+    // Endpoint rows before delivery rows (each in id order), the order an
+    // endpoint delete locks them in: the other order deadlocked with it (the
+    // delete holds the endpoint and waits for its delivery rows while this
+    // transaction holds them and waits for the endpoint).
+    let (_, disabled, _, transitions, _) = futures::try_join!(
+        endpoints::update_failing_since(&tx, &batch.results),
+        endpoints::disable(&tx, &batch.disables),
         attempts::insert(&tx, dispatcher_id, &batch.attempts),
         deliveries::update(&tx, &batch.updates),
         deliveries::park(&tx, &batch.parks),
-        endpoints::update_failing_since(&tx, &batch.results),
-        endpoints::disable(&tx, &batch.disables),
     )?;
     let mut ops = operational::disabled(&disabled, DisabledBy::Gone);
     ops.extend(operational::deliveries(&transitions, records));
