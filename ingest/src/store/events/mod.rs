@@ -77,6 +77,14 @@ const INSERT: &str = "WITH input AS ( \
      SELECT i.id, i.tenant_id, i.event_type, i.payload, i.idempotency_key, i.created_at \
      FROM input i WHERE i.idempotency_key IS NULL OR i.id IN (SELECT event_id FROM keys) \
      RETURNING id";
+/// A batch without idempotency keys (the usual one): nothing to claim, one
+/// plain insert, cheaper to plan than [`INSERT`] (its CTEs cost about as
+/// much planning as executing at 1,000 events/s).
+const INSERT_UNKEYED: &str = "INSERT INTO events \
+         (id, tenant_id, event_type, payload, idempotency_key, created_at) \
+     SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], \
+         $6::timestamptz[]) \
+     RETURNING id";
 /// The events holding keys, within the window (`$3` seconds; a key that
 /// kept an event out of the insert is within it).
 const HOLDERS: &str =
@@ -111,6 +119,7 @@ const INSERT_ADDRESSED: &str = "INSERT INTO events \
 
 pub(crate) const STATEMENTS: &[&str] = &[
     INSERT,
+    INSERT_UNKEYED,
     HOLDERS,
     INSERT_OPERATIONAL,
     MARK_PUBLISHED,
@@ -199,7 +208,6 @@ async fn insert_once(
 ) -> Result<Inserted, StoreError> {
     let rows = statement_rows(events);
     let client = db.get().await?;
-    let stmt = client.prepare_cached(INSERT).await?;
     let ids: Vec<Uuid> = rows.iter().map(|e| e.id).collect();
     let tenants: Vec<&str> = rows.iter().map(|e| e.tenant_id.as_str()).collect();
     let types: Vec<&str> = rows.iter().map(|e| e.event_type.as_str()).collect();
@@ -207,12 +215,16 @@ async fn insert_once(
     let keys: Vec<Option<&str>> = rows.iter().map(|e| e.idempotency_key.as_deref()).collect();
     let times: Vec<DateTime<Utc>> = rows.iter().map(|e| e.created_at).collect();
     let secs = window.as_secs_f64();
-    let inserted = client
-        .query(
-            &stmt,
-            &[&ids, &tenants, &types, &payloads, &keys, &times, &secs],
-        )
-        .await?;
+    let mut params: Vec<&(dyn ToSql + Sync)> =
+        vec![&ids, &tenants, &types, &payloads, &keys, &times];
+    let sql = if keys.iter().any(Option::is_some) {
+        params.push(&secs);
+        INSERT
+    } else {
+        INSERT_UNKEYED
+    };
+    let stmt = client.prepare_cached(sql).await?;
+    let inserted = client.query(&stmt, &params).await?;
     let created = inserted
         .iter()
         .map(|r| r.col::<Uuid>("id"))
