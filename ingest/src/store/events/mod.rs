@@ -16,7 +16,6 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Object, Pool, Transaction};
-use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 use uuid::Uuid;
@@ -168,18 +167,11 @@ pub async fn insert(
     loop {
         tries += 1;
         match insert_once(db, events, window).await {
-            Err(e) if tries < 3 && retryable(&e) => continue,
+            // A deadlock or a serialization failure: another try may succeed.
+            Err(StoreError::Contended(_)) if tries < 3 => continue,
             result => return result,
         }
     }
-}
-
-/// A deadlock or a serialization failure: another try may succeed.
-fn retryable(e: &StoreError) -> bool {
-    let StoreError::Db(e) = e else { return false };
-    e.code().is_some_and(|c| {
-        *c == SqlState::T_R_DEADLOCK_DETECTED || *c == SqlState::T_R_SERIALIZATION_FAILURE
-    })
 }
 
 /// The rows one statement may insert: the first event of each (tenant, key)
