@@ -21,6 +21,7 @@ pub const DELIVERY_ATTEMPT_DURATION_SECONDS: &str = "herald_delivery_attempt_dur
 pub const DELIVERY_LAG_SECONDS: &str = "herald_delivery_lag_seconds";
 pub const DELIVERIES_IN_FLIGHT: &str = "herald_deliveries_in_flight";
 pub const FANOUT_EVENTS_TOTAL: &str = "herald_fanout_events_total";
+pub const DIRECT_ATTEMPTS_TOTAL: &str = "herald_direct_attempts_total";
 pub const HTTP_POOL_CONNECTIONS: &str = "herald_http_pool_connections";
 pub const CONSUMER_PENDING: &str = "herald_consumer_pending";
 pub const CONSUMER_ACK_PENDING: &str = "herald_consumer_ack_pending";
@@ -113,6 +114,7 @@ pub const METRICS: &[Metric] = &[
     m(DELIVERY_LAG_SECONDS, Histogram, S, "Time from an event's acceptance to its delivery to an endpoint, retries included."),
     m(DELIVERIES_IN_FLIGHT, Gauge, N, "Delivery attempts in progress in this dispatcher."),
     m(FANOUT_EVENTS_TOTAL, Counter, N, "Events fanned out into delivery jobs."),
+    m(DIRECT_ATTEMPTS_TOTAL, Counter, N, "First attempts fan-out started itself, without a delivery job (`HERALD_DIRECT_FIRST_ATTEMPT`)."),
     m(HTTP_POOL_CONNECTIONS, Gauge, N, "Open connections of the dispatcher's HTTP client to endpoints."),
     m(CONSUMER_PENDING, Gauge, N, "Messages of the stream not yet delivered to the JetStream consumer, by consumer."),
     m(CONSUMER_ACK_PENDING, Gauge, N, "Messages delivered to the JetStream consumer and not yet acknowledged, by consumer."),
@@ -183,6 +185,7 @@ pub fn zero_dispatcher_counters() {
     }
     metrics::counter!(RETRIES_SCHEDULED_TOTAL).increment(0);
     metrics::counter!(FANOUT_EVENTS_TOTAL).increment(0);
+    metrics::counter!(DIRECT_ATTEMPTS_TOTAL).increment(0);
 }
 
 /// Start ingest's unlabelled counters at 0 (see [`zero_dispatcher_counters`]).

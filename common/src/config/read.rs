@@ -167,6 +167,7 @@ pub(super) fn dispatcher(r: &mut Reader) -> Option<DispatcherSettings> {
     let retry_poll_interval = r.duration(&RETRY_POLL_INTERVAL);
     let integrity_check_interval = r.duration(&INTEGRITY_CHECK_INTERVAL);
     let shutdown_grace = r.duration(&SHUTDOWN_GRACE);
+    let direct_first_attempt = r.boolean(&DIRECT_FIRST_ATTEMPT);
     Some(DispatcherSettings {
         id,
         metrics_listen: metrics_listen?,
@@ -182,6 +183,7 @@ pub(super) fn dispatcher(r: &mut Reader) -> Option<DispatcherSettings> {
         retry_poll_interval: retry_poll_interval?,
         integrity_check_interval: integrity_check_interval?,
         shutdown_grace: shutdown_grace?,
+        direct_first_attempt: direct_first_attempt?,
     })
 }
 

@@ -144,6 +144,9 @@ pub struct DispatcherSettings {
     /// How often to look for (and remove) orphaned deliveries and attempts.
     pub integrity_check_interval: Duration,
     pub shutdown_grace: Duration,
+    /// Fan-out makes a new delivery's first attempt itself when its
+    /// endpoint has room at once (docs/dispatcher.md, "Direct first attempts").
+    pub direct_first_attempt: bool,
 }
 
 /// When to try a failed delivery again: `schedule[n]` is the delay after

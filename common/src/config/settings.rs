@@ -122,6 +122,7 @@ settings! {
     ENDPOINT_REFRESH_INTERVAL: Dispatcher, "HERALD_ENDPOINT_REFRESH_INTERVAL", Value("30s"), "full refresh of the dispatcher's endpoint cache";
     RETRY_POLL_INTERVAL: Dispatcher, "HERALD_RETRY_POLL_INTERVAL", Value("1s"), "how often dispatchers look for due retries";
     INTEGRITY_CHECK_INTERVAL: Dispatcher, "HERALD_INTEGRITY_CHECK_INTERVAL", Value("1m"), "how often a dispatcher looks for deliveries and attempts whose event, endpoint or delivery was deleted meanwhile (rows at least this old), and removes them";
+    DIRECT_FIRST_ATTEMPT: Dispatcher, "HERALD_DIRECT_FIRST_ATTEMPT", Value("true"), "fan-out makes a new delivery's first attempt itself when its endpoint has room at once (not FIFO, no rate limit, a free in-flight place and concurrency permit), instead of a job through `HERALD_DELIVERIES`; the event is acked once that attempt is recorded. `false`: every attempt goes through a job";
     SHUTDOWN_GRACE: Dispatcher, "HERALD_SHUTDOWN_GRACE", Value("20s"), "time to finish in-flight deliveries on SIGTERM";
     RETRY_SCHEDULE: Retry, "HERALD_RETRY_SCHEDULE", Value("5s,5m,30m,2h,5h,10h,10h"), "delays between attempts (8 attempts over about a day); `ms`, `s`, `m`, `h`, `d`";
     RETRY_JITTER: Retry, "HERALD_RETRY_JITTER", Value("0.2"), "± fraction of random jitter on each delay, 0 to 1";

@@ -180,6 +180,25 @@ impl Gates {
         gate.clone()
     }
 
+    /// Admit an attempt for `endpoint` at once, without waiting, or `None`:
+    /// the endpoint has a rate limit (its slots are reserved in Postgres),
+    /// jobs are already waiting for it (they go first), or every in-flight
+    /// place is taken.
+    pub fn try_admit(&self, endpoint: &Endpoint) -> Option<Admitted> {
+        if endpoint.rate_limit_per_second.is_some() {
+            return None;
+        }
+        let gate = self.gate(endpoint);
+        if gate.waiting.load(Ordering::SeqCst) > 0 {
+            return None;
+        }
+        let permit = gate.permits.clone().try_acquire_owned().ok()?;
+        Some(Admitted {
+            gate,
+            _permit: permit,
+        })
+    }
+
     /// Admit a job for `endpoint` now (after a short wait) or park it.
     /// `reserved` is a rate-limit slot the job already holds.
     pub async fn admit(

@@ -76,15 +76,32 @@ impl JobContext {
                 return;
             }
         };
-        let span = tracing::info_span!(
-            "deliver",
-            delivery_id = %job.delivery_id,
-            event_id = %job.event_id,
-            webhook_id = %job.webhook_id,
-            attempt = job.attempts_made + 1,
-        );
-        let run = self.run(&msg, &job).instrument(span);
+        let run = self.run(&msg, &job).instrument(span(&job));
         in_progress(std::slice::from_ref(&msg), self.ack_wait, run).await;
+    }
+
+    /// A first attempt that fan-out makes itself (`crate::fanout::direct`),
+    /// to `endpoint`, already admitted. `true` once the attempt is recorded;
+    /// `false` if the grace period ended first or it could not be recorded
+    /// (its event is returned and comes back to fan-out, which then
+    /// publishes a job).
+    pub(crate) async fn direct(
+        &self,
+        job: &DeliveryJob,
+        endpoint: Arc<Endpoint>,
+        admitted: Admitted,
+    ) -> bool {
+        let run = async {
+            let prepared = Prepared {
+                endpoint: endpoint.clone(),
+                admitted,
+            };
+            let sent = self.send(prepared, job).await?;
+            let decided = self.conclude(job, &endpoint, sent).await?;
+            decided.count(job.created_at);
+            Some(())
+        };
+        run.instrument(span(job)).await.is_some()
     }
 
     async fn run(&self, msg: &Message, job: &DeliveryJob) {
@@ -281,6 +298,17 @@ impl JobContext {
     pub(crate) async fn record(&self, record: Record) -> bool {
         self.log.record(record).await
     }
+}
+
+/// The span of one job's handling.
+fn span(job: &DeliveryJob) -> tracing::Span {
+    tracing::info_span!(
+        "deliver",
+        delivery_id = %job.delivery_id,
+        event_id = %job.event_id,
+        webhook_id = %job.webhook_id,
+        attempt = job.attempts_made + 1,
+    )
 }
 
 /// Attempt metrics: the result class and the duration.

@@ -2,7 +2,8 @@
 //!
 //! The puller takes concurrency permits (`HERALD_DISPATCHER_CONCURRENCY`)
 //! *before* it pulls, and asks JetStream for exactly as many jobs as it holds
-//! permits, so this dispatcher never holds a job it cannot start. Each job runs
+//! permits, so this dispatcher never holds a job it cannot start (fan-out's
+//! direct attempts may take a held permit meanwhile, see [`permits`]). Each job runs
 //! in its own task (see [`job`]); on shutdown the puller stops pulling and NAKs
 //! (no delay) whatever its last pull still brings.
 //!
@@ -18,6 +19,7 @@ pub mod http;
 pub mod job;
 pub mod judge;
 pub mod outcome;
+pub mod permits;
 pub mod request;
 
 use async_nats::jetstream::consumer::pull::Batch;
@@ -27,9 +29,9 @@ use futures::StreamExt;
 use herald_common::jetstream::ack;
 use herald_common::shutdown::{self, CancellationToken};
 use job::JobContext;
+use permits::Permits;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::task::TaskTracker;
 
 const PULL_EXPIRES: Duration = Duration::from_secs(1);
@@ -37,7 +39,7 @@ const ERROR_PAUSE: Duration = Duration::from_millis(100);
 
 pub struct Puller {
     pub ctx: Arc<JobContext>,
-    pub concurrency: Arc<Semaphore>,
+    pub permits: Arc<Permits>,
     pub batch: usize,
 }
 
@@ -49,20 +51,21 @@ impl Puller {
         shutdown: CancellationToken,
         tasks: TaskTracker,
     ) {
-        while let Some(permits) = self.permits(&shutdown).await {
+        while let Some(held) = self.permits.hold(self.batch, &shutdown).await {
             let pull = consumer
                 .batch()
-                .max_messages(permits.len())
+                .max_messages(held)
                 .expires(PULL_EXPIRES)
                 .messages()
                 .await;
             let pause = match pull {
-                Ok(jobs) => self.start(jobs, permits, &shutdown, &tasks).await,
+                Ok(jobs) => self.start(jobs, &shutdown, &tasks).await,
                 Err(error) => {
                     tracing::warn!(%error, "Could not pull delivery jobs.");
                     Some(PULL_EXPIRES)
                 }
             };
+            self.permits.release_held();
             // e.g. a leader change: do not spin on a failing consumer.
             if let Some(pause) = pause {
                 if !shutdown::sleep(&shutdown, pause).await {
@@ -73,30 +76,13 @@ impl Puller {
         tracing::debug!("Delivery puller stopped.");
     }
 
-    /// Wait for one concurrency permit, then take as many more as are free
-    /// (up to a batch); `None` at shutdown.
-    async fn permits(&self, shutdown: &CancellationToken) -> Option<Vec<OwnedSemaphorePermit>> {
-        let first = tokio::select! {
-            _ = shutdown.cancelled() => return None,
-            p = self.concurrency.clone().acquire_owned() => p.ok()?,
-        };
-        let mut permits = vec![first];
-        while permits.len() < self.batch {
-            match self.concurrency.clone().try_acquire_owned() {
-                Ok(p) => permits.push(p),
-                Err(_) => break,
-            }
-        }
-        Some(permits)
-    }
-
-    /// Start a task per job of the pull, each with one of `permits`; after
-    /// shutdown, return the jobs (NAK, no delay). Returns a pause if the pull
-    /// ended with an error status.
+    /// Start a task per job of the pull, each with a permit
+    /// ([`Permits::for_job`]); after shutdown, or without a permit, return
+    /// the job (NAK, no delay). Returns a pause if the pull ended with an
+    /// error status.
     async fn start(
         &self,
         mut jobs: Batch,
-        mut permits: Vec<OwnedSemaphorePermit>,
         shutdown: &CancellationToken,
         tasks: &TaskTracker,
     ) -> Option<Duration> {
@@ -108,12 +94,16 @@ impl Puller {
                     return Some(ERROR_PAUSE);
                 }
             };
-            match (shutdown.is_cancelled(), permits.pop()) {
-                (false, Some(permit)) => {
+            if shutdown.is_cancelled() {
+                ack(&msg, AckKind::Nak(None)).await;
+                continue;
+            }
+            match self.permits.for_job().await {
+                Some(permit) => {
                     let ctx = self.ctx.clone();
                     tasks.spawn(async move { ctx.handle(msg, permit).await });
                 }
-                _ => ack(&msg, AckKind::Nak(None)).await,
+                None => ack(&msg, AckKind::Nak(None)).await,
             }
         }
         None

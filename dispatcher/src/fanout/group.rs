@@ -1,8 +1,12 @@
 //! One group of events: decode, plan (one endpoint query, one insert),
-//! publish the jobs, then ack each event whose jobs JetStream stored.
+//! start first attempts directly where an endpoint has room ([`super::direct`])
+//! and publish jobs for the rest, then ack each event whose jobs JetStream
+//! stored and whose direct attempts are recorded.
 
+use super::direct::Started;
 use super::plan::{self, Candidate, Pair};
 use super::{Fanout, MAX_PENDING_ACKS, RETRY_LATER};
+use crate::endpoints_cache::Endpoint;
 use crate::fifo::consumer::LineSpec;
 use crate::store::deliveries::{self, DeliveryKey, DeliveryRow};
 use crate::store::endpoints;
@@ -14,6 +18,8 @@ use herald_common::messages::{DeliveryJob, EventMessage};
 use herald_common::metrics::FANOUT_EVENTS_TOTAL;
 use herald_common::subjects::{delivery_msg_id, delivery_subject};
 use std::collections::HashMap;
+use std::sync::Arc;
+use uuid::Uuid;
 
 /// Why a group could not be planned (its events come back later).
 #[derive(Debug, thiserror::Error)]
@@ -24,10 +30,28 @@ enum PlanError {
     Line(String),
 }
 
-/// The pairs of a group and their delivery rows.
+/// The pairs of a group, their delivery rows and endpoints.
 struct Plan {
     pairs: Vec<Pair>,
     rows: HashMap<DeliveryKey, DeliveryRow>,
+    endpoints: HashMap<Uuid, Arc<Endpoint>>,
+}
+
+impl Plan {
+    fn empty() -> Self {
+        Plan {
+            pairs: Vec::new(),
+            rows: HashMap::new(),
+            endpoints: HashMap::new(),
+        }
+    }
+}
+
+/// What became of a group's deliveries: per event, whether every job of it
+/// is stored, and the first attempts started directly.
+pub(super) struct Fanned {
+    pub stored: Vec<bool>,
+    pub started: Vec<Started>,
 }
 
 impl Fanout {
@@ -35,26 +59,28 @@ impl Fanout {
     #[tracing::instrument(level = "debug", skip_all, fields(events = messages.len()))]
     pub(super) async fn process(&self, messages: Vec<Message>) {
         let Decoded { messages, events } = decode(messages).await;
+        let first = first_deliveries(&messages);
         // A big group (a slow insert, many PubAcks) stays ours meanwhile.
-        let stored = in_progress(&messages, self.ack_wait, self.fan_out(&events)).await;
-        for ((msg, event), ok) in messages.iter().zip(&events).zip(stored) {
-            if ok {
-                ack(msg, AckKind::Ack).await;
-                metrics::counter!(FANOUT_EVENTS_TOTAL).increment(1);
-            } else {
-                tracing::debug!(event_id = %event.id, "Event will be fanned out again.");
-                ack(msg, AckKind::Nak(Some(RETRY_LATER))).await;
+        let fan_out = self.fan_out(&events, &first);
+        let fanned = in_progress(&messages, self.ack_wait, fan_out).await;
+        match &self.direct {
+            Some(direct) if !fanned.started.is_empty() => {
+                direct.finish(messages, events, fanned, self.ack_wait)
             }
+            _ => settle(&messages, &events, &fanned.stored).await,
         }
     }
 
-    /// Plan and publish; per event, whether every job of it is stored.
-    async fn fan_out(&self, events: &[EventMessage]) -> Vec<bool> {
+    /// Plan, start direct attempts and publish jobs.
+    async fn fan_out(&self, events: &[EventMessage], first: &[bool]) -> Fanned {
         match self.plan(events).await {
-            Ok(plan) => self.publish(events, &plan).await,
+            Ok(plan) => self.publish(events, first, &plan).await,
             Err(error) => {
                 tracing::warn!(%error, events = events.len(), "Could not create deliveries; events will be redelivered.");
-                vec![false; events.len()]
+                Fanned {
+                    stored: vec![false; events.len()],
+                    started: Vec::new(),
+                }
             }
         }
     }
@@ -66,10 +92,7 @@ impl Fanout {
     /// or later, match, and create the delivery rows.
     async fn plan(&self, events: &[EventMessage]) -> Result<Plan, PlanError> {
         if events.is_empty() {
-            return Ok(Plan {
-                pairs: Vec::new(),
-                rows: HashMap::new(),
-            });
+            return Ok(Plan::empty());
         }
         let client = self.pool.get().await.map_err(StoreError::from)?;
         let subscribed = endpoints::subscribed(&client, &plan::tenants(events)).await?;
@@ -92,7 +115,12 @@ impl Fanout {
             let new = plan::new_deliveries(events, &pairs);
             deliveries::create_or_find(&client, &new).await?
         };
-        Ok(Plan { pairs, rows })
+        let endpoints = current.iter().map(|e| (e.id, e.clone())).collect();
+        Ok(Plan {
+            pairs,
+            rows,
+            endpoints,
+        })
     }
 
     /// Make sure the consumer of every FIFO line the group's events belong
@@ -115,16 +143,28 @@ impl Fanout {
         Ok(())
     }
 
-    /// Publish the planned jobs, awaiting their PubAcks as they come (at
-    /// most [`MAX_PENDING_ACKS`] outstanding); per event, whether JetStream
-    /// stored all of them.
-    async fn publish(&self, events: &[EventMessage], plan: &Plan) -> Vec<bool> {
+    /// Start the first attempts of `first` events' deliveries whose endpoint
+    /// has room, and publish the other planned jobs, awaiting their PubAcks
+    /// as they come (at most [`MAX_PENDING_ACKS`] outstanding).
+    async fn publish(&self, events: &[EventMessage], first: &[bool], plan: &Plan) -> Fanned {
         let mut stored = vec![true; events.len()];
+        let mut started = Vec::new();
         let mut acks = PubAcks::new(self.js.clone(), MAX_PENDING_ACKS);
         for job in plan::jobs(events, &plan.pairs, &plan.rows) {
             let event = &events[job.event];
             let webhook_id = job.target.webhook_id;
-            let Ok(body) = serde_json::to_vec(&DeliveryJob::new(event.clone(), job.target)) else {
+            let delivery = DeliveryJob::new(event.clone(), job.target);
+            if let (true, Some(direct), Some(endpoint)) = (
+                first[job.event],
+                &self.direct,
+                plan.endpoints.get(&webhook_id),
+            ) {
+                if let Some(room) = direct.room(endpoint, &event.tenant_id) {
+                    started.push(direct.start(job.event, delivery, endpoint, room));
+                    continue;
+                }
+            }
+            let Ok(body) = serde_json::to_vec(&delivery) else {
                 continue;
             };
             let msg_id = delivery_msg_id(event.id, webhook_id);
@@ -136,7 +176,31 @@ impl Fanout {
             note_failures(events, acks.completed(), &mut stored);
         }
         note_failures(events, acks.flush().await, &mut stored);
-        stored
+        Fanned { stored, started }
+    }
+}
+
+/// Per message, whether JetStream delivers it for the first time: only then
+/// may fan-out start attempts itself (an earlier round may have published
+/// jobs for it, see [`super::direct`]).
+fn first_deliveries(messages: &[Message]) -> Vec<bool> {
+    messages
+        .iter()
+        .map(|m| m.info().is_ok_and(|i| i.delivered == 1))
+        .collect()
+}
+
+/// Ack each event whose deliveries are all under way (`stored`), and
+/// return the others to come back later.
+pub(super) async fn settle(messages: &[Message], events: &[EventMessage], stored: &[bool]) {
+    for ((msg, event), ok) in messages.iter().zip(events).zip(stored) {
+        if *ok {
+            ack(msg, AckKind::Ack).await;
+            metrics::counter!(FANOUT_EVENTS_TOTAL).increment(1);
+        } else {
+            tracing::debug!(event_id = %event.id, "Event will be fanned out again.");
+            ack(msg, AckKind::Nak(Some(RETRY_LATER))).await;
+        }
     }
 }
 

@@ -7,9 +7,11 @@
 //! SELECT FROM UNNEST ... ON CONFLICT DO NOTHING` for its delivery rows (a
 //! redelivered event re-uses its rows), then one job per (event, endpoint)
 //! that [`plan`] says needs one, published asynchronously with
-//! `Nats-Msg-Id: <event>.<webhook>`. An event is acked only after JetStream
-//! has stored every one of its jobs.
+//! `Nats-Msg-Id: <event>.<webhook>`, or started here at once ([`direct`]).
+//! An event is acked only after JetStream has stored every one of its jobs
+//! and every direct attempt of it is recorded.
 
+pub mod direct;
 mod group;
 pub mod plan;
 
@@ -49,6 +51,9 @@ pub struct Fanout {
     pub ack_wait: Duration,
     /// FIFO lines' consumers, made sure of before their events are acked.
     pub lines: Arc<LineConsumers>,
+    /// Start first attempts here when their endpoint has room
+    /// (`HERALD_DIRECT_FIRST_ATTEMPT`); `None`: every attempt is a job.
+    pub direct: Option<direct::Direct>,
 }
 
 /// The groups being fanned out: at most [`GROUPS_IN_FLIGHT`] at once.

@@ -4,7 +4,9 @@
 mod build;
 
 use crate::deliver::job::JobContext;
+use crate::deliver::permits::Permits;
 use crate::deliver::Puller;
+use crate::fanout::direct::Direct;
 use crate::fanout::Fanout;
 use crate::fifo::registry::LineConsumers;
 use crate::fifo::Lines;
@@ -18,7 +20,6 @@ use herald_common::shutdown::CancellationToken;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 use tokio_util::task::TaskTracker;
 
@@ -139,6 +140,13 @@ fn spawn(config: &Config, node: Node, shutdown: &CancellationToken) -> Running {
         links.js.clone(),
         config.streams.ack_wait,
     ));
+    let jobs = TaskTracker::new();
+    let permits = Arc::new(Permits::new(config.dispatcher.concurrency));
+    let direct = config.dispatcher.direct_first_attempt.then(|| Direct {
+        ctx: node.ctx.clone(),
+        permits: permits.clone(),
+        tasks: jobs.clone(),
+    });
     let fanout = Fanout {
         js: links.js.clone(),
         pool: links.hot.clone(),
@@ -146,12 +154,12 @@ fn spawn(config: &Config, node: Node, shutdown: &CancellationToken) -> Running {
         batch: config.dispatcher.fetch_batch,
         ack_wait: config.streams.ack_wait,
         lines: line_consumers.clone(),
+        direct,
     };
     background.spawn(fanout.run(node.fanout, shutdown.clone()));
-    let jobs = TaskTracker::new();
     let puller = Puller {
         ctx: node.ctx.clone(),
-        concurrency: Arc::new(Semaphore::new(config.dispatcher.concurrency)),
+        permits,
         batch: config.dispatcher.fetch_batch,
     };
     background.spawn(puller.run(node.deliver, shutdown.clone(), jobs.clone()));

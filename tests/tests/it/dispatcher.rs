@@ -4,6 +4,7 @@
 
 mod cache_race;
 mod delivery;
+mod direct;
 mod ed25519;
 mod fifo;
 mod isolation;

@@ -1,0 +1,114 @@
+//! Direct first attempts (`HERALD_DIRECT_FIRST_ATTEMPT`): fan-out sends a new
+//! delivery's first request itself when its endpoint has room, and its event
+//! carries the delivery until the attempt is recorded.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use herald_common::subjects::DELIVERIES_STREAM;
+use herald_tests::{
+    create_endpoint, post_events, ApiClient, Behavior, HeraldProcess, TestApp, TestAppOptions,
+    TestReceiver, WAIT,
+};
+use serde_json::json;
+
+use super::support::*;
+
+/// Jobs ever stored in `HERALD_DELIVERIES` (its last sequence: the stream
+/// removes a job once it is acked).
+async fn jobs_stored(app: &TestApp) -> u64 {
+    let mut stream = app
+        .jetstream()
+        .get_stream(DELIVERIES_STREAM)
+        .await
+        .expect("HERALD_DELIVERIES");
+    stream
+        .info()
+        .await
+        .expect("stream info")
+        .state
+        .last_sequence
+}
+
+/// `herald_direct_attempts_total` of a dispatcher process (its own
+/// metrics: in-process dispatchers share the test binary's recorder).
+async fn direct_attempts(node: &HeraldProcess) -> u64 {
+    let api = ApiClient::new(node.url());
+    let text = api.get("/metrics").await.expect("/metrics").text();
+    text.lines()
+        .find_map(|l| l.strip_prefix("herald_direct_attempts_total "))
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .map_or(0, |v| v as u64)
+}
+
+#[tokio::test]
+async fn first_attempts_skip_the_job_stream_unless_turned_off() {
+    const EVENTS: usize = 10;
+    // (setting, jobs stored, direct attempts)
+    for (direct, jobs, started) in [("true", 0, EVENTS as u64), ("false", EVENTS as u64, 0)] {
+        let receiver = TestReceiver::start().await;
+        let options = TestAppOptions::new()
+            .env("HERALD_DIRECT_FIRST_ATTEMPT", direct)
+            .env("HERALD_ENDPOINT_MAX_IN_FLIGHT", "64");
+        let app = app(options).await;
+        let ep = create_endpoint(
+            app.api(),
+            &receiver.url("/a"),
+            &["order.created"],
+            json!({}),
+        )
+        .await;
+        let node = dispatcher(&app, "direct").await;
+        let events = post_events(app.api(), "order.created", EVENTS, "direct").await;
+        app.wait_for_deliveries(ep.id, "delivered", EVENTS as i64)
+            .await;
+        app.wait_until_idle().await;
+
+        let got: HashSet<_> = event_ids(&receiver.requests()).into_iter().collect();
+        assert_eq!(got, events.iter().copied().collect(), "direct={direct}");
+        assert_eq!(duplicates(&receiver.requests()), 0, "direct={direct}");
+        assert_eq!(app.count("delivery_attempts").await, EVENTS as i64);
+        assert_eq!(
+            jobs_stored(&app).await,
+            jobs,
+            "jobs stored, direct={direct}"
+        );
+        assert_eq!(direct_attempts(&node).await, started, "direct={direct}");
+    }
+}
+
+#[tokio::test]
+async fn a_kill_9_during_direct_attempts_returns_their_events_and_jobs_deliver_them() {
+    const EVENTS: usize = 5;
+    let receiver = TestReceiver::start().await;
+    receiver.set_behavior(Behavior::hang());
+    let app = app(TestAppOptions::new().env("HERALD_ACK_WAIT", "5s")).await;
+    let ep = create_endpoint(
+        app.api(),
+        &receiver.url("/a"),
+        &["order.created"],
+        json!({}),
+    )
+    .await;
+    let mut victim = dispatcher(&app, "victim").await;
+    let events = post_events(app.api(), "order.created", EVENTS, "kill").await;
+    // Every first attempt is under way (the receiver holds them), no job exists.
+    receiver.wait_for_requests(None, EVENTS, WAIT).await;
+    assert_eq!(
+        jobs_stored(&app).await,
+        0,
+        "first attempts went through jobs"
+    );
+    victim.kill9();
+
+    receiver.set_behavior(Behavior::ok());
+    let _survivor = dispatcher(&app, "survivor").await;
+    app.wait_for_deliveries(ep.id, "delivered", EVENTS as i64)
+        .await;
+    let delivered: HashSet<_> = event_ids(&receiver.requests()).into_iter().collect();
+    assert_eq!(delivered, events.iter().copied().collect());
+    // The events came back to fan-out, which published jobs for them this time.
+    assert_eq!(jobs_stored(&app).await, EVENTS as u64);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    app.wait_until_idle().await;
+}
