@@ -161,9 +161,23 @@ def header(s, dispatchers, scale, pg):
         rev = "?"
     settings = "tuned" if pg == "tuned" else "stock (fsync and synchronous_commit on, default shared_buffers; run 1t tuned)"
     return (f"Run {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC at commit `{rev}` on "
-            f"{os.cpu_count()} cores ({platform.machine()}), {dispatchers} dispatcher(s) unless stated; "
+            f"{os.cpu_count()} cores ({cpu_model()}), {dispatchers} dispatcher(s) unless stated; "
             "all of Herald, NATS, Postgres, the load generator and its receivers on this machine. "
             f"Postgres settings: {settings}. Command: `{command}`{note(command)}.")
+
+
+def cpu_model():
+    """The processor's model name and clock (figures differ between machines), else the architecture."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            info = dict(line.split(":", 1) for line in f if ":" in line)
+    except OSError:
+        return platform.machine()
+    model = info.get("model name\t", "").strip()
+    mhz = info.get("cpu MHz\t\t", "").strip()
+    if not model:
+        return platform.machine()
+    return f"{platform.machine()}, {model}" + (f" at {float(mhz):.0f} MHz" if mhz else "")
 
 
 def note(command):
