@@ -5,7 +5,8 @@ use herald_common::config::Config;
 use herald_common::{shutdown, telemetry};
 use std::process::ExitCode;
 
-/// mimalloc: 15-20% of Herald's CPU went to glibc malloc/free under load
+/// mimalloc (2.x, see the README's dependency notes): 15-20% of Herald's
+/// CPU went to glibc malloc/free under load
 /// (docs/benchmarks.md).
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -10,7 +10,8 @@ use std::process::ExitCode;
 use herald_common::config::{settings, Config, EXIT_USAGE};
 use herald_common::{shutdown, telemetry};
 
-/// mimalloc: 15-20% of Herald's CPU went to glibc malloc/free under load
+/// mimalloc (2.x, see the README's dependency notes): 15-20% of Herald's
+/// CPU went to glibc malloc/free under load
 /// (docs/benchmarks.md).
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
