@@ -142,6 +142,20 @@ use_postgres() {
   PG_MODE="$mode"
 }
 
+# settle_postgres: each scenario starts on a settled server and pays only for
+# its own writes. The previous scenario's database is dropped (unless
+# BENCH_KEEP=1), so its autovacuum does not run during this one, and its dirty
+# pages are written now by a CHECKPOINT: scenarios 1-3 leave about 500 MB of
+# WAL, and the checkpoint it triggers (stock max_wal_size) otherwise lands in
+# whatever scenario runs next (docs/benchmarks.md, "Scenario 4's tail").
+settle_postgres() {
+  if [ -n "${CURRENT_DB:-}" ] && [ "${BENCH_KEEP:-0}" != 1 ]; then
+    "$PSQL" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres \
+      -qc "DROP DATABASE IF EXISTS $CURRENT_DB WITH (FORCE)" >/dev/null
+  fi
+  "$PSQL" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -qc "CHECKPOINT" >/dev/null
+}
+
 # start_cluster NAME DISPATCHERS [HERALD_*=... ...]: fresh NATS + database,
 # one ingest, N dispatchers. Sets INGEST_URL and PROCS (loadgen --process flags).
 start_cluster() {
@@ -150,6 +164,7 @@ start_cluster() {
   nats_port="$(free_port)"
   ingest_port="$(free_port)"
   db="bench_${name}"
+  settle_postgres
   "$PSQL" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -qc "DROP DATABASE IF EXISTS $db" \
     -c "CREATE DATABASE $db" >/dev/null
   CURRENT_DB="$db"
