@@ -21,9 +21,9 @@
 //! window. A busy or slow endpoint fills its in-flight places and its further
 //! deliveries go through jobs, parking as before; fan-out itself never waits
 //! for a request (the group ends when its jobs are stored; a task here acks
-//! the events later).
+//! each event with a direct attempt once its own attempts are recorded).
 
-use super::group::{settle, Fanned};
+use super::group::{settle_one, Fanned};
 use crate::deliver::admission::Admitted;
 use crate::deliver::job::JobContext;
 use crate::deliver::permits::Permits;
@@ -93,31 +93,36 @@ impl Direct {
         Started { event, handle }
     }
 
-    /// In the background: wait until the group's direct attempts are
-    /// recorded (its events kept in progress), then ack each event all of
-    /// whose jobs are stored and attempts recorded, and return the others.
-    pub(super) fn finish(
+    /// Ack each event of the group none of whose deliveries went direct
+    /// (all its jobs stored) or return it, now; each other event is acked
+    /// in the background once its own direct attempts are recorded (kept in
+    /// progress meanwhile), so an event waits for no other event's attempt
+    /// and the events held are at most the attempts in flight.
+    pub(super) async fn finish(
         &self,
         messages: Vec<Message>,
         events: Vec<EventMessage>,
         fanned: Fanned,
         ack_wait: Duration,
     ) {
-        self.tasks.spawn(async move {
-            let Fanned {
-                mut stored,
-                started,
-            } = fanned;
-            let (of, handles): (Vec<usize>, Vec<_>) =
-                started.into_iter().map(|s| (s.event, s.handle)).unzip();
-            let recorded =
-                in_progress(&messages, ack_wait, futures::future::join_all(handles)).await;
-            for (i, done) in of.into_iter().zip(recorded) {
-                if !matches!(done, Ok(true)) {
-                    stored[i] = false;
-                }
+        let Fanned { stored, started } = fanned;
+        let mut attempts: Vec<Vec<JoinHandle<bool>>> =
+            messages.iter().map(|_| Vec::new()).collect();
+        for s in started {
+            attempts[s.event].push(s.handle);
+        }
+        let parts = messages.into_iter().zip(events).zip(stored).zip(attempts);
+        for (((msg, event), stored), handles) in parts {
+            if handles.is_empty() {
+                settle_one(&msg, &event, stored).await;
+                continue;
             }
-            settle(&messages, &events, &stored).await;
-        });
+            self.tasks.spawn(async move {
+                let attempts = futures::future::join_all(handles);
+                let recorded = in_progress(std::slice::from_ref(&msg), ack_wait, attempts).await;
+                let ok = stored && recorded.iter().all(|r| matches!(r, Ok(true)));
+                settle_one(&msg, &event, ok).await;
+            });
+        }
     }
 }

@@ -65,7 +65,7 @@ impl Fanout {
         let fanned = in_progress(&messages, self.ack_wait, fan_out).await;
         match &self.direct {
             Some(direct) if !fanned.started.is_empty() => {
-                direct.finish(messages, events, fanned, self.ack_wait)
+                direct.finish(messages, events, fanned, self.ack_wait).await
             }
             _ => settle(&messages, &events, &fanned.stored).await,
         }
@@ -192,15 +192,21 @@ fn first_deliveries(messages: &[Message]) -> Vec<bool> {
 
 /// Ack each event whose deliveries are all under way (`stored`), and
 /// return the others to come back later.
-pub(super) async fn settle(messages: &[Message], events: &[EventMessage], stored: &[bool]) {
+async fn settle(messages: &[Message], events: &[EventMessage], stored: &[bool]) {
     for ((msg, event), ok) in messages.iter().zip(events).zip(stored) {
-        if *ok {
-            ack(msg, AckKind::Ack).await;
-            metrics::counter!(FANOUT_EVENTS_TOTAL).increment(1);
-        } else {
-            tracing::debug!(event_id = %event.id, "Event will be fanned out again.");
-            ack(msg, AckKind::Nak(Some(RETRY_LATER))).await;
-        }
+        settle_one(msg, event, *ok).await;
+    }
+}
+
+/// Ack `msg` if every delivery of its event is under way (`ok`), else
+/// return it to come back later.
+pub(super) async fn settle_one(msg: &Message, event: &EventMessage, ok: bool) {
+    if ok {
+        ack(msg, AckKind::Ack).await;
+        metrics::counter!(FANOUT_EVENTS_TOTAL).increment(1);
+    } else {
+        tracing::debug!(event_id = %event.id, "Event will be fanned out again.");
+        ack(msg, AckKind::Nak(Some(RETRY_LATER))).await;
     }
 }
 

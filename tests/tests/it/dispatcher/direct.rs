@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use herald_common::subjects::DELIVERIES_STREAM;
+use herald_common::subjects::{DELIVERIES_STREAM, EVENTS_STREAM, FANOUT_CONSUMER};
 use herald_tests::{
     create_endpoint, post_events, ApiClient, Behavior, HeraldProcess, TestApp, TestAppOptions,
     TestReceiver, WAIT,
@@ -111,4 +111,56 @@ async fn a_kill_9_during_direct_attempts_returns_their_events_and_jobs_deliver_t
     assert_eq!(jobs_stored(&app).await, EVENTS as u64);
     tokio::time::sleep(Duration::from_millis(200)).await;
     app.wait_until_idle().await;
+}
+
+#[tokio::test]
+async fn an_event_waits_only_for_its_own_direct_attempts() {
+    let receiver = TestReceiver::start().await;
+    receiver.set_behavior_for("/slow", Behavior::hang());
+    let options = TestAppOptions::new().env("HERALD_DELIVERY_TIMEOUT", "60s");
+    let app = app(options).await;
+    let fast = create_endpoint(
+        app.api(),
+        &receiver.url("/fast"),
+        &["order.created"],
+        json!({}),
+    )
+    .await;
+    create_endpoint(
+        app.api(),
+        &receiver.url("/slow"),
+        &["user.signed_up"],
+        json!({}),
+    )
+    .await;
+    let _node = dispatcher(&app, "direct").await;
+    // One batch, so the stuck event and the others share a fan-out group.
+    let mut events = vec![json!({"type": "user.signed_up", "payload": {"n": 0}})];
+    events.extend((1..=20).map(|n| json!({"type": "order.created", "payload": {"n": n}})));
+    let posted = app
+        .api()
+        .post_json("/events/batch", &json!({ "events": events }))
+        .await
+        .expect("POST /events/batch");
+    assert_eq!(posted.status, 201, "{}", posted.text());
+    app.wait_for_deliveries(fast.id, "delivered", 20).await;
+    receiver.wait_for_requests(Some("/slow"), 1, WAIT).await;
+
+    // The stuck event stays unacked while its attempt hangs; the others
+    // were acked once their own attempts were recorded.
+    let fanout = || async {
+        let js = app.jetstream();
+        let stream = js.get_stream(EVENTS_STREAM).await.ok()?;
+        let info = stream.consumer_info(FANOUT_CONSUMER).await.ok()?;
+        Some(info.num_ack_pending)
+    };
+    let settled = herald_tests::wait_until(Duration::from_secs(10), || async {
+        fanout().await == Some(1)
+    })
+    .await;
+    assert!(
+        settled.is_ok(),
+        "events held behind another event's attempt: {:?} unacked",
+        fanout().await
+    );
 }
