@@ -113,7 +113,7 @@ pub const METRICS: &[Metric] = &[
     m(DELIVERY_ATTEMPT_DURATION_SECONDS, Histogram, S, "Duration of one delivery attempt (the HTTP request to the endpoint)."),
     m(DELIVERY_LAG_SECONDS, Histogram, S, "Time from an event's acceptance to its delivery to an endpoint, retries included."),
     m(DELIVERIES_IN_FLIGHT, Gauge, N, "Delivery attempts in progress in this dispatcher."),
-    m(FANOUT_EVENTS_TOTAL, Counter, N, "Events fanned out into delivery jobs."),
+    m(FANOUT_EVENTS_TOTAL, Counter, N, "Events fanned out: every delivery of them under way (its job stored, or its direct first attempt recorded)."),
     m(DIRECT_ATTEMPTS_TOTAL, Counter, N, "First attempts fan-out started itself, without a delivery job (`HERALD_DIRECT_FIRST_ATTEMPT`)."),
     m(HTTP_POOL_CONNECTIONS, Gauge, N, "Open connections of the dispatcher's HTTP client to endpoints."),
     m(CONSUMER_PENDING, Gauge, N, "Messages of the stream not yet delivered to the JetStream consumer, by consumer."),

@@ -96,7 +96,10 @@ impl JobContext {
                 endpoint: endpoint.clone(),
                 admitted,
             };
-            let sent = self.send(prepared, job).await?;
+            let Some(sent) = self.send(prepared, job).await else {
+                tracing::info!("Shutdown grace period over; returning the event.");
+                return None;
+            };
             let decided = self.conclude(job, &endpoint, sent).await?;
             decided.count(job.created_at);
             Some(())

@@ -29,9 +29,10 @@ use futures::StreamExt;
 use herald_common::jetstream::ack;
 use herald_common::shutdown::{self, CancellationToken};
 use job::JobContext;
-use permits::Permits;
+use permits::{Permits, JOB_WAIT};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::time::Instant;
 use tokio_util::task::TaskTracker;
 
 const PULL_EXPIRES: Duration = Duration::from_secs(1);
@@ -86,6 +87,7 @@ impl Puller {
         shutdown: &CancellationToken,
         tasks: &TaskTracker,
     ) -> Option<Duration> {
+        let mut deadline = None;
         while let Some(next) = jobs.next().await {
             let msg = match next {
                 Ok(msg) => msg,
@@ -98,12 +100,16 @@ impl Puller {
                 ack(&msg, AckKind::Nak(None)).await;
                 continue;
             }
-            match self.permits.for_job().await {
+            let deadline = *deadline.get_or_insert_with(|| Instant::now() + JOB_WAIT);
+            match self.permits.for_job(deadline).await {
                 Some(permit) => {
                     let ctx = self.ctx.clone();
                     tasks.spawn(async move { ctx.handle(msg, permit).await });
                 }
-                None => ack(&msg, AckKind::Nak(None)).await,
+                None => {
+                    tracing::debug!(subject = %msg.subject, "No concurrency permit freed in time; returning the job.");
+                    ack(&msg, AckKind::Nak(None)).await
+                }
             }
         }
         None

@@ -6,13 +6,16 @@
 //! pull is open (up to a second) those permits wait here, *held*. Fan-out may
 //! take a held permit for a direct attempt (otherwise an idle puller would hold
 //! every permit and no attempt could start directly); a job that then arrives
-//! without a held permit waits up to [`JOB_WAIT`] for one to be freed, and is
-//! returned to JetStream at once (NAK, no delay) if none is.
+//! without a held permit waits for one to be freed until [`JOB_WAIT`] after
+//! its pull's first job arrived (one deadline for the whole pull, so the jobs
+//! behind it do not wait a second each), and is returned to JetStream at once
+//! (NAK, no delay) if none is.
 
 use herald_common::shutdown::CancellationToken;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
 
 /// How long a pulled job whose held permit was taken waits for another.
 pub const JOB_WAIT: Duration = Duration::from_secs(1);
@@ -61,14 +64,15 @@ impl Permits {
         Some(held.len())
     }
 
-    /// The permit of a pulled job: a held one, or one freed within
-    /// [`JOB_WAIT`]; `None` (return the job) otherwise.
-    pub async fn for_job(&self) -> Option<OwnedSemaphorePermit> {
+    /// The permit of a pulled job: a held one, or one freed by `deadline`
+    /// (the pull's first job plus [`JOB_WAIT`]); `None` (return the job)
+    /// otherwise.
+    pub async fn for_job(&self, deadline: Instant) -> Option<OwnedSemaphorePermit> {
         if let Some(permit) = self.held().pop() {
             return Some(permit);
         }
         let freed = self.semaphore.clone().acquire_owned();
-        tokio::time::timeout(JOB_WAIT, freed).await.ok()?.ok()
+        tokio::time::timeout_at(deadline, freed).await.ok()?.ok()
     }
 
     /// After a pull: free the permits no job took.

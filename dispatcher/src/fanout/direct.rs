@@ -29,7 +29,8 @@ use crate::deliver::job::JobContext;
 use crate::deliver::permits::Permits;
 use crate::endpoints_cache::Endpoint;
 use async_nats::jetstream::Message;
-use herald_common::jetstream::in_progress;
+use herald_common::domain::Ordering;
+use herald_common::jetstream::{in_progress, progress};
 use herald_common::messages::{DeliveryJob, EventMessage};
 use herald_common::metrics::DIRECT_ATTEMPTS_TOTAL;
 use std::sync::Arc;
@@ -66,11 +67,18 @@ impl Direct {
     /// `tenant_id`: a concurrency permit and an in-flight place, or `None`
     /// (the delivery gets a job).
     pub(super) fn room(&self, endpoint: &Endpoint, tenant_id: &str) -> Option<Room> {
-        if !endpoint.active || endpoint.tenant_id != tenant_id || self.ctx.shutdown.is_cancelled() {
+        let fifo = endpoint.ordering == Ordering::Fifo;
+        if fifo
+            || !endpoint.active
+            || endpoint.tenant_id != tenant_id
+            || self.ctx.shutdown.is_cancelled()
+        {
             return None;
         }
-        let permit = self.permits.try_take()?;
+        // The endpoint first: a permit taken for nothing would be one the
+        // puller held for its open pull.
         let admitted = self.ctx.gates.try_admit(endpoint)?;
+        let permit = self.permits.try_take()?;
         Some(Room { permit, admitted })
     }
 
@@ -118,6 +126,9 @@ impl Direct {
                 continue;
             }
             self.tasks.spawn(async move {
+                // Its ack wait restarts now: the slot wait and the fan-out
+                // before kept it in progress only a third of it at a time.
+                progress(std::slice::from_ref(&msg)).await;
                 let attempts = futures::future::join_all(handles);
                 let recorded = in_progress(std::slice::from_ref(&msg), ack_wait, attempts).await;
                 let ok = stored && recorded.iter().all(|r| matches!(r, Ok(true)));
