@@ -32,6 +32,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::OwnedSemaphorePermit;
 use tracing::Instrument;
 
+mod direct;
+
 const RETRY_LATER: Duration = Duration::from_secs(1);
 
 pub struct JobContext {
@@ -78,33 +80,6 @@ impl JobContext {
         };
         let run = self.run(&msg, &job).instrument(span(&job));
         in_progress(std::slice::from_ref(&msg), self.ack_wait, run).await;
-    }
-
-    /// A first attempt that fan-out makes itself (`crate::fanout::direct`),
-    /// to `endpoint`, already admitted. `true` once the attempt is recorded;
-    /// `false` if the grace period ended first or it could not be recorded
-    /// (its event is returned and comes back to fan-out, which then
-    /// publishes a job).
-    pub(crate) async fn direct(
-        &self,
-        job: &DeliveryJob,
-        endpoint: Arc<Endpoint>,
-        admitted: Admitted,
-    ) -> bool {
-        let run = async {
-            let prepared = Prepared {
-                endpoint: endpoint.clone(),
-                admitted,
-            };
-            let Some(sent) = self.send(prepared, job).await else {
-                tracing::info!("Shutdown grace period over; returning the event.");
-                return None;
-            };
-            let decided = self.conclude(job, &endpoint, sent).await?;
-            decided.count(job.created_at);
-            Some(())
-        };
-        run.instrument(span(job)).await.is_some()
     }
 
     async fn run(&self, msg: &Message, job: &DeliveryJob) {
