@@ -23,7 +23,7 @@
 //! for a request (the group ends when its jobs are stored; a task here acks
 //! each event with a direct attempt once its own attempts are recorded).
 
-use super::group::{settle_one, Fanned};
+use super::outcome::{settle_one, Fanned, Started};
 use crate::deliver::admission::Admitted;
 use crate::deliver::job::JobContext;
 use crate::deliver::permits::Permits;
@@ -53,13 +53,6 @@ pub struct Direct {
 pub(super) struct Room {
     permit: OwnedSemaphorePermit,
     admitted: Admitted,
-}
-
-/// A first attempt under way for event `event` of a group; `true` from
-/// `handle` once it is recorded.
-pub(super) struct Started {
-    pub event: usize,
-    pub handle: JoinHandle<bool>,
 }
 
 impl Direct {

@@ -3,9 +3,9 @@
 //! and publish jobs for the rest, then ack each event whose jobs JetStream
 //! stored and whose direct attempts are recorded.
 
-use super::direct::Started;
+use super::outcome::{settle, Fanned};
 use super::plan::{self, Candidate, Pair};
-use super::{Fanout, MAX_PENDING_ACKS, RETRY_LATER};
+use super::{Fanout, MAX_PENDING_ACKS};
 use crate::endpoints_cache::Endpoint;
 use crate::fifo::consumer::LineSpec;
 use crate::store::deliveries::{self, DeliveryKey, DeliveryRow};
@@ -15,7 +15,6 @@ use async_nats::jetstream::{AckKind, Message};
 use herald_common::domain::Ordering;
 use herald_common::jetstream::{ack, in_progress, Acked, Outgoing, PubAcks};
 use herald_common::messages::{DeliveryJob, EventMessage};
-use herald_common::metrics::FANOUT_EVENTS_TOTAL;
 use herald_common::subjects::{delivery_msg_id, delivery_subject};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -45,13 +44,6 @@ impl Plan {
             endpoints: HashMap::new(),
         }
     }
-}
-
-/// What became of a group's deliveries: per event, whether every job of it
-/// is stored, and the first attempts started directly.
-pub(super) struct Fanned {
-    pub stored: Vec<bool>,
-    pub started: Vec<Started>,
 }
 
 impl Fanout {
@@ -188,26 +180,6 @@ fn first_deliveries(messages: &[Message]) -> Vec<bool> {
         .iter()
         .map(|m| m.info().is_ok_and(|i| i.delivered == 1))
         .collect()
-}
-
-/// Ack each event whose deliveries are all under way (`stored`), and
-/// return the others to come back later.
-async fn settle(messages: &[Message], events: &[EventMessage], stored: &[bool]) {
-    for ((msg, event), ok) in messages.iter().zip(events).zip(stored) {
-        settle_one(msg, event, *ok).await;
-    }
-}
-
-/// Ack `msg` if every delivery of its event is under way (`ok`), else
-/// return it to come back later.
-pub(super) async fn settle_one(msg: &Message, event: &EventMessage, ok: bool) {
-    if ok {
-        ack(msg, AckKind::Ack).await;
-        metrics::counter!(FANOUT_EVENTS_TOTAL).increment(1);
-    } else {
-        tracing::debug!(event_id = %event.id, "Event will be fanned out again.");
-        ack(msg, AckKind::Nak(Some(RETRY_LATER))).await;
-    }
 }
 
 /// Mark the events whose job JetStream did not store.

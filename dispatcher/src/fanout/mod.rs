@@ -13,6 +13,7 @@
 
 pub mod direct;
 mod group;
+mod outcome;
 pub mod plan;
 
 use crate::endpoints_cache::EndpointsCache;
