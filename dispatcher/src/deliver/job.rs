@@ -87,12 +87,7 @@ impl JobContext {
             Ok(prepared) => prepared,
             Err(unsent) => return self.settle(msg, unsent).await,
         };
-        let endpoint = prepared.endpoint.clone();
-        let Some(sent) = self.send(prepared, job).await else {
-            tracing::info!("Shutdown grace period over; returning the job.");
-            return ack(msg, AckKind::Nak(None)).await;
-        };
-        let Some(decided) = self.conclude(job, &endpoint, sent).await else {
+        let Some(decided) = self.send_and_record(prepared, job).await else {
             return ack(msg, AckKind::Nak(None)).await;
         };
         ack(msg, AckKind::Ack).await;
@@ -182,11 +177,18 @@ impl JobContext {
         }
     }
 
-    /// Sign and send; `None` if the grace period ended first.
-    async fn send(&self, prepared: Prepared, job: &DeliveryJob) -> Option<Sent> {
-        let sent = self.attempt(&prepared.endpoint, job).await?;
-        prepared.admitted.gate.observe(sent.took);
-        Some(sent)
+    /// Sign, send, judge and record one attempt in `prepared`'s place (a
+    /// job's, or a direct first attempt's); `None` if the grace period ended
+    /// first or the attempt could not be recorded: its job or event is
+    /// returned, not acked.
+    async fn send_and_record(&self, prepared: Prepared, job: &DeliveryJob) -> Option<Decided> {
+        let Prepared { endpoint, admitted } = prepared;
+        let Some(sent) = self.attempt(&endpoint, job).await else {
+            tracing::info!("Shutdown grace period over; returning the attempt's job or event.");
+            return None;
+        };
+        admitted.gate.observe(sent.took);
+        self.conclude(job, &endpoint, sent).await
     }
 
     /// Sign and send to `endpoint`, timed; `None` if the grace period

@@ -20,16 +20,9 @@ impl JobContext {
         endpoint: Arc<Endpoint>,
         admitted: Admitted,
     ) -> bool {
+        let prepared = Prepared { endpoint, admitted };
         let run = async {
-            let prepared = Prepared {
-                endpoint: endpoint.clone(),
-                admitted,
-            };
-            let Some(sent) = self.send(prepared, job).await else {
-                tracing::info!("Shutdown grace period over; returning the event.");
-                return None;
-            };
-            let decided = self.conclude(job, &endpoint, sent).await?;
+            let decided = self.send_and_record(prepared, job).await?;
             decided.count(job.created_at);
             Some(())
         };
