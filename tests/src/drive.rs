@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_nats::jetstream::consumer::pull;
+use async_nats::jetstream::consumer;
 use deadpool_postgres::Pool;
 use herald_common::subjects::{
     DELIVERIES_STREAM, DELIVER_CONSUMER, EVENTS_STREAM, FANOUT_CONSUMER,
@@ -85,19 +85,20 @@ impl TestApp {
         assert!(idle.is_ok(), "the delivery pipeline did not become idle");
     }
 
+    /// What JetStream says of consumer `name` on `stream` now (its pending
+    /// and unacked messages, what it delivered).
+    pub async fn consumer_info(&self, stream: &str, name: &str) -> anyhow::Result<consumer::Info> {
+        let stream = self.jetstream().get_stream(stream).await?;
+        Ok(stream.consumer_info(name).await?)
+    }
+
     async fn is_idle(&self) -> bool {
         let consumers = [
             (EVENTS_STREAM, FANOUT_CONSUMER),
             (DELIVERIES_STREAM, DELIVER_CONSUMER),
         ];
         for (stream, name) in consumers {
-            let Ok(stream) = self.jetstream().get_stream(stream).await else {
-                return false;
-            };
-            let Ok(mut consumer) = stream.get_consumer::<pull::Config>(name).await else {
-                return false;
-            };
-            match consumer.info().await {
+            match self.consumer_info(stream, name).await {
                 Ok(i) if i.num_pending == 0 && i.num_ack_pending == 0 => {}
                 _ => return false,
             }

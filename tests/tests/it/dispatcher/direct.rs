@@ -152,10 +152,8 @@ async fn an_event_waits_only_for_its_own_direct_attempts() {
     // The stuck event stays unacked while its attempt hangs; the others
     // were acked once their own attempts were recorded.
     let fanout = || async {
-        let js = app.jetstream();
-        let stream = js.get_stream(EVENTS_STREAM).await.ok()?;
-        let info = stream.consumer_info(FANOUT_CONSUMER).await.ok()?;
-        Some(info.num_ack_pending)
+        let info = app.consumer_info(EVENTS_STREAM, FANOUT_CONSUMER).await;
+        info.ok().map(|i| i.num_ack_pending)
     };
     let settled = herald_tests::wait_until(Duration::from_secs(10), || async {
         fanout().await == Some(1)

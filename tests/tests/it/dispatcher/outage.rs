@@ -68,13 +68,8 @@ async fn results_are_held_while_postgres_is_down_and_nothing_unrecorded_is_acked
         ("HERALD_DELIVERIES", "deliver"),
         ("HERALD_EVENTS", "fanout"),
     ] {
-        let js = app.jetstream();
-        let stream = js.get_stream(stream).await.expect("stream");
-        held += stream
-            .consumer_info(consumer)
-            .await
-            .expect("consumer")
-            .num_ack_pending;
+        let info = app.consumer_info(stream, consumer).await;
+        held += info.expect("consumer").num_ack_pending;
     }
     assert_eq!(
         held, 20,

@@ -42,19 +42,15 @@ async fn slow_receivers_and_a_stalled_attempt_log_past_the_ack_wait_cause_no_red
     report.assert_duplicates_within(0, "live dispatchers keep slow work in progress");
     // JetStream redelivered nothing: each consumer handed out each message
     // of its stream once.
-    let js = s.app.jetstream();
     for (stream, name) in [
         (EVENTS_STREAM, FANOUT_CONSUMER),
         (DELIVERIES_STREAM, DELIVER_CONSUMER),
     ] {
-        let mut consumer = js
-            .get_stream(stream)
+        let info = s
+            .app
+            .consumer_info(stream, name)
             .await
-            .expect("stream")
-            .get_consumer::<async_nats::jetstream::consumer::pull::Config>(name)
-            .await
-            .expect("consumer");
-        let info = consumer.info().await.expect("consumer info").clone();
+            .expect("consumer info");
         println!(
             "{stream}/{name}: delivered {} messages in {} deliveries",
             info.delivered.stream_sequence, info.delivered.consumer_sequence
